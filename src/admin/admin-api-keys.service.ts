@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DataSource, IsNull, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { AdminApiKeyEntity } from './admin-api-key.entity';
+
+export const API_KEY_PREFIX = 'sbk_';
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Who made an admin request. */
+export interface AdminPrincipal {
+  kind: 'bootstrap' | 'api-key';
+  keyId?: string;
+  name: string;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Admin API keys: created (shown once), listed, revoked; stored only as SHA-256 hashes. */
+@Injectable()
+export class AdminApiKeysService {
+  private readonly keys: Repository<AdminApiKeyEntity>;
+  private readonly bootstrapHash: Buffer;
+
+  constructor(dataSource: DataSource, @Inject(BRIDGE_CONFIG) config: BridgeConfig) {
+    this.keys = dataSource.getRepository(AdminApiKeyEntity);
+    this.bootstrapHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
+  }
+
+  /** Resolves a presented bearer key to a principal, or undefined. Constant-time for the bootstrap key. */
+  async authenticate(presented: string): Promise<AdminPrincipal | undefined> {
+    if (presented.length === 0 || presented.length > 512) return undefined;
+    const hash = hashApiKey(presented);
+    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
+      return { kind: 'bootstrap', name: 'bootstrap (ADMIN_API_KEY)' };
+    }
+    if (!presented.startsWith(API_KEY_PREFIX)) return undefined;
+    const key = await this.keys.findOne({ where: { keyHash: hash, revokedAt: IsNull() } });
+    if (!key) return undefined;
+    const now = Date.now();
+    if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.keys.update({ id: key.id }, { lastUsedAt: new Date(now) });
+    }
+    return { kind: 'api-key', keyId: key.id, name: key.name };
+  }
+
+  async create(name: string): Promise<{ key: AdminApiKeyEntity; secret: string }> {
+    const secret = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const key = await this.keys.save(
+      this.keys.create({
+        name,
+        keyPrefix: secret.slice(0, 12),
+        keyHash: hashApiKey(secret),
+        lastUsedAt: null,
+        revokedAt: null,
+      }),
+    );
+    return { key, secret };
+  }
+
+  list(): Promise<AdminApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'ASC' } });
+  }
+
+  async revoke(id: string): Promise<AdminApiKeyEntity> {
+    const key = await this.keys.findOne({ where: { id } });
+    if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await this.keys.save(key);
+    }
+    return key;
+  }
+}

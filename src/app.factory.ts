@@ -1,0 +1,81 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import { BridgeConfig, loadConfig } from './config/bridge-config';
+import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
+import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
+
+export interface CreateAppOptions {
+  config?: BridgeConfig;
+  logger?: Logger;
+}
+
+/** Builds the bridge application: the one place where middleware, pipes, filters and docs are wired. */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const config = options.config ?? loadConfig();
+  const root = options.logger ?? createRootLogger(config.logLevel);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: new PinoNestLogger(root),
+    abortOnError: false,
+  });
+  configureApp(app, config, root);
+  return app;
+}
+
+export function configureApp(app: NestExpressApplication, config: BridgeConfig, root: Logger): void {
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(createHttpLogger(root));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          // Swagger UI at /docs needs inline styles; SAML auto-submit pages (later) use a nonce.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          formAction: null,
+        },
+      },
+      hsts: config.baseUrl.startsWith('https:'),
+    }),
+  );
+  app.use(express.json({ limit: config.bodyLimitBytes }));
+  app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 100 }));
+  app.use(express.raw({ type: METADATA_CONTENT_TYPES, limit: config.bodyLimitBytes }));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+      forbidUnknownValues: true,
+    }),
+  );
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app, config);
+}
+
+function setupOpenApi(app: INestApplication, config: BridgeConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('SAML Bridge admin API')
+      .setDescription(
+        'Register enterprise IdP connections and manage the bridge. Every call needs `Authorization: Bearer <admin API key>`.',
+      )
+      .setVersion('1')
+      .addServer(config.baseUrl)
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+}

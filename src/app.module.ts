@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
+import { ClockModule } from './common/clock';
+import type { BridgeConfig } from './config/bridge-config';
+import { ConfigModule } from './config/config.module';
+import { ConnectionsModule } from './connections/connections.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config?: BridgeConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule,
+        DatabaseModule.forRoot(),
+        AdminModule,
+        HealthModule,
+        ConnectionsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+type NodeEnv = 'production' | 'development' | 'test';
+
+/** The bridge's configuration, validated once at boot. Every field is read from the environment. */
+export interface BridgeConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly production: boolean;
+  /** Public URL of the bridge, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL connection string; undefined means the embedded database. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly certsDir: string;
+  /** Secret that encrypts private keys at rest (at least 32 characters). */
+  readonly bridgeSecret: string;
+  readonly bridgeSecretSource: 'env' | 'generated-file';
+  /** Bootstrap admin credential. */
+  readonly adminApiKey: string;
+  readonly adminApiKeySource: 'env' | 'generated-file';
+  readonly logLevel: LogLevel;
+  readonly trustProxy: boolean;
+  /** Largest accepted JSON / XML request body, in bytes. */
+  readonly bodyLimitBytes: number;
+  readonly metadataFetchTimeoutMs: number;
+  readonly metadataMaxBytes: number;
+  /** Default period between metadata URL refreshes when the metadata says nothing. */
+  readonly metadataRefreshSeconds: number;
+  /** How often the scheduler looks for connections that are due a refresh. */
+  readonly metadataSchedulerSeconds: number;
+  /** Allow metadata URLs on loopback / private addresses (tests, on-premises IdPs). */
+  readonly metadataAllowPrivateHosts: boolean;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readPersistedSecret(file: string, bytes: number): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+function intInRange(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be a whole number between ${min} and ${max} (got "${raw}")`);
+    return fallback;
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) problems.push(`${name} must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  problems.push(`${name} must be true or false (got "${env[name]}")`);
+  return fallback;
+}
+
+/**
+ * Reads and validates the configuration. Collects every problem before failing, so an operator fixes
+ * them all in one go. Outside production, a missing BRIDGE_SECRET or ADMIN_API_KEY is generated once and
+ * persisted (mode 0600) in the certs directory; in production both are required.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): BridgeConfig {
+  const problems: string[] = [];
+  const rawEnv = env.NODE_ENV?.trim() || 'development';
+  let nodeEnv: NodeEnv = 'development';
+  if (rawEnv === 'production' || rawEnv === 'development' || rawEnv === 'test') nodeEnv = rawEnv;
+  else problems.push(`NODE_ENV must be production, development or test (got "${rawEnv}")`);
+  const production = nodeEnv === 'production';
+
+  const port = intInRange(env, 'PORT', 3000, 0, 65535, problems);
+  const host = env.HOST?.trim() || '0.0.0.0';
+
+  let baseUrl = (env.BASE_URL?.trim() || `http://localhost:${port || 3000}`).replace(/\/+$/, '');
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push(`BASE_URL must be an http(s) URL (got "${baseUrl}")`);
+    } else if (url.search || url.hash || url.username || url.password) {
+      problems.push('BASE_URL must not contain a query, fragment or credentials');
+    } else if (production && url.protocol !== 'https:') {
+      problems.push('BASE_URL must use https in production (the IdP posts assertions to it)');
+    }
+    baseUrl = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  } catch {
+    problems.push(`BASE_URL is not a valid URL (got "${baseUrl}")`);
+  }
+
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl) {
+    try {
+      const url = new URL(databaseUrl);
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+      }
+    } catch {
+      problems.push('DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/db)');
+    }
+  }
+  const dataDir = resolve(cwd, env.DATA_DIR?.trim() || 'data');
+  const certsDir = resolve(cwd, env.CERTS_DIR?.trim() || 'certs');
+
+  let bridgeSecret = env.BRIDGE_SECRET?.trim() ?? '';
+  let bridgeSecretSource: BridgeConfig['bridgeSecretSource'] = 'env';
+  if (!bridgeSecret) {
+    if (production) problems.push('BRIDGE_SECRET is required in production (at least 32 characters)');
+    else {
+      bridgeSecret = readPersistedSecret(resolve(certsDir, 'bridge-secret'), 32);
+      bridgeSecretSource = 'generated-file';
+    }
+  } else if (bridgeSecret.length < 32) {
+    problems.push('BRIDGE_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  }
+
+  let adminApiKey = env.ADMIN_API_KEY?.trim() ?? '';
+  let adminApiKeySource: BridgeConfig['adminApiKeySource'] = 'env';
+  if (!adminApiKey) {
+    if (production) problems.push('ADMIN_API_KEY is required in production (at least 24 characters)');
+    else {
+      adminApiKey = readPersistedSecret(resolve(certsDir, 'admin-api-key'), 24);
+      adminApiKeySource = 'generated-file';
+    }
+  } else if (adminApiKey.length < 24) {
+    problems.push('ADMIN_API_KEY must be at least 24 characters');
+  }
+
+  const rawLevel = (env.LOG_LEVEL?.trim().toLowerCase() ||
+    (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
+  if (!LOG_LEVELS.includes(rawLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
+  }
+
+  const config: BridgeConfig = {
+    nodeEnv,
+    production,
+    baseUrl,
+    port,
+    host,
+    databaseUrl,
+    dataDir,
+    certsDir,
+    bridgeSecret,
+    bridgeSecretSource,
+    adminApiKey,
+    adminApiKeySource,
+    logLevel: LOG_LEVELS.includes(rawLevel) ? rawLevel : 'info',
+    trustProxy: bool(env, 'TRUST_PROXY', false, problems),
+    bodyLimitBytes: intInRange(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 50 * 1024 * 1024, problems),
+    metadataFetchTimeoutMs: intInRange(env, 'METADATA_FETCH_TIMEOUT_MS', 10000, 100, 120000, problems),
+    metadataMaxBytes: intInRange(env, 'METADATA_MAX_BYTES', 1024 * 1024, 1024, 20 * 1024 * 1024, problems),
+    metadataRefreshSeconds: intInRange(env, 'METADATA_REFRESH_SECONDS', 86400, 60, 30 * 86400, problems),
+    metadataSchedulerSeconds: intInRange(env, 'METADATA_SCHEDULER_SECONDS', 60, 0, 86400, problems),
+    metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
+  };
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
+}

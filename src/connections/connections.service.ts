@@ -1,0 +1,421 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { resolveOptions } from './connection-presets';
+import { ConnectionEntity, ConnectionOptions, Preset } from './connection.entity';
+import {
+  CreateConnectionDto,
+  DOMAIN_PATTERN,
+  ListConnectionsQuery,
+  UpdateConnectionDto,
+} from './dto/connection.dto';
+import { MetadataError } from './metadata/metadata.errors';
+import { MetadataFetcher, MetadataFetchError } from './metadata/metadata-fetcher';
+import { decodeXmlBytes } from './metadata/xml-safety';
+import { parseIdpMetadata, ParsedIdpMetadata } from './metadata/idp-metadata.parser';
+
+const MIN_REFRESH_SECONDS = 300;
+const RETRY_AFTER_FAILURE_SECONDS = 900;
+/** How long a scheduler run owns a due connection before another instance may take it. */
+const REFRESH_LEASE_SECONDS = 600;
+
+interface MetadataSource {
+  url?: string | null;
+  entityId?: string | null;
+  signingCertificate?: string | null;
+}
+
+interface LoadedMetadata {
+  parsed: ParsedIdpMetadata;
+  text: string;
+}
+
+export interface RefreshOutcome {
+  id: string;
+  slug: string;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505'
+  );
+}
+
+function toApiError(err: unknown): unknown {
+  if (err instanceof MetadataError) {
+    const status = err.code === 'metadata_too_large' ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
+    return new ApiError(status, err.code, err.message, err.details);
+  }
+  if (err instanceof MetadataFetchError) {
+    const status =
+      err.code === 'metadata_url_invalid' ? HttpStatus.BAD_REQUEST : HttpStatus.UNPROCESSABLE_ENTITY;
+    return new ApiError(status, err.code, err.message);
+  }
+  return err;
+}
+
+/** IdP connections: registration, metadata import (document or URL), scheduled refresh. */
+@Injectable()
+export class ConnectionsService {
+  private readonly logger = new Logger('ConnectionsService');
+  private readonly connections: Repository<ConnectionEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly fetcher: MetadataFetcher,
+    private readonly clock: Clock,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {
+    this.connections = dataSource.getRepository(ConnectionEntity);
+  }
+
+  async create(dto: CreateConnectionDto): Promise<ConnectionEntity> {
+    const slug = dto.slug;
+    if (dto.metadataXml && dto.metadataUrl) {
+      throw ApiError.badRequest(
+        'metadata_source_conflict',
+        'Give either metadataXml or metadataUrl, not both.',
+      );
+    }
+    if (!dto.metadataXml && !dto.metadataUrl) {
+      throw ApiError.badRequest(
+        'metadata_required',
+        "The IdP's metadata is required: give metadataXml (the document) or metadataUrl (where the bridge fetches it).",
+      );
+    }
+    if (await this.connections.existsBy({ slug })) throw this.slugTaken(slug);
+    const preset: Preset = dto.preset ?? 'generic';
+    const source: MetadataSource = {
+      url: dto.metadataUrl ?? null,
+      entityId: dto.metadataEntityId ?? null,
+      signingCertificate: dto.metadataSigningCertificate ?? null,
+    };
+    const loaded = dto.metadataXml
+      ? this.parse(Buffer.from(dto.metadataXml, 'utf8'), source)
+      : await this.download(source);
+    const now = this.clock.now();
+    const entity = this.connections.create({
+      slug,
+      name: dto.name.trim(),
+      preset,
+      enabled: dto.enabled ?? true,
+      domains: this.normalizeDomains(dto.domains ?? []),
+      allowIdpInitiated: dto.allowIdpInitiated ?? false,
+      options: resolveOptions(preset, dto.options),
+      metadataUrl: source.url ?? null,
+      metadataEntityId: source.entityId ?? null,
+      metadataSigningCertificate: source.signingCertificate ?? null,
+      metadataRefreshSeconds: dto.metadataRefreshSeconds ?? null,
+      metadataRefreshAttemptedAt: source.url ? now : null,
+      lastRefreshError: null,
+    });
+    this.applyMetadata(entity, loaded, now);
+    try {
+      return await this.connections.save(entity);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw this.slugTaken(slug);
+      throw err;
+    }
+  }
+
+  async list(query: ListConnectionsQuery): Promise<{ items: ConnectionEntity[]; total: number }> {
+    const qb = this.connections
+      .createQueryBuilder('c')
+      .orderBy('c.created_at', 'ASC')
+      .addOrderBy('c.id', 'ASC');
+    if (query.q) {
+      const needle = `%${query.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      qb.where(
+        "(c.slug LIKE :needle OR lower(c.name) LIKE :needle OR array_to_string(c.domains, ',') LIKE :needle)",
+        { needle },
+      );
+    }
+    const [items, total] = await qb
+      .take(query.limit ?? 50)
+      .skip(query.offset ?? 0)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  async get(id: string): Promise<ConnectionEntity> {
+    const found = await this.connections.findOne({ where: { id } });
+    if (!found) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+    return found;
+  }
+
+  async findBySlug(slug: string): Promise<ConnectionEntity | null> {
+    return this.connections.findOne({ where: { slug } });
+  }
+
+  async update(id: string, dto: UpdateConnectionDto): Promise<ConnectionEntity> {
+    if (dto.slug !== undefined) {
+      throw ApiError.badRequest(
+        'slug_immutable',
+        "A connection's slug cannot change: it is part of the SP entityID and URLs configured at the IdP. Create a new connection instead.",
+      );
+    }
+    const entity = await this.get(id);
+    if (dto.name !== undefined) entity.name = dto.name.trim();
+    if (dto.enabled !== undefined) entity.enabled = dto.enabled;
+    if (dto.allowIdpInitiated !== undefined) entity.allowIdpInitiated = dto.allowIdpInitiated;
+    if (dto.domains !== undefined) entity.domains = this.normalizeDomains(dto.domains);
+    if (dto.metadataRefreshSeconds !== undefined) entity.metadataRefreshSeconds = dto.metadataRefreshSeconds;
+    if (dto.preset !== undefined || dto.options !== undefined) {
+      const preset = dto.preset ?? entity.preset;
+      // A preset change resets the policy to that preset's defaults, then applies the overrides given.
+      const base: Partial<ConnectionOptions> =
+        dto.preset && dto.preset !== entity.preset ? {} : entity.options;
+      entity.preset = preset;
+      entity.options = resolveOptions(preset, { ...base, ...dto.options });
+    }
+    const sourceChanged =
+      (dto.metadataUrl !== undefined && dto.metadataUrl !== entity.metadataUrl) ||
+      (dto.metadataEntityId !== undefined && dto.metadataEntityId !== entity.metadataEntityId) ||
+      (dto.metadataSigningCertificate !== undefined &&
+        dto.metadataSigningCertificate !== entity.metadataSigningCertificate);
+    if (sourceChanged) {
+      const source: MetadataSource = {
+        url: dto.metadataUrl ?? entity.metadataUrl,
+        entityId: dto.metadataEntityId ?? entity.metadataEntityId,
+        signingCertificate: dto.metadataSigningCertificate ?? entity.metadataSigningCertificate,
+      };
+      const loaded = source.url
+        ? await this.download(source)
+        : this.parse(Buffer.from(entity.metadataXml, 'utf8'), source);
+      const now = this.clock.now();
+      entity.metadataUrl = source.url ?? null;
+      entity.metadataEntityId = source.entityId ?? null;
+      entity.metadataSigningCertificate = source.signingCertificate ?? null;
+      entity.metadataRefreshAttemptedAt = source.url ? now : entity.metadataRefreshAttemptedAt;
+      this.applyMetadata(entity, loaded, now);
+    } else if (dto.metadataRefreshSeconds !== undefined && entity.metadataUrl) {
+      entity.metadataNextRefreshAt = this.nextRefreshAt(entity, this.clock.now());
+    }
+    return this.connections.save(entity);
+  }
+
+  /**
+   * Replaces the metadata with an uploaded document. The connection then uses this document (a metadata
+   * URL, if any, is dropped: the admin chose to pin a copy).
+   */
+  async replaceMetadata(id: string, body: Buffer, entityId?: string): Promise<ConnectionEntity> {
+    const entity = await this.get(id);
+    const source: MetadataSource = {
+      url: null,
+      entityId: entityId ?? entity.metadataEntityId,
+      signingCertificate: entity.metadataSigningCertificate,
+    };
+    const loaded = this.parse(body, source);
+    entity.metadataUrl = null;
+    entity.metadataEntityId = source.entityId ?? null;
+    entity.lastRefreshError = null;
+    this.applyMetadata(entity, loaded, this.clock.now());
+    return this.connections.save(entity);
+  }
+
+  async remove(id: string): Promise<void> {
+    const result = await this.connections.delete({ id });
+    if (!result.affected) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+  }
+
+  /** Refreshes one connection's metadata from its URL now. Failures are recorded, never thrown. */
+  async refreshNow(id: string): Promise<ConnectionEntity> {
+    const entity = await this.get(id);
+    if (!entity.metadataUrl) {
+      throw ApiError.badRequest(
+        'metadata_url_not_set',
+        'This connection uses an uploaded metadata document; set metadataUrl to refresh it from the IdP.',
+      );
+    }
+    await this.refreshFromUrl(entity);
+    return this.get(id);
+  }
+
+  /**
+   * Claims connections whose metadata refresh is due (each claimed by exactly one instance, thanks to
+   * FOR UPDATE SKIP LOCKED and a lease) and refreshes them.
+   */
+  async refreshDue(limit = 10): Promise<RefreshOutcome[]> {
+    const rows: Array<{ id: string }> = await this.dataSource
+      .query(
+        `UPDATE connections SET metadata_next_refresh_at = now() + make_interval(secs => $2)
+        WHERE id IN (
+          SELECT id FROM connections
+           WHERE metadata_url IS NOT NULL AND metadata_next_refresh_at <= $1
+           ORDER BY metadata_next_refresh_at
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+        RETURNING id`,
+        [this.clock.now(), REFRESH_LEASE_SECONDS, limit],
+      )
+      .then((r: unknown) =>
+        Array.isArray(r) && Array.isArray(r[0])
+          ? (r[0] as Array<{ id: string }>)
+          : (r as Array<{ id: string }>),
+      );
+    const outcomes: RefreshOutcome[] = [];
+    for (const { id } of rows) {
+      const entity = await this.connections.findOne({ where: { id } });
+      if (entity?.metadataUrl) outcomes.push(await this.refreshFromUrl(entity));
+    }
+    return outcomes;
+  }
+
+  private async refreshFromUrl(entity: ConnectionEntity): Promise<RefreshOutcome> {
+    const now = this.clock.now();
+    try {
+      const loaded = await this.download({
+        url: entity.metadataUrl,
+        entityId: entity.metadataEntityId,
+        signingCertificate: entity.metadataSigningCertificate,
+      });
+      if (loaded.parsed.entityId !== entity.idpEntityId) {
+        throw new ApiError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'metadata_entity_changed',
+          `The metadata now describes ${loaded.parsed.entityId}, not ${entity.idpEntityId}; the last good metadata is kept. Upload the new metadata explicitly if the IdP really changed.`,
+        );
+      }
+      if (loaded.parsed.warnings.includes('valid_until_passed')) {
+        throw new ApiError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'metadata_expired',
+          `The fetched metadata expired on ${loaded.parsed.validUntil}; the last good metadata is kept.`,
+        );
+      }
+      this.applyMetadata(entity, loaded, now);
+      await this.connections.update(
+        { id: entity.id },
+        {
+          idpEntityId: entity.idpEntityId,
+          idp: entity.idp,
+          metadataXml: entity.metadataXml,
+          metadataSignature: entity.metadataSignature,
+          metadataStatus: entity.metadataStatus,
+          metadataWarnings: entity.metadataWarnings,
+          metadataValidUntil: entity.metadataValidUntil,
+          metadataCacheDurationSeconds: entity.metadataCacheDurationSeconds,
+          metadataUpdatedAt: entity.metadataUpdatedAt,
+          metadataNextRefreshAt: entity.metadataNextRefreshAt,
+          metadataRefreshAttemptedAt: now,
+          lastRefreshError: null,
+        },
+      );
+      return { id: entity.id, slug: entity.slug, ok: true };
+    } catch (err) {
+      const mapped = toApiError(err);
+      const code = mapped instanceof ApiError ? mapped.code : 'metadata_refresh_failed';
+      const message =
+        mapped instanceof ApiError ? mapped.message : 'The metadata refresh failed unexpectedly.';
+      if (!(mapped instanceof ApiError))
+        this.logger.error({ err, connection: entity.slug }, 'Metadata refresh failed');
+      else this.logger.warn({ connection: entity.slug, code }, `Metadata refresh failed: ${message}`);
+      const expired =
+        entity.metadataValidUntil !== null && entity.metadataValidUntil.getTime() <= now.getTime();
+      const retry = Math.min(RETRY_AFTER_FAILURE_SECONDS, this.refreshPeriodSeconds(entity));
+      await this.connections.update(
+        { id: entity.id },
+        {
+          metadataStatus: expired ? 'expired' : 'refresh_failed',
+          lastRefreshError: { code, message, at: now.toISOString() },
+          metadataRefreshAttemptedAt: now,
+          metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
+        },
+      );
+      return { id: entity.id, slug: entity.slug, ok: false, error: { code, message } };
+    }
+  }
+
+  private parse(body: Buffer, source: MetadataSource): LoadedMetadata {
+    try {
+      const parsed = parseIdpMetadata(body, {
+        entityId: source.entityId ?? undefined,
+        pinnedCertificatePem: source.signingCertificate ?? undefined,
+        maxBytes: this.config.metadataMaxBytes,
+        now: this.clock.now(),
+      });
+      return { parsed, text: decodeXmlBytes(body) };
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  private async download(source: MetadataSource): Promise<LoadedMetadata> {
+    let body: Buffer;
+    try {
+      body = await this.fetcher.fetch(source.url as string);
+    } catch (err) {
+      throw toApiError(err);
+    }
+    return this.parse(body, source);
+  }
+
+  private applyMetadata(entity: ConnectionEntity, { parsed, text }: LoadedMetadata, now: Date): void {
+    entity.idpEntityId = parsed.entityId;
+    entity.idp = {
+      ssoEndpoints: parsed.ssoEndpoints,
+      sloEndpoints: parsed.sloEndpoints,
+      signingCertificates: parsed.signingCertificates,
+      encryptionCertificates: parsed.encryptionCertificates,
+      wantAuthnRequestsSigned: parsed.wantAuthnRequestsSigned,
+      nameIdFormats: parsed.nameIdFormats,
+    };
+    entity.metadataXml = text;
+    entity.metadataSignature = parsed.signature;
+    entity.metadataWarnings = parsed.warnings;
+    entity.metadataValidUntil = parsed.validUntil ? new Date(parsed.validUntil) : null;
+    entity.metadataCacheDurationSeconds = parsed.cacheDurationSeconds ?? null;
+    entity.metadataUpdatedAt = now;
+    entity.metadataStatus = 'ok';
+    entity.lastRefreshError = null;
+    entity.metadataNextRefreshAt = entity.metadataUrl ? this.nextRefreshAt(entity, now) : null;
+  }
+
+  private refreshPeriodSeconds(entity: ConnectionEntity): number {
+    let period = entity.metadataRefreshSeconds ?? this.config.metadataRefreshSeconds;
+    if (entity.metadataCacheDurationSeconds) {
+      period = Math.min(period, Math.max(entity.metadataCacheDurationSeconds, MIN_REFRESH_SECONDS));
+    }
+    return period;
+  }
+
+  /** Next refresh: the period (capped by cacheDuration), and well before validUntil. */
+  private nextRefreshAt(entity: ConnectionEntity, now: Date): Date {
+    let next = now.getTime() + this.refreshPeriodSeconds(entity) * 1000;
+    if (entity.metadataValidUntil) {
+      const beforeExpiry = entity.metadataValidUntil.getTime() - 3_600_000;
+      next = Math.min(next, Math.max(beforeExpiry, now.getTime() + MIN_REFRESH_SECONDS * 1000));
+    }
+    return new Date(next);
+  }
+
+  private normalizeDomains(domains: string[]): string[] {
+    const out = new Set<string>();
+    const invalid: string[] = [];
+    for (const raw of domains) {
+      const d = raw.trim().toLowerCase().replace(/\.$/, '');
+      if (DOMAIN_PATTERN.test(d)) out.add(d);
+      else invalid.push(raw);
+    }
+    if (invalid.length > 0) {
+      throw ApiError.badRequest(
+        'invalid_domain',
+        `These are not valid email domains: ${invalid.map((d) => JSON.stringify(d)).join(', ')}. Give bare domains such as "acme.com".`,
+        { invalid },
+      );
+    }
+    return [...out];
+  }
+
+  private slugTaken(slug: string): ApiError {
+    return ApiError.conflict(
+      'slug_taken',
+      `A connection with slug "${slug}" already exists; choose another slug.`,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { Database } from './database';
+
+@Global()
+@Module({})
+export class DatabaseModule {
+  /** Opens the configured database (PostgreSQL or embedded) and migrates it. */
+  static forRoot(): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        {
+          provide: Database,
+          inject: [BRIDGE_CONFIG],
+          useFactory: (config: BridgeConfig) => Database.open(config),
+        },
+        { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
+      ],
+      exports: [Database, DataSource],
+    };
+  }
+}

@@ -1,0 +1,122 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { BridgeConfig } from '../config/bridge-config';
+import { buildDataSourceOptions } from './data-source-options';
+import { EmbeddedPostgres } from './embedded-postgres';
+
+/** Advisory-lock key that serialises migrations across instances starting together. */
+const MIGRATION_LOCK_KEY = 727_001;
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The bridge's database: a PostgreSQL server (DATABASE_URL) or the embedded one, opened with a TypeORM
+ * DataSource, migrated, and closed on shutdown.
+ */
+export class Database implements OnApplicationShutdown {
+  private readonly logger = new Logger('Database');
+  private readonly expectedMigrations: string[];
+
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly mode: 'postgres' | 'embedded',
+    private readonly embedded?: EmbeddedPostgres,
+  ) {
+    this.expectedMigrations = dataSource.migrations.map((m) => m.name ?? m.constructor.name);
+  }
+
+  /** Opens the database (starting the embedded server when there is no DATABASE_URL), with retries. */
+  static async open(
+    config: Pick<BridgeConfig, 'databaseUrl' | 'dataDir'>,
+    options: { migrate?: boolean; connectAttempts?: number } = {},
+  ): Promise<Database> {
+    const logger = new Logger('Database');
+    let embedded: EmbeddedPostgres | undefined;
+    let dataSource: DataSource;
+    if (config.databaseUrl) {
+      dataSource = new DataSource(buildDataSourceOptions({ url: config.databaseUrl, embedded: false }));
+    } else {
+      embedded = new EmbeddedPostgres(config.dataDir);
+      const started = Date.now();
+      const address = await embedded.start();
+      logger.log(
+        `Embedded PostgreSQL (PGlite) ready in ${Date.now() - started} ms, data in ${config.dataDir}`,
+      );
+      dataSource = new DataSource(buildDataSourceOptions({ ...address, embedded: true }));
+    }
+    const attempts = options.connectAttempts ?? 10;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await dataSource.initialize();
+          break;
+        } catch (err) {
+          if (attempt >= attempts) throw err;
+          const wait = Math.min(500 * attempt, 3000);
+          logger.warn(`Database not reachable (${(err as Error).message}); retrying in ${wait} ms`);
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      const database = new Database(dataSource, embedded ? 'embedded' : 'postgres', embedded);
+      if (options.migrate !== false) await database.migrate();
+      return database;
+    } catch (err) {
+      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+      await embedded?.stop();
+      throw err;
+    }
+  }
+
+  /** Applies pending migrations; concurrent instances wait for each other (advisory lock). */
+  async migrate(): Promise<string[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      if (this.mode === 'postgres') await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      const applied = await this.dataSource.runMigrations({ transaction: 'all' });
+      for (const m of applied) this.logger.log(`Applied migration ${m.name}`);
+      return applied.map((m) => m.name);
+    } finally {
+      if (this.mode === 'postgres') {
+        await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      }
+      await runner.release();
+    }
+  }
+
+  /** Ready when the database answers within the timeout and every migration of this build is applied. */
+  async readiness(timeoutMs = 2000): Promise<Readiness> {
+    try {
+      const rows = await withTimeout<Array<{ name: string }>>(
+        this.dataSource.query('SELECT name FROM schema_migrations'),
+        timeoutMs,
+        'Database check',
+      );
+      const applied = new Set(rows.map((r) => r.name));
+      const missing = this.expectedMigrations.filter((m) => !applied.has(m));
+      if (missing.length > 0) return { ready: false, reason: `migrations pending: ${missing.join(', ')}` };
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, reason: `database unavailable: ${(err as Error).message}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.embedded?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

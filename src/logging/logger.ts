@@ -1,0 +1,106 @@
+import type { LoggerService } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino, { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { LogLevel } from '../config/bridge-config';
+
+/** Paths that are never written to the log, whatever the level. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.clientSecret',
+  '*.apiKey',
+  '*.key',
+  '*.privateKey',
+  '*.SAMLResponse',
+  '*.SAMLRequest',
+];
+
+export function createRootLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'saml-bridge' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Accepts a well-formed incoming X-Request-Id (from a load balancer), else makes one. */
+export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Access log middleware: one JSON line per request, path only (query strings may carry SAML messages). */
+export function createHttpLogger(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: requestIdFor,
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    serializers: {
+      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
+
+/** Nest's logger interface over pino, so framework and application logs share one JSON stream. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace',
+    message: unknown,
+    params: unknown[],
+  ): void {
+    const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
+    if (message && typeof message === 'object' && !(message instanceof Error)) {
+      const msg = typeof params[0] === 'string' ? params[0] : undefined;
+      this.logger[level]({ context, ...(message as Record<string, unknown>) }, msg);
+      return;
+    }
+    if (message instanceof Error) {
+      this.logger[level]({ context, err: message }, message.message);
+      return;
+    }
+    const extra = params.length > 0 ? { context, detail: params } : { context };
+    this.logger[level](extra, String(message));
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+}

@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigValidationError, loadConfig } from '../../src/config/bridge-config';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'bridge-config-'));
+const GOOD = { BRIDGE_SECRET: 'x'.repeat(32), ADMIN_API_KEY: 'k'.repeat(24) };
+
+describe('loadConfig', () => {
+  it('has working defaults for a first run', () => {
+    const dir = tmp();
+    const config = loadConfig({}, dir);
+    expect(config.baseUrl).toBe('http://localhost:3000');
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe(join(dir, 'data'));
+    expect(config.logLevel).toBe('info');
+    expect(config.production).toBe(false);
+  });
+
+  it('generates the development secret and admin key once, persisted with mode 0600', () => {
+    const dir = tmp();
+    const first = loadConfig({}, dir);
+    const second = loadConfig({}, dir);
+    expect(first.bridgeSecretSource).toBe('generated-file');
+    expect(first.bridgeSecret.length).toBeGreaterThanOrEqual(32);
+    expect(second.bridgeSecret).toBe(first.bridgeSecret);
+    expect(second.adminApiKey).toBe(first.adminApiKey);
+    const file = join(dir, 'certs', 'bridge-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.bridgeSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('never generates secrets in production: it lists every problem at once', () => {
+    const dir = tmp();
+    let error: unknown;
+    try {
+      loadConfig(
+        { NODE_ENV: 'production', BASE_URL: 'http://bridge.example.com', PORT: 'abc', LOG_LEVEL: 'loud' },
+        dir,
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('BRIDGE_SECRET is required'),
+        expect.stringContaining('ADMIN_API_KEY is required'),
+        expect.stringContaining('BASE_URL must use https'),
+        expect.stringContaining('PORT must be a whole number'),
+        expect.stringContaining('LOG_LEVEL must be one of'),
+      ]),
+    );
+    expect(existsSync(join(dir, 'certs', 'bridge-secret'))).toBe(false);
+    expect((error as Error).message).toContain('Invalid configuration');
+  });
+
+  it.each([
+    [{ BASE_URL: 'not a url' }, 'BASE_URL is not a valid URL'],
+    [{ BASE_URL: 'ftp://x' }, 'BASE_URL must be an http(s) URL'],
+    [{ BASE_URL: 'https://x/?a=1' }, 'must not contain a query'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres://'],
+    [{ BRIDGE_SECRET: 'short' }, 'BRIDGE_SECRET must be at least 32'],
+    [{ ADMIN_API_KEY: 'short' }, 'ADMIN_API_KEY must be at least 24'],
+    [{ PORT: '70000' }, 'PORT must be between'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY must be true or false'],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadConfig({ ...GOOD, ...env }, tmp())).toThrow(message);
+  });
+
+  it('normalises BASE_URL and accepts a production configuration', () => {
+    const config = loadConfig(
+      {
+        ...GOOD,
+        NODE_ENV: 'production',
+        BASE_URL: 'https://sso.example.com/bridge/',
+        DATABASE_URL: 'postgres://u:p@db:5432/bridge',
+        TRUST_PROXY: 'true',
+      },
+      tmp(),
+    );
+    expect(config.baseUrl).toBe('https://sso.example.com/bridge');
+    expect(config.production).toBe(true);
+    expect(config.trustProxy).toBe(true);
+    expect(config.metadataAllowPrivateHosts).toBe(false);
+  });
+});
