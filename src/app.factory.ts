@@ -11,6 +11,9 @@ import { BridgeConfig, loadConfig } from './config/bridge-config';
 import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
 
+/** The ACS / SLO body limit: a SAMLResponse is at most 256 KB decoded (~342 KB in base64). */
+export const SAML_BODY_LIMIT_BYTES = 400 * 1024;
+
 export interface CreateAppOptions {
   config?: BridgeConfig;
   logger?: Logger;
@@ -47,6 +50,8 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       hsts: config.baseUrl.startsWith('https:'),
     }),
   );
+  // SAML endpoints take form posts only, with a tighter limit than the admin API.
+  app.use('/saml', express.urlencoded({ extended: false, limit: SAML_BODY_LIMIT_BYTES, parameterLimit: 10 }));
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 100 }));
   app.use(express.raw({ type: METADATA_CONTENT_TYPES, limit: config.bodyLimitBytes }));

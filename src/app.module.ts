@@ -6,6 +6,8 @@ import { ConfigModule } from './config/config.module';
 import { ConnectionsModule } from './connections/connections.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { SamlModule } from './saml/saml.module';
+import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AppModule {
@@ -19,6 +21,8 @@ export class AppModule {
         AdminModule,
         HealthModule,
         ConnectionsModule,
+        UsersModule,
+        SamlModule,
       ],
     };
   }

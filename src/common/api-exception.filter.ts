@@ -82,7 +82,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { id?: string }>();
-    const body = this.toBody(exception);
+    const body = this.describe(exception);
     body.requestId = typeof req.id === 'string' ? req.id : undefined;
     if (body.statusCode === 503) {
       this.logger.warn({ requestId: body.requestId }, `Database unavailable on ${req.method} ${req.path}`);
@@ -97,7 +97,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     res.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown): ApiErrorBody {
+  /** The JSON error body (without request id) an exception stands for. */
+  describe(exception: unknown): ApiErrorBody {
     // Body-parser and multer errors, raw or wrapped by Nest's Express adapter (as `cause`).
     const cause = exception instanceof Error ? exception.cause : undefined;
     const clientError =

@@ -7,6 +7,7 @@ import {
   UpdateDateColumn,
   VersionColumn,
 } from 'typeorm';
+import type { AttributeMappingOverrides, SubjectSource } from '../mapping/attribute-mapping';
 import type { IdpCertificate, IdpEndpoint } from './metadata/idp-metadata.parser';
 
 export const PRESETS = ['okta', 'entra', 'adfs', 'google', 'generic'] as const;
@@ -35,6 +36,14 @@ export interface ConnectionOptions {
   authnRequestBinding?: 'HTTP-Redirect' | 'HTTP-POST';
   /** Where IdP-initiated logins land (same-origin path or a registered app URL). */
   idpInitiatedTarget?: string;
+  /** Where the stable subject comes from; the preset's choice when unset. */
+  subjectSource?: SubjectSource;
+  /** SP entityID to use instead of the bridge's own (connections moved from another SP). */
+  spEntityId?: string;
+  /** ACS URL the IdP posts to instead of the bridge's own (a proxy must route it to the bridge). */
+  acsUrl?: string;
+  /** Attribute names that override the preset's mapping, per field. */
+  attributeMapping?: AttributeMappingOverrides;
 }
 
 /** What the bridge read from the IdP's metadata (the last good copy). */

@@ -107,11 +107,18 @@ export function certificateView(c: IdpCertificate, now: Date): CertificateView {
   };
 }
 
-export function spDetails(baseUrl: string, slug: string): SpDetailsView {
-  const root = `${baseUrl}/saml/${slug}`;
+/**
+ * The SP identifiers of a connection. `spEntityId` / `acsUrl` overrides keep the identifiers an IdP was
+ * already configured with when a connection moves to the bridge from another SP.
+ */
+export function spDetails(
+  baseUrl: string,
+  connection: { slug: string; options?: Pick<ConnectionOptions, 'spEntityId' | 'acsUrl'> },
+): SpDetailsView {
+  const root = `${baseUrl}/saml/${connection.slug}`;
   return {
-    entityId: `${root}/metadata`,
-    acsUrl: `${root}/acs`,
+    entityId: connection.options?.spEntityId ?? `${root}/metadata`,
+    acsUrl: connection.options?.acsUrl ?? `${root}/acs`,
     sloUrl: `${root}/slo`,
     metadataUrl: `${root}/metadata`,
   };
@@ -127,7 +134,7 @@ export function connectionView(c: ConnectionEntity, baseUrl: string, now = new D
     domains: c.domains,
     allowIdpInitiated: c.allowIdpInitiated,
     options: c.options,
-    sp: spDetails(baseUrl, c.slug),
+    sp: spDetails(baseUrl, c),
     idp: {
       entityId: c.idpEntityId,
       ssoUrls: urlsByBinding(c.idp.ssoEndpoints),

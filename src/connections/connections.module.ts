@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { KeysModule } from '../keys/keys.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 import { MetadataFetcher } from './metadata/metadata-fetcher';
 import { MetadataRefreshScheduler } from './metadata-refresh.scheduler';
 
 @Module({
+  imports: [KeysModule],
   controllers: [ConnectionsController],
   providers: [ConnectionsService, MetadataFetcher, MetadataRefreshScheduler],
   exports: [ConnectionsService],

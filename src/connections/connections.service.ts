@@ -1,9 +1,11 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { SpKeysService } from '../keys/sp-keys.service';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { returnedRows } from '../database/returned-rows';
 import { resolveOptions } from './connection-presets';
 import { ConnectionEntity, ConnectionOptions, Preset } from './connection.entity';
 import {
@@ -14,7 +16,7 @@ import {
 } from './dto/connection.dto';
 import { MetadataError } from './metadata/metadata.errors';
 import { MetadataFetcher, MetadataFetchError } from './metadata/metadata-fetcher';
-import { decodeXmlBytes } from './metadata/xml-safety';
+import { decodeXmlBytes } from '../common/xml-safety';
 import { parseIdpMetadata, ParsedIdpMetadata } from './metadata/idp-metadata.parser';
 
 const MIN_REFRESH_SECONDS = 300;
@@ -69,6 +71,7 @@ export class ConnectionsService {
     private readonly dataSource: DataSource,
     private readonly fetcher: MetadataFetcher,
     private readonly clock: Clock,
+    private readonly spKeys: SpKeysService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.connections = dataSource.getRepository(ConnectionEntity);
@@ -115,8 +118,14 @@ export class ConnectionsService {
       lastRefreshError: null,
     });
     this.applyMetadata(entity, loaded, now);
+    const spKey = await this.spKeys.generate(slug);
     try {
-      return await this.connections.save(entity);
+      // The connection and its first SP key are written together, or not at all.
+      return await this.dataSource.transaction(async (manager) => {
+        const saved = await manager.getRepository(ConnectionEntity).save(entity);
+        await this.spKeys.store(saved.id, spKey, 'current', manager);
+        return saved;
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.slugTaken(slug);
       throw err;
@@ -241,9 +250,8 @@ export class ConnectionsService {
    * FOR UPDATE SKIP LOCKED and a lease) and refreshes them.
    */
   async refreshDue(limit = 10): Promise<RefreshOutcome[]> {
-    const rows: Array<{ id: string }> = await this.dataSource
-      .query(
-        `UPDATE connections SET metadata_next_refresh_at = now() + make_interval(secs => $2)
+    const claimed: unknown = await this.dataSource.query(
+      `UPDATE connections SET metadata_next_refresh_at = now() + make_interval(secs => $2)
         WHERE id IN (
           SELECT id FROM connections
            WHERE metadata_url IS NOT NULL AND metadata_next_refresh_at <= $1
@@ -251,15 +259,10 @@ export class ConnectionsService {
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
         RETURNING id`,
-        [this.clock.now(), REFRESH_LEASE_SECONDS, limit],
-      )
-      .then((r: unknown) =>
-        Array.isArray(r) && Array.isArray(r[0])
-          ? (r[0] as Array<{ id: string }>)
-          : (r as Array<{ id: string }>),
-      );
+      [this.clock.now(), REFRESH_LEASE_SECONDS, limit],
+    );
     const outcomes: RefreshOutcome[] = [];
-    for (const { id } of rows) {
+    for (const { id } of returnedRows<{ id: string }>(claimed)) {
       const entity = await this.connections.findOne({ where: { id } });
       if (entity?.metadataUrl) outcomes.push(await this.refreshFromUrl(entity));
     }

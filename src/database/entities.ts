@@ -1,5 +1,18 @@
 import { AdminApiKeyEntity } from '../admin/admin-api-key.entity';
+import { SsoTraceEntity } from '../audit/sso-trace.entity';
 import { ConnectionEntity } from '../connections/connection.entity';
+import { SpKeyEntity } from '../keys/sp-key.entity';
+import { LoginSessionEntity } from '../saml/login-session.entity';
+import { SamlRequestEntity } from '../saml/saml-request.entity';
+import { UserEntity } from '../users/user.entity';
 
 /** Every TypeORM entity of the bridge. */
-export const ENTITIES = [ConnectionEntity, AdminApiKeyEntity];
+export const ENTITIES = [
+  ConnectionEntity,
+  AdminApiKeyEntity,
+  SpKeyEntity,
+  SamlRequestEntity,
+  UserEntity,
+  LoginSessionEntity,
+  SsoTraceEntity,
+];

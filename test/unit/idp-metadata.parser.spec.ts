@@ -17,7 +17,7 @@ import {
   assertXmlSize,
   decodeXmlBytes,
   parseXmlStrict,
-} from '../../src/connections/metadata/xml-safety';
+} from '../../src/common/xml-safety';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/real-idp');
 const MD_NS = 'urn:oasis:names:tc:SAML:2.0:metadata';

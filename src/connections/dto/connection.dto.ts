@@ -9,6 +9,7 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   MaxLength,
@@ -22,7 +23,55 @@ export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export const DOMAIN_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** Admin-set SAML policy for a connection; every field is optional and defaults to the preset's value. */
+export class AttributeMappingDto {
+  @ApiPropertyOptional({ description: 'Attribute holding the stable user id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  subject?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) email?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) givenName?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) familyName?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) displayName?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) groups?: string;
+}
+
 export class ConnectionOptionsDto implements Partial<ConnectionOptions> {
+  @ApiPropertyOptional({
+    enum: ['auto', 'nameid'],
+    description:
+      'auto: a stable-id attribute, else a persistent NameID (an email is never a subject); nameid: the NameID whatever its format',
+  })
+  @IsOptional()
+  @IsIn(['auto', 'nameid'])
+  subjectSource?: 'auto' | 'nameid';
+
+  @ApiPropertyOptional({
+    description: 'Keep the SP entityID an IdP already uses (connection moved from another SP)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  spEntityId?: string;
+
+  @ApiPropertyOptional({
+    description: 'Keep the ACS URL an IdP already posts to (a proxy must route it to /saml/{slug}/acs)',
+  })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2048)
+  acsUrl?: string;
+
+  @ApiPropertyOptional({
+    type: AttributeMappingDto,
+    description: 'Attribute names overriding the preset mapping',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AttributeMappingDto)
+  attributeMapping?: AttributeMappingDto;
+
   @ApiPropertyOptional({ enum: SIGNATURE_REQUIREMENTS, description: 'Which element must be signed' })
   @IsOptional()
   @IsIn(SIGNATURE_REQUIREMENTS)

@@ -10,7 +10,7 @@ import {
   assertXmlSize,
   decodeXmlBytes,
   parseXmlStrict,
-} from './xml-safety';
+} from '../../common/xml-safety';
 
 /**
  * SAML 2.0 IdP metadata → the few facts a SAML SP needs (entity ID, SSO/SLO endpoints, signing certificates).

@@ -1,0 +1,173 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { createHash, X509Certificate } from 'node:crypto';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { generateSelfSignedKeyPair, GeneratedKeyPair } from './certificate-factory';
+import { SecretBox } from './secret-box';
+import { SpKeyEntity, SpKeyStatus } from './sp-key.entity';
+
+/** Retired keys still decrypt for this long after a rollover (assertions in flight). */
+export const RETIRED_KEY_DECRYPT_GRACE_MS = 24 * 3600_000;
+
+export interface LoadedSpKey {
+  id: string;
+  status: SpKeyStatus;
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+export interface SpKeyRing {
+  current: LoadedSpKey;
+  next?: LoadedSpKey;
+  /** Current first, then next, then recently retired: every key that may decrypt an assertion. */
+  decryption: LoadedSpKey[];
+}
+
+export interface SpKeyView {
+  id: string;
+  status: SpKeyStatus;
+  fingerprint: string;
+  subject: string;
+  notAfter: string;
+  createdAt: string;
+  retiredAt: string | null;
+  certificatePem: string;
+}
+
+/** Per-connection SP keys: generation, sealing at rest, rollover (next → current), and loading. */
+@Injectable()
+export class SpKeysService {
+  private readonly keys: Repository<SpKeyEntity>;
+  private readonly box: SecretBox;
+  /** Opened private keys by key id (a key's content never changes, so this cache is always correct). */
+  private readonly opened = new Map<string, string>();
+
+  constructor(
+    dataSource: DataSource,
+    private readonly clock: Clock,
+    @Inject(BRIDGE_CONFIG) config: BridgeConfig,
+  ) {
+    this.keys = dataSource.getRepository(SpKeyEntity);
+    this.box = new SecretBox(config.bridgeSecret);
+  }
+
+  generate(slug: string): Promise<GeneratedKeyPair> {
+    return generateSelfSignedKeyPair(`SAML Bridge SP ${slug}`, { now: this.clock.now() });
+  }
+
+  /** Stores a generated key pair for a connection (inside the caller's transaction when given). */
+  async store(
+    connectionId: string,
+    pair: GeneratedKeyPair,
+    status: SpKeyStatus,
+    manager?: EntityManager,
+  ): Promise<SpKeyEntity> {
+    const repo = manager ? manager.getRepository(SpKeyEntity) : this.keys;
+    return repo.save(
+      repo.create({
+        connectionId,
+        status,
+        certificatePem: pair.certificatePem,
+        privateKeySealed: this.box.seal(pair.privateKeyPem),
+        notAfter: pair.notAfter,
+        retiredAt: null,
+      }),
+    );
+  }
+
+  async ring(connectionId: string): Promise<SpKeyRing> {
+    const rows = await this.keys
+      .createQueryBuilder('k')
+      .where('k.connection_id = :connectionId', { connectionId })
+      .andWhere("(k.status <> 'retired' OR k.retired_at > :since)", {
+        since: new Date(this.clock.now().getTime() - RETIRED_KEY_DECRYPT_GRACE_MS),
+      })
+      .orderBy('k.created_at', 'DESC')
+      .getMany();
+    const current = rows.find((k) => k.status === 'current');
+    if (!current) {
+      throw new ApiError(HttpStatus.CONFLICT, 'sp_key_missing', 'This connection has no current SP key.');
+    }
+    const next = rows.find((k) => k.status === 'next');
+    const retired = rows.filter((k) => k.status === 'retired');
+    const load = (k: SpKeyEntity): LoadedSpKey => ({
+      id: k.id,
+      status: k.status,
+      certificatePem: k.certificatePem,
+      privateKeyPem: this.open(k),
+    });
+    return {
+      current: load(current),
+      next: next ? load(next) : undefined,
+      decryption: [current, ...(next ? [next] : []), ...retired].map(load),
+    };
+  }
+
+  async list(connectionId: string): Promise<SpKeyView[]> {
+    const rows = await this.keys.find({ where: { connectionId }, order: { createdAt: 'ASC' } });
+    return rows.map((k) => {
+      const cert = new X509Certificate(k.certificatePem);
+      return {
+        id: k.id,
+        status: k.status,
+        fingerprint: cert.fingerprint256,
+        subject: cert.subject,
+        notAfter: k.notAfter.toISOString(),
+        createdAt: k.createdAt.toISOString(),
+        retiredAt: k.retiredAt?.toISOString() ?? null,
+        certificatePem: k.certificatePem,
+      };
+    });
+  }
+
+  /** Starts a rollover: a next key, published in SP metadata (and able to decrypt) before it is used. */
+  async addNext(connectionId: string, slug: string): Promise<void> {
+    if (await this.keys.existsBy({ connectionId, status: 'next' })) {
+      throw ApiError.conflict(
+        'sp_key_next_exists',
+        'A next SP key already exists: promote it (or wait) before creating another.',
+      );
+    }
+    await this.store(connectionId, await this.generate(slug), 'next');
+  }
+
+  /** Finishes a rollover: next becomes current; the old current is retired (still decrypts for 24 h). */
+  async promote(connectionId: string): Promise<void> {
+    await this.keys.manager.transaction(async (manager) => {
+      const repo = manager.getRepository(SpKeyEntity);
+      const next = await repo.findOne({
+        where: { connectionId, status: 'next' },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!next) {
+        throw ApiError.conflict(
+          'sp_key_next_missing',
+          'There is no next SP key to promote: create one first.',
+        );
+      }
+      await repo.update(
+        { connectionId, status: 'current' },
+        { status: 'retired', retiredAt: this.clock.now() },
+      );
+      await repo.update({ id: next.id }, { status: 'current' });
+    });
+  }
+
+  private open(k: SpKeyEntity): string {
+    let pem = this.opened.get(k.id);
+    if (!pem) {
+      pem = this.box.open(k.privateKeySealed);
+      this.opened.set(k.id, pem);
+    }
+    return pem;
+  }
+}
+
+/** SHA-256 of a PEM certificate's DER, as uppercase hex with colons. */
+export function certificateFingerprint(pem: string): string {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)?.join(':') ?? '';
+}

@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { DataSource, IsNull, MoreThan, Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { LoginSessionEntity } from './login-session.entity';
+
+/** Default bridge session length when the IdP sets no SessionNotOnOrAfter. */
+export const DEFAULT_SESSION_MS = 8 * 3600_000;
+
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export interface NewSession {
+  userId: string;
+  connectionId: string;
+  nameId: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+  authnContextClassRef?: string;
+  authnInstant?: Date;
+  sessionNotOnOrAfter?: Date;
+}
+
+/** Listener told about sessions that ended (IdP or SP logout): the hook for OIDC back-channel logout. */
+export type SessionsEndedListener = (sessions: LoginSessionEntity[], reason: string) => Promise<void> | void;
+
+/**
+ * Bridge login sessions created by SAML logins. The browser holds an opaque token; the database keeps
+ * only its SHA-256, so a database leak does not leak sessions.
+ */
+@Injectable()
+export class LoginSessionsService {
+  private readonly sessions: Repository<LoginSessionEntity>;
+  private readonly listeners: SessionsEndedListener[] = [];
+
+  constructor(
+    dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {
+    this.sessions = dataSource.getRepository(LoginSessionEntity);
+  }
+
+  /** Registers a listener for ended sessions (e.g. OIDC back-channel logout fan-out). */
+  onSessionsEnded(listener: SessionsEndedListener): void {
+    this.listeners.push(listener);
+  }
+
+  async create(input: NewSession): Promise<{ token: string; session: LoginSessionEntity }> {
+    const token = randomBytes(32).toString('base64url');
+    const now = this.clock.now();
+    const cap = now.getTime() + DEFAULT_SESSION_MS;
+    const expires = input.sessionNotOnOrAfter ? Math.min(input.sessionNotOnOrAfter.getTime(), cap) : cap;
+    const session = await this.sessions.save(
+      this.sessions.create({
+        id: hashSessionToken(token),
+        userId: input.userId,
+        connectionId: input.connectionId,
+        nameId: input.nameId,
+        nameIdFormat: input.nameIdFormat ?? null,
+        sessionIndex: input.sessionIndex ?? null,
+        authnContextClassRef: input.authnContextClassRef ?? null,
+        authnInstant: input.authnInstant ?? null,
+        createdAt: now,
+        expiresAt: new Date(expires),
+        endedAt: null,
+        endReason: null,
+      }),
+    );
+    return { token, session };
+  }
+
+  /** The live session a browser token stands for, if any. */
+  async findActive(token: string | undefined): Promise<LoginSessionEntity | null> {
+    if (!token || token.length > 128) return null;
+    return this.sessions.findOne({
+      where: { id: hashSessionToken(token), endedAt: IsNull(), expiresAt: MoreThan(this.clock.now()) },
+    });
+  }
+
+  /** Ends one session (SP-initiated logout). */
+  async end(session: LoginSessionEntity, reason: string): Promise<void> {
+    await this.endWhere([session], reason);
+  }
+
+  /**
+   * Ends the live sessions of a NameID at a connection, optionally only those with the given
+   * SessionIndexes (IdP-initiated logout). Returns the sessions ended.
+   */
+  async endByNameId(
+    connectionId: string,
+    nameId: string,
+    sessionIndexes: string[],
+    reason: string,
+  ): Promise<LoginSessionEntity[]> {
+    const live = await this.sessions.find({ where: { connectionId, nameId, endedAt: IsNull() } });
+    const matching =
+      sessionIndexes.length === 0
+        ? live
+        : live.filter((s) => s.sessionIndex && sessionIndexes.includes(s.sessionIndex));
+    await this.endWhere(matching, reason);
+    return matching;
+  }
+
+  private async endWhere(sessions: LoginSessionEntity[], reason: string): Promise<void> {
+    if (sessions.length === 0) return;
+    const now = this.clock.now();
+    await this.sessions
+      .createQueryBuilder()
+      .update()
+      .set({ endedAt: now, endReason: reason })
+      .whereInIds(sessions.map((s) => s.id))
+      .andWhere('ended_at IS NULL')
+      .execute();
+    for (const s of sessions) {
+      s.endedAt = now;
+      s.endReason = reason;
+    }
+    for (const listener of this.listeners) await listener(sessions, reason);
+  }
+}

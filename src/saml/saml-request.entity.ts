@@ -1,0 +1,28 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** A pending AuthnRequest or LogoutRequest: single use, expiring, shared by every instance. */
+@Entity({ name: 'saml_requests' })
+export class SamlRequestEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  id!: string;
+
+  @Column({ name: 'connection_id', type: 'uuid' })
+  connectionId!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: 'authn' | 'logout';
+
+  /** Same-origin path the browser returns to afterwards. */
+  @Column({ name: 'return_to', type: 'text', nullable: true })
+  returnTo!: string | null;
+
+  /** Extra state for whoever started the login (e.g. the OIDC interaction). */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  context!: Record<string, unknown>;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+}

@@ -1,0 +1,170 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { DataSource } from 'typeorm';
+import { Public } from '../common/public.decorator';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { ConnectionEntity } from '../connections/connection.entity';
+import { UsersService } from '../users/users.service';
+import { messagePage, sessionPage } from './html';
+import { LoginSessionsService } from './login-sessions.service';
+import { SamlPageFilter } from './saml-page.filter';
+import { SamlService, OutgoingMessage } from './saml.service';
+import { clearSessionCookie, readCookie, sessionCookieName, setSessionCookie } from './session-cookie';
+import { SloOutcome, SloService } from './slo.service';
+
+function rawQuery(req: Request): string {
+  const i = req.originalUrl.indexOf('?');
+  return i < 0 ? '' : req.originalUrl.slice(i + 1);
+}
+
+/** The browser-facing SAML endpoints of each connection. Thin: the services hold the logic. */
+@ApiExcludeController()
+@Public()
+@UseFilters(SamlPageFilter)
+@Controller('saml')
+export class SamlController {
+  constructor(
+    private readonly saml: SamlService,
+    private readonly slo: SloService,
+    private readonly sessions: LoginSessionsService,
+    private readonly users: UsersService,
+    private readonly dataSource: DataSource,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {}
+
+  /** Who is signed in (the default landing page until apps use OIDC). */
+  @Get('session')
+  async session(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config.baseUrl)));
+    res.setHeader('Cache-Control', 'no-store');
+    if (!session) {
+      res
+        .status(HttpStatus.UNAUTHORIZED)
+        .type('html')
+        .send(messagePage('Not signed in', 'You are not signed in.'));
+      return;
+    }
+    const user = await this.users.get(session.userId);
+    const connection = await this.dataSource
+      .getRepository(ConnectionEntity)
+      .findOneByOrFail({ id: session.connectionId });
+    if (req.accepts(['html', 'json']) === 'json') {
+      res.json({
+        user: {
+          id: user.id,
+          email: user.email,
+          emailVerified: user.emailVerified,
+          groups: user.groups,
+          name: user.displayName,
+        },
+        connection: connection.slug,
+        sessionIndex: session.sessionIndex,
+        authnContextClassRef: session.authnContextClassRef,
+        expiresAt: session.expiresAt.toISOString(),
+      });
+      return;
+    }
+    res.type('html').send(
+      sessionPage({
+        email: user.email,
+        name: user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || null),
+        connection: connection.slug,
+        groups: user.groups,
+        logoutUrl: `/saml/${connection.slug}/logout`,
+      }),
+    );
+  }
+
+  @Get(':slug/metadata')
+  async metadata(@Param('slug') slug: string, @Res() res: Response): Promise<void> {
+    const xml = await this.saml.spMetadata(slug);
+    res.type('application/samlmetadata+xml').setHeader('Cache-Control', 'public, max-age=300').send(xml);
+  }
+
+  @Get(':slug/login')
+  async login(
+    @Param('slug') slug: string,
+    @Query('returnTo') returnTo: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
+    const message = await this.saml.startLogin(slug, typeof returnTo === 'string' ? returnTo : undefined);
+    this.send(res, message);
+  }
+
+  @Post(':slug/acs')
+  async acs(
+    @Param('slug') slug: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request & { id?: string },
+    @Res() res: Response,
+  ): Promise<void> {
+    const result = await this.saml.consumeResponse(
+      slug,
+      body ?? {},
+      typeof req.id === 'string' ? req.id : undefined,
+    );
+    setSessionCookie(res, this.config.baseUrl, result.sessionToken, result.sessionExpiresAt);
+    // The IdP's POST is cross-site: continue with a same-site GET, where SameSite=Lax cookies are sent.
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);
+  }
+
+  @Get(':slug/slo')
+  async sloRedirect(@Param('slug') slug: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    this.sendSlo(res, await this.slo.receive(slug, { binding: 'HTTP-Redirect', rawQuery: rawQuery(req) }));
+  }
+
+  @Post(':slug/slo')
+  async sloPost(
+    @Param('slug') slug: string,
+    @Body() body: Record<string, unknown>,
+    @Res() res: Response,
+  ): Promise<void> {
+    this.sendSlo(res, await this.slo.receive(slug, { binding: 'HTTP-POST', body: body ?? {} }));
+  }
+
+  @Get(':slug/logout')
+  async logout(
+    @Param('slug') slug: string,
+    @Query('returnTo') returnTo: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config.baseUrl)));
+    this.sendSlo(
+      res,
+      await this.slo.startLogout(slug, session, typeof returnTo === 'string' ? returnTo : undefined),
+    );
+  }
+
+  private send(res: Response, message: OutgoingMessage): void {
+    res.setHeader('Cache-Control', 'no-store');
+    if (message.kind === 'redirect') {
+      res.redirect(HttpStatus.SEE_OTHER, message.url);
+      return;
+    }
+    res.setHeader('Content-Security-Policy', message.csp);
+    res.type('html').send(message.html);
+  }
+
+  private sendSlo(res: Response, outcome: SloOutcome): void {
+    if (outcome.clearSession) clearSessionCookie(res, this.config.baseUrl);
+    res.setHeader('Cache-Control', 'no-store');
+    if (outcome.kind === 'redirect') res.redirect(HttpStatus.SEE_OTHER, outcome.url);
+    else res.type('html').send(messagePage(outcome.title, outcome.message));
+  }
+}

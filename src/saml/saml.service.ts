@@ -1,0 +1,459 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { SAML } from '@node-saml/node-saml';
+import type { Document } from '@xmldom/xmldom';
+import { DataSource, Repository } from 'typeorm';
+import { SsoTracesService } from '../audit/sso-traces.service';
+import { Clock } from '../common/clock';
+import { assertNoDoctype, decodeXmlBytes, parseXmlStrict, XmlSafetyError } from '../common/xml-safety';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { ConnectionEntity } from '../connections/connection.entity';
+import { spDetails } from '../connections/connection.view';
+import { SpKeysService } from '../keys/sp-keys.service';
+import { mapIdentity, MappingError } from '../mapping/attribute-mapping';
+import { UserEntity } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { autoPostPage } from './html';
+import { LoginSessionsService } from './login-sessions.service';
+import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
+import { pickEndpoint, SamlEngineFactory } from './saml-engine';
+import {
+  assertSignatureShapes,
+  AssertionFacts,
+  inspectAssertion,
+  inspectResponse,
+  PolicyContext,
+  ResponseFacts,
+} from './saml-policy';
+import { SamlRejection } from './saml-rejection';
+import { newMessageId, SamlStateService } from './saml-state.service';
+import { buildSpMetadata } from './sp-metadata';
+
+/** Largest decoded SAML message accepted (the HTTP body limit on /saml is a little above it). */
+export const MAX_SAML_MESSAGE_BYTES = 256 * 1024;
+export const DEFAULT_LANDING_PATH = '/saml/session';
+
+export type OutgoingMessage = { kind: 'redirect'; url: string } | { kind: 'post'; html: string; csp: string };
+
+export interface AcsSuccess {
+  user: UserEntity;
+  connection: ConnectionEntity;
+  sessionToken: string;
+  sessionExpiresAt: Date;
+  redirectTo: string;
+  traceId?: string;
+  /** The pending request's context (e.g. which OIDC interaction to finish). */
+  context: Record<string, unknown>;
+}
+
+/** A rejection with the trace id the browser should show. */
+export class TracedSamlRejection extends SamlRejection {
+  constructor(
+    rejection: SamlRejection,
+    public readonly traceId: string | undefined,
+  ) {
+    super(rejection.reason, rejection.message, rejection.detail, rejection.status);
+  }
+}
+
+function decodeBase64Message(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new SamlRejection('saml_message_missing', `The request carries no ${what}.`);
+  }
+  if (value.length > (MAX_SAML_MESSAGE_BYTES * 4) / 3 + 1024) {
+    throw new SamlRejection('saml_message_too_large', `The ${what} is too large.`, {}, 413);
+  }
+  const compact = value.replace(/[\r\n\t ]/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1) {
+    throw new SamlRejection('saml_message_not_base64', `The ${what} is not valid base64.`);
+  }
+  return decodeXmlBytes(Buffer.from(compact, 'base64'));
+}
+
+/** Parses a decoded SAML message: no DOCTYPE (checked on the raw text first), strict, bounded. */
+export function parseSamlXml(xml: string): Document {
+  try {
+    assertNoDoctype(xml);
+    return parseXmlStrict(xml, { maxDepth: 48, maxNodes: 10_000 });
+  } catch (err) {
+    if (err instanceof XmlSafetyError) {
+      if (err.code === 'doctype_forbidden') {
+        throw new SamlRejection('saml_doctype_forbidden', 'SAML messages must not contain a DOCTYPE.');
+      }
+      if (err.code === 'too_large' || err.code === 'too_complex') {
+        throw new SamlRejection(
+          'saml_message_too_large',
+          'The SAML message is too large or too deeply nested.',
+          {},
+          413,
+        );
+      }
+      throw new SamlRejection('saml_malformed_xml', 'The SAML message is not well-formed XML.', {
+        error: err.message,
+      });
+    }
+    throw err;
+  }
+}
+
+function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection {
+  if (err instanceof SamlRejection) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const detail = { engine: message };
+  if (/audience/i.test(message))
+    return new SamlRejection(
+      'saml_audience_mismatch',
+      'The assertion is meant for another service provider.',
+      detail,
+    );
+  if (/expired/i.test(message))
+    return new SamlRejection('saml_expired', 'The assertion has expired.', detail);
+  if (/NotBefore|not yet valid/i.test(message))
+    return new SamlRejection('saml_not_yet_valid', 'The assertion is not valid yet.', detail);
+  if (facts.encrypted) {
+    // Decryption, parsing and signature failures of an encrypted assertion look the same from outside
+    // (no padding / format oracle); the trace keeps the detail for admins.
+    return new SamlRejection(
+      'saml_encrypted_assertion_invalid',
+      'The encrypted assertion could not be accepted.',
+      detail,
+    );
+  }
+  if (/signature/i.test(message)) {
+    return new SamlRejection(
+      'saml_signature_invalid',
+      'The signature is not valid for any of the IdP certificates in the metadata.',
+      detail,
+    );
+  }
+  if (/multiple assertions/i.test(message))
+    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
+  return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', detail);
+}
+
+/** The SAML service provider: SP metadata, AuthnRequests and the assertion consumer service. */
+@Injectable()
+export class SamlService {
+  private readonly logger = new Logger('SamlService');
+  private readonly connections: Repository<ConnectionEntity>;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly spKeys: SpKeysService,
+    private readonly engines: SamlEngineFactory,
+    private readonly state: SamlStateService,
+    private readonly sessions: LoginSessionsService,
+    private readonly users: UsersService,
+    private readonly traces: SsoTracesService,
+    private readonly clock: Clock,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {
+    this.connections = dataSource.getRepository(ConnectionEntity);
+  }
+
+  async connection(slug: string, requireEnabled = true): Promise<ConnectionEntity> {
+    const found = /^[a-z0-9-]{1,64}$/.test(slug) ? await this.connections.findOne({ where: { slug } }) : null;
+    if (!found)
+      throw new SamlRejection(
+        'saml_connection_not_found',
+        `There is no connection "${slug.slice(0, 64)}".`,
+        {},
+        404,
+      );
+    if (requireEnabled && !found.enabled) {
+      throw new SamlRejection(
+        'saml_connection_disabled',
+        'This connection is disabled; ask your administrator.',
+        {},
+        403,
+      );
+    }
+    return found;
+  }
+
+  async spMetadata(slug: string): Promise<string> {
+    const connection = await this.connection(slug, false);
+    const ring = await this.spKeys.ring(connection.id);
+    return buildSpMetadata(connection, this.config.baseUrl, ring);
+  }
+
+  /** Starts an SP-initiated login: stores the pending request, then builds the AuthnRequest. */
+  async startLogin(
+    slug: string,
+    returnTo: string | undefined,
+    context: Record<string, unknown> = {},
+  ): Promise<OutgoingMessage> {
+    const connection = await this.connection(slug);
+    if (returnTo !== undefined && !isSafeReturnPath(returnTo)) {
+      throw new SamlRejection(
+        'saml_relay_state_invalid',
+        'returnTo must be a path on this site, such as /app.',
+      );
+    }
+    const endpoint = pickEndpoint(connection.idp.ssoEndpoints, connection.options.authnRequestBinding);
+    if (!endpoint) {
+      throw new SamlRejection(
+        'saml_login_unavailable',
+        'The IdP metadata has no usable single sign-on URL.',
+        {},
+        409,
+      );
+    }
+    const ring = await this.spKeys.ring(connection.id);
+    const id = newMessageId();
+    await this.state.createRequest({
+      id,
+      connectionId: connection.id,
+      kind: 'authn',
+      returnTo: returnTo ?? null,
+      context,
+    });
+    const engine = this.engines.forRequest(connection, this.config.baseUrl, ring.current, {
+      requestId: id,
+      sign: connection.options.signAuthnRequests || connection.idp.wantAuthnRequestsSigned,
+      binding: endpoint.binding,
+      entryPoint: endpoint.location,
+    });
+    void this.traces.record({
+      connectionId: connection.id,
+      kind: 'login',
+      outcome: 'success',
+      message: `AuthnRequest ${id} sent over ${endpoint.binding}`,
+      detail: { requestId: id, binding: endpoint.binding },
+    });
+    if (endpoint.binding === 'HTTP-POST') {
+      const message = await (
+        engine as SAML & { options: { skipRequestCompression: boolean } }
+      ).getAuthorizeMessageAsync(id, '', {});
+      const fields = Object.fromEntries(Object.entries(message).map(([k, v]) => [k, String(v)]));
+      return { kind: 'post', ...autoPostPage(endpoint.location, fields) };
+    }
+    return { kind: 'redirect', url: await engine.getAuthorizeUrlAsync(id, '', {}) };
+  }
+
+  /** The assertion consumer service: every check, then the user, the session, and where to go next. */
+  async consumeResponse(
+    slug: string,
+    body: { SAMLResponse?: unknown; RelayState?: unknown },
+    requestId?: string,
+  ): Promise<AcsSuccess> {
+    let connection: ConnectionEntity | undefined;
+    let xml: string | undefined;
+    try {
+      connection = await this.connection(slug);
+      xml = decodeBase64Message(body.SAMLResponse, 'SAMLResponse');
+      const result = await this.validate(connection, xml, body.RelayState);
+      const traceId = await this.traces.record({
+        connectionId: connection.id,
+        kind: 'acs',
+        outcome: 'success',
+        message: `Signed in ${result.user.email ?? result.user.subject}`,
+        detail: {
+          assertionId: result.assertion.id,
+          subject: result.user.subject,
+          inResponseTo: result.requestIdAnswered,
+        },
+        userId: result.user.id,
+        requestId,
+      });
+      return { ...result.success, traceId };
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      const traceId = await this.traces.record({
+        connectionId: connection?.id ?? null,
+        kind: 'acs',
+        outcome: 'failure',
+        reason: err.reason,
+        message: err.message,
+        detail: err.detail,
+        samlMessage: xml,
+        requestId,
+      });
+      this.logger.warn(
+        { connection: slug, reason: err.reason, traceId },
+        `SAML response refused: ${err.message}`,
+      );
+      throw new TracedSamlRejection(err, traceId);
+    }
+  }
+
+  private async validate(
+    connection: ConnectionEntity,
+    xml: string,
+    relayState: unknown,
+  ): Promise<{
+    success: Omit<AcsSuccess, 'traceId'>;
+    user: UserEntity;
+    assertion: AssertionFacts;
+    requestIdAnswered?: string;
+  }> {
+    const sp = spDetails(this.config.baseUrl, connection);
+    const ctx: PolicyContext = {
+      acsUrl: sp.acsUrl,
+      spEntityId: sp.entityId,
+      idpEntityId: connection.idpEntityId,
+      allowSha1: connection.options.allowSha1,
+      clockSkewMs: connection.options.clockSkewSeconds * 1000,
+      now: this.clock.now(),
+    };
+    const doc = parseSamlXml(xml);
+    const facts = inspectResponse(doc, ctx);
+    this.assertRequiredSignature(connection, facts);
+
+    // The pending request this answers (single use, any instance), or an allowed unsolicited response.
+    const pending = facts.inResponseTo
+      ? await this.state.consumeRequest(facts.inResponseTo, connection.id, 'authn')
+      : null;
+    if (facts.inResponseTo && !pending) {
+      throw new SamlRejection(
+        'saml_in_response_to_unknown',
+        'This response answers a login request the bridge does not know, already used, or that expired. Start the login again.',
+        { inResponseTo: facts.inResponseTo },
+      );
+    }
+    if (!pending && !connection.allowIdpInitiated) {
+      throw new SamlRejection(
+        'saml_unsolicited_response',
+        'This connection does not accept IdP-initiated logins; start the login from the application.',
+      );
+    }
+    if (pending && typeof relayState === 'string' && relayState !== '' && relayState !== pending.id) {
+      throw new SamlRejection('saml_relay_state_invalid', 'The RelayState does not belong to this login.');
+    }
+
+    const engineResult = await this.runEngine(connection, xml, facts);
+    const profile = engineResult.profile;
+    if (!profile) throw new SamlRejection('saml_no_assertion', 'The response carries no assertion.');
+    const assertionDoc = parseSamlXml(profile.getAssertionXml?.() ?? '');
+    assertSignatureShapes(assertionDoc, [assertionDoc.documentElement as never], ctx);
+    const assertion = inspectAssertion(assertionDoc, ctx);
+
+    // InResponseTo must be bound by signed content: the assertion's SubjectConfirmationData, or a signed Response.
+    const signedAnswer =
+      assertion.subjectConfirmationInResponseTo ?? (facts.responseSigned ? facts.inResponseTo : undefined);
+    if (pending && signedAnswer !== pending.id) {
+      throw new SamlRejection(
+        'saml_in_response_to_mismatch',
+        'The signed assertion answers another login request.',
+        {
+          expected: pending.id,
+          signed: signedAnswer ?? null,
+        },
+      );
+    }
+    if (!pending && assertion.subjectConfirmationInResponseTo) {
+      throw new SamlRejection(
+        'saml_in_response_to_mismatch',
+        'The assertion answers a login request the response does not name.',
+      );
+    }
+
+    const fresh = await this.state.rememberAssertion(
+      connection.id,
+      assertion.id,
+      new Date(assertion.notOnOrAfter.getTime() + ctx.clockSkewMs),
+    );
+    if (!fresh)
+      throw new SamlRejection('saml_replay', 'This assertion was already used.', {
+        assertionId: assertion.id,
+      });
+
+    let mapped;
+    try {
+      mapped = mapIdentity(
+        { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, attributes: assertion.attributes },
+        {
+          preset: connection.preset,
+          domains: connection.domains,
+          overrides: connection.options.attributeMapping,
+          subjectSource: connection.options.subjectSource,
+        },
+      );
+    } catch (err) {
+      if (err instanceof MappingError) throw new SamlRejection(err.code, err.message);
+      throw err;
+    }
+    const user = await this.users.provision(connection.id, mapped, assertion.attributes);
+    if (user.disabled) {
+      throw new SamlRejection(
+        'saml_user_disabled',
+        'Your account is disabled; ask your administrator.',
+        { userId: user.id },
+        403,
+      );
+    }
+    const { token, session } = await this.sessions.create({
+      userId: user.id,
+      connectionId: connection.id,
+      nameId: assertion.nameId,
+      nameIdFormat: assertion.nameIdFormat,
+      sessionIndex: assertion.sessionIndex,
+      authnContextClassRef: assertion.authnContextClassRef,
+      authnInstant: assertion.authnInstant,
+      sessionNotOnOrAfter: assertion.sessionNotOnOrAfter,
+    });
+    const idpTarget =
+      typeof relayState === 'string' && isSafeReturnPath(relayState, MAX_RELAY_STATE)
+        ? relayState
+        : undefined;
+    const redirectTo = pending
+      ? (pending.returnTo ?? DEFAULT_LANDING_PATH)
+      : (idpTarget ?? connection.options.idpInitiatedTarget ?? DEFAULT_LANDING_PATH);
+    return {
+      success: {
+        user,
+        connection,
+        sessionToken: token,
+        sessionExpiresAt: session.expiresAt,
+        redirectTo,
+        context: pending?.context ?? {},
+      },
+      user,
+      assertion,
+      requestIdAnswered: pending?.id,
+    };
+  }
+
+  private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {
+    const required = connection.options.requiredSignature;
+    const assertionMaybeSigned = facts.assertionSigned || facts.encrypted;
+    if (!facts.responseSigned && !assertionMaybeSigned) {
+      throw new SamlRejection('saml_signature_missing', 'Neither the response nor the assertion is signed.');
+    }
+    if ((required === 'response' || required === 'both') && !facts.responseSigned) {
+      throw new SamlRejection(
+        'saml_signature_missing',
+        'This connection requires the IdP to sign the SAML Response.',
+      );
+    }
+    if ((required === 'assertion' || required === 'both') && !assertionMaybeSigned) {
+      throw new SamlRejection(
+        'saml_signature_missing',
+        'This connection requires the IdP to sign the assertion.',
+      );
+    }
+  }
+
+  /** node-saml verifies signatures (pinned certificates only) and decrypts; each decryption key is tried in turn. */
+  private async runEngine(
+    connection: ConnectionEntity,
+    xml: string,
+    facts: ResponseFacts,
+  ): Promise<Awaited<ReturnType<SAML['validatePostResponseAsync']>>> {
+    const ring = await this.spKeys.ring(connection.id);
+    const keys = facts.encrypted ? ring.decryption : [ring.current];
+    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
+    let lastError: unknown;
+    for (const key of keys) {
+      try {
+        return await this.engines
+          .forAcs(connection, this.config.baseUrl, key)
+          .validatePostResponseAsync({ SAMLResponse });
+      } catch (err) {
+        lastError = err;
+        if (!facts.encrypted) break;
+      }
+    }
+    throw classifyEngineError(lastError, facts);
+  }
+}

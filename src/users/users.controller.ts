@@ -1,0 +1,89 @@
+import { Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsEmail, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { UserEntity } from './user.entity';
+import { UsersService } from './users.service';
+
+export class ListUsersQuery {
+  @ApiPropertyOptional() @IsOptional() @IsUUID() connectionId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsEmail() email?: string;
+  @ApiPropertyOptional({ default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+}
+
+export class UserView {
+  @ApiProperty() id!: string;
+  @ApiProperty() connectionId!: string;
+  @ApiProperty({ description: 'Stable subject at the IdP' }) subject!: string;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty() emailVerified!: boolean;
+  @ApiProperty({ nullable: true, type: String }) givenName!: string | null;
+  @ApiProperty({ nullable: true, type: String }) familyName!: string | null;
+  @ApiProperty({ nullable: true, type: String }) displayName!: string | null;
+  @ApiProperty({ type: [String] }) groups!: string[];
+  @ApiProperty() attributes!: Record<string, string[]>;
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+  @ApiProperty({ nullable: true, type: String }) lastLoginAt!: string | null;
+}
+
+export function userView(u: UserEntity): UserView {
+  return {
+    id: u.id,
+    connectionId: u.connectionId,
+    subject: u.subject,
+    email: u.email,
+    emailVerified: u.emailVerified,
+    givenName: u.givenName,
+    familyName: u.familyName,
+    displayName: u.displayName,
+    groups: u.groups,
+    attributes: u.attributes,
+    disabled: u.disabled,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+    lastLoginAt: u.lastLoginAt?.toISOString() ?? null,
+  };
+}
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('api/v1/users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List users (filter by connection or email)' })
+  async list(@Query() query: ListUsersQuery): Promise<{ items: UserView[]; total: number }> {
+    const { items, total } = await this.users.list(query);
+    return { items: items.map(userView), total };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a user' })
+  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserView> {
+    return userView(await this.users.get(id));
+  }
+
+  @Post(':id/disable')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Disable a user: their next login is refused' })
+  async disable(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserView> {
+    return userView(await this.users.setDisabled(id, true));
+  }
+
+  @Post(':id/enable')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Enable a user again' })
+  async enable(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserView> {
+    return userView(await this.users.setDisabled(id, false));
+  }
+}

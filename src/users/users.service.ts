@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import type { MappedUser } from '../mapping/attribute-mapping';
+import { UserEntity } from './user.entity';
+
+export interface UserQuery {
+  connectionId?: string;
+  email?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** Users: just-in-time provisioning keyed by (connection, subject), profile updates, enable/disable. */
+@Injectable()
+export class UsersService {
+  private readonly users: Repository<UserEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {
+    this.users = dataSource.getRepository(UserEntity);
+  }
+
+  /**
+   * Creates the user on first login, or updates their profile (groups are replaced: removed groups go
+   * away). One statement, so concurrent first logins of the same person create exactly one user.
+   */
+  async provision(
+    connectionId: string,
+    mapped: MappedUser,
+    attributes: Record<string, string[]>,
+  ): Promise<UserEntity> {
+    const now = this.clock.now();
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
+       ON CONFLICT (connection_id, subject) DO UPDATE SET
+         email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
+         family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
+         attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
+       RETURNING id`,
+      [
+        connectionId,
+        mapped.subject,
+        mapped.email,
+        mapped.emailVerified,
+        mapped.givenName,
+        mapped.familyName,
+        mapped.displayName,
+        mapped.groups,
+        JSON.stringify(attributes),
+        now,
+      ],
+    );
+    return this.get(rows[0].id);
+  }
+
+  async get(id: string): Promise<UserEntity> {
+    const user = await this.users.findOne({ where: { id } });
+    if (!user) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+    return user;
+  }
+
+  async list(query: UserQuery): Promise<{ items: UserEntity[]; total: number }> {
+    const qb = this.users.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC');
+    if (query.connectionId)
+      qb.andWhere('u.connection_id = :connectionId', { connectionId: query.connectionId });
+    if (query.email) qb.andWhere('lower(u.email) = :email', { email: query.email.toLowerCase() });
+    const [items, total] = await qb
+      .take(query.limit ?? 50)
+      .skip(query.offset ?? 0)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<UserEntity> {
+    const result = await this.users.update({ id }, { disabled });
+    if (!result.affected) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+    return this.get(id);
+  }
+}
