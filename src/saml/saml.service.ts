@@ -443,17 +443,20 @@ export class SamlService {
     const ring = await this.spKeys.ring(connection.id);
     const keys = facts.encrypted ? ring.decryption : [ring.current];
     const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
-    let lastError: unknown;
+    const errors: unknown[] = [];
     for (const key of keys) {
       try {
         return await this.engines
           .forAcs(connection, this.config.baseUrl, key)
           .validatePostResponseAsync({ SAMLResponse });
       } catch (err) {
-        lastError = err;
+        errors.push(err);
         if (!facts.encrypted) break;
       }
     }
-    throw classifyEngineError(lastError, facts);
+    const rejection = classifyEngineError(errors[0], facts);
+    if (errors.length > 1)
+      rejection.detail.engineByKey = errors.map((e) => (e instanceof Error ? e.message : String(e)));
+    throw rejection;
   }
 }
