@@ -21,11 +21,19 @@ export const PRESET_OPTIONS: Record<Preset, ConnectionOptions> = {
   generic: { ...BASE, requiredSignature: 'either' },
 };
 
-/** The preset's defaults with the admin's overrides on top (undefined overrides are ignored). */
+/** The fields of an object that are not undefined (DTO instances carry every declared field). */
+function defined<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The preset's defaults, then the current options (if any), then the admin's overrides; undefined
+ * values never replace defined ones.
+ */
 export function resolveOptions(
   preset: Preset,
   overrides: Partial<ConnectionOptions> = {},
+  current?: Partial<ConnectionOptions>,
 ): ConnectionOptions {
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return { ...PRESET_OPTIONS[preset], ...defined };
+  return { ...PRESET_OPTIONS[preset], ...defined(current), ...defined(overrides) };
 }

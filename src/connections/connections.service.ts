@@ -177,10 +177,10 @@ export class ConnectionsService {
     if (dto.preset !== undefined || dto.options !== undefined) {
       const preset = dto.preset ?? entity.preset;
       // A preset change resets the policy to that preset's defaults, then applies the overrides given.
-      const base: Partial<ConnectionOptions> =
+      const current: Partial<ConnectionOptions> =
         dto.preset && dto.preset !== entity.preset ? {} : entity.options;
       entity.preset = preset;
-      entity.options = resolveOptions(preset, { ...base, ...dto.options });
+      entity.options = resolveOptions(preset, dto.options, current);
     }
     const sourceChanged =
       (dto.metadataUrl !== undefined && dto.metadataUrl !== entity.metadataUrl) ||

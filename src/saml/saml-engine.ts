@@ -106,6 +106,8 @@ export class SamlEngineFactory {
       entryPoint: options.entryPoint,
       logoutUrl: options.logoutUrl ?? '',
       authnRequestBinding: options.binding === 'HTTP-POST' ? 'HTTP-POST' : undefined,
+      // HTTP-POST carries the XML base64-encoded, not DEFLATE-compressed (SAML bindings §3.5.4).
+      skipRequestCompression: options.binding === 'HTTP-POST',
       ...(options.sign
         ? { privateKey: signingKey.privateKeyPem, publicCert: signingKey.certificatePem }
         : {}),

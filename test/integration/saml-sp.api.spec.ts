@@ -52,6 +52,47 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
     await t.http().get('/saml/nope/metadata').expect(404);
   });
 
+  it('builds AuthnRequests with ForceAuthn, NameIDPolicy, RequestedAuthnContext, a signature when asked, or over POST', async () => {
+    const opts = await createTestConnection(t, 'options-co', {
+      options: {
+        forceAuthn: true,
+        nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+        requestedAuthnContext: ['urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract'],
+        signAuthnRequests: true,
+      },
+    });
+    const { xml, location } = await startLogin(t, opts.slug);
+    expect(xml).toContain('ForceAuthn="true"');
+    expect(xml).toContain('Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"');
+    expect(xml).toContain('MobileTwoFactorContract');
+    const url = new URL(location);
+    expect(url.searchParams.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    expect(url.searchParams.get('Signature')).toBeTruthy();
+    expect(url.searchParams.get('RelayState')).toMatch(/^_[0-9a-f]{40}$/);
+
+    await t.admin
+      .patch(`/api/v1/connections/${opts.id}`)
+      .send({ options: { authnRequestBinding: 'HTTP-POST' } })
+      .expect(200);
+    const form = await t.http().get(`/saml/${opts.slug}/login`).expect(200);
+    expect(form.headers['content-type']).toContain('text/html');
+    expect(form.text).toContain(`action="${opts.idp.ssoUrl}"`);
+    expect(form.text).toContain('name="SAMLRequest"');
+    const nonce = /script-src 'nonce-([^']+)'/.exec(form.headers['content-security-policy'])?.[1];
+    expect(nonce).toBeTruthy();
+    expect(form.text).toContain(`<script nonce="${nonce}">`);
+    const posted = Buffer.from(
+      /name="SAMLRequest" value="([^"]+)"/.exec(form.text)?.[1] as string,
+      'base64',
+    ).toString();
+    expect(posted).toContain('<samlp:AuthnRequest');
+    expect(posted).toContain('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">');
+
+    const bad = await t.http().get(`/saml/${opts.slug}/login?returnTo=https://evil.example/`).expect(400);
+    expect(reasonOf(bad.text)).toBe('saml_relay_state_invalid');
+    await t.http().get(`/saml/${opts.slug}/login?returnTo=//evil.example/`).expect(400);
+  });
+
   it('logs a user in: AuthnRequest → signed response → JIT user → session → returnTo', async () => {
     const { requestId, location, xml } = await startLogin(t, c.slug, '/welcome?x=1');
     expect(location.startsWith(c.idp.ssoUrl)).toBe(true);
