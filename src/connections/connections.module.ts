@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { KeysModule } from '../keys/keys.module';
+import { SpKeysController } from '../keys/sp-keys.controller';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 import { MetadataFetcher } from './metadata/metadata-fetcher';
@@ -7,7 +8,7 @@ import { MetadataRefreshScheduler } from './metadata-refresh.scheduler';
 
 @Module({
   imports: [KeysModule],
-  controllers: [ConnectionsController],
+  controllers: [ConnectionsController, SpKeysController],
   providers: [ConnectionsService, MetadataFetcher, MetadataRefreshScheduler],
   exports: [ConnectionsService],
 })

@@ -15,7 +15,7 @@ function pem(label: string, der: ArrayBuffer): string {
 /** An RSA key pair with a self-signed certificate (RSA-SHA256), as SAML SPs publish in metadata. */
 export async function generateSelfSignedKeyPair(
   commonName: string,
-  opts: { bits?: number; years?: number; now?: Date } = {},
+  opts: { bits?: number; years?: number; now?: Date; notAfter?: Date } = {},
 ): Promise<GeneratedKeyPair> {
   const x509 = await import('@peculiar/x509');
   type X509Crypto = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1];
@@ -32,8 +32,8 @@ export async function generateSelfSignedKeyPair(
   ])) as webcrypto.CryptoKeyPair;
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - 60_000);
-  const notAfter = new Date(now.getTime());
-  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (opts.years ?? 10));
+  const notAfter = opts.notAfter ? new Date(opts.notAfter.getTime()) : new Date(now.getTime());
+  if (!opts.notAfter) notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (opts.years ?? 10));
   const safeName = commonName.replace(/[,+="<>#;\\]/g, ' ').slice(0, 64);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))

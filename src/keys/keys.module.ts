@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { SpKeysController } from './sp-keys.controller';
 import { SpKeysService } from './sp-keys.service';
 
-@Module({ controllers: [SpKeysController], providers: [SpKeysService], exports: [SpKeysService] })
+/** SP key storage; its admin API (SpKeysController) is served by ConnectionsModule, which owns connections. */
+@Module({ providers: [SpKeysService], exports: [SpKeysService] })
 export class KeysModule {}

@@ -1,8 +1,6 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
-import { ApiError } from '../common/api-error';
-import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionsService } from '../connections/connections.service';
 import { SpKeysService, SpKeyView } from './sp-keys.service';
 
 @ApiTags('SP keys')
@@ -11,21 +9,15 @@ import { SpKeysService, SpKeyView } from './sp-keys.service';
 export class SpKeysController {
   constructor(
     private readonly keys: SpKeysService,
-    private readonly dataSource: DataSource,
+    private readonly connections: ConnectionsService,
   ) {}
-
-  private async connection(id: string): Promise<ConnectionEntity> {
-    const found = await this.dataSource.getRepository(ConnectionEntity).findOne({ where: { id } });
-    if (!found) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
-    return found;
-  }
 
   @Get()
   @ApiOperation({
     summary: "List a connection's SP keys (certificates only; private keys never leave the bridge)",
   })
   async list(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ items: SpKeyView[] }> {
-    await this.connection(id);
+    await this.connections.get(id);
     return { items: await this.keys.list(id) };
   }
 
@@ -36,7 +28,7 @@ export class SpKeysController {
       'Creates the next key. SP metadata lists it at once, and it can decrypt; ask the customer to refresh the SP metadata at their IdP, then promote.',
   })
   async addNext(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ items: SpKeyView[] }> {
-    const c = await this.connection(id);
+    const c = await this.connections.get(id);
     await this.keys.addNext(id, c.slug);
     return { items: await this.keys.list(id) };
   }
@@ -48,7 +40,7 @@ export class SpKeysController {
     description: 'The next key becomes current; the previous one is retired and still decrypts for 24 hours.',
   })
   async promote(@Param('id', new ParseUUIDPipe()) id: string): Promise<{ items: SpKeyView[] }> {
-    await this.connection(id);
+    await this.connections.get(id);
     await this.keys.promote(id);
     return { items: await this.keys.list(id) };
   }

@@ -12,10 +12,9 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DataSource } from 'typeorm';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { ApiError } from '../common/api-error';
-import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionsService } from '../connections/connections.service';
 import { mapIdentity, MappingError } from '../mapping/attribute-mapping';
 import { findAssertion, hasEncryptedAssertion, readAttributes, readNameId } from './saml-policy';
 import { SamlRejection } from './saml-rejection';
@@ -56,19 +55,13 @@ export class MappingPreviewDto {
 export class SamlAdminController {
   constructor(
     private readonly traces: SsoTracesService,
-    private readonly dataSource: DataSource,
+    private readonly connections: ConnectionsService,
   ) {}
-
-  private async connection(id: string): Promise<ConnectionEntity> {
-    const found = await this.dataSource.getRepository(ConnectionEntity).findOne({ where: { id } });
-    if (!found) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
-    return found;
-  }
 
   @Get('traces')
   @ApiOperation({ summary: 'Recent SSO traces: why logins and logouts failed or succeeded, newest first' })
   async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: TracesQuery) {
-    await this.connection(id);
+    await this.connections.get(id);
     const rows = await this.traces.list(id, { limit: query.limit ?? 50, outcome: query.outcome });
     return {
       items: rows.map((t) => ({
@@ -93,7 +86,7 @@ export class SamlAdminController {
     description: 'No signature or time checks are made: this is a preview of the mapping only.',
   })
   async preview(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: MappingPreviewDto) {
-    const connection = await this.connection(id);
+    const connection = await this.connections.get(id);
     const xml =
       dto.assertionXml ??
       (dto.samlResponse ? Buffer.from(dto.samlResponse, 'base64').toString('utf8') : undefined);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { ConnectionsModule } from '../connections/connections.module';
 import { KeysModule } from '../keys/keys.module';
 import { UsersModule } from '../users/users.module';
 import { LoginSessionsService } from './login-sessions.service';
@@ -12,7 +13,7 @@ import { SamlService } from './saml.service';
 import { SloService } from './slo.service';
 
 @Module({
-  imports: [KeysModule, UsersModule, AuditModule],
+  imports: [ConnectionsModule, KeysModule, UsersModule, AuditModule],
   controllers: [SamlController, SamlAdminController],
   providers: [
     SamlService,

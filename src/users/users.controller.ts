@@ -1,21 +1,13 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsEmail, IsOptional, IsUUID } from 'class-validator';
+import { PaginationQuery } from '../common/pagination.query';
 import { UserEntity } from './user.entity';
 import { UsersService } from './users.service';
 
-export class ListUsersQuery {
+export class ListUsersQuery extends PaginationQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() connectionId?: string;
   @ApiPropertyOptional() @IsOptional() @IsEmail() email?: string;
-  @ApiPropertyOptional({ default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
 }
 
 export class UserView {

@@ -9,10 +9,9 @@
  *
  * Never use this outside tests: it signs whatever it is asked to sign.
  */
-import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
-import { createSign, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { createSign, randomBytes, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import * as x509 from '@peculiar/x509';
+import { generateSelfSignedKeyPair } from '../../src/keys/certificate-factory';
 import { SignedXml } from 'xml-crypto';
 import { encrypt as xmlEncrypt, type EncryptionAlgorithm, type KeyEncryptionAlgorithm } from 'xml-encryption';
 
@@ -165,11 +164,6 @@ function statusXml(code: string | undefined): string {
   );
 }
 
-/** Escapes a value for an RFC 4514 distinguished name. */
-function escapeDnValue(value: string): string {
-  return value.replace(/([,+"\\<>;=#])/g, '\\$1').replace(/^ | $/g, (m) => `\\${m}`);
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Keys
 // ---------------------------------------------------------------------------------------------------------
@@ -182,51 +176,19 @@ export interface TestKeyPair {
 }
 
 /**
- * A fresh RSA key (2048 bits by default) and a self-signed X.509 certificate for it, built with
- * @peculiar/x509 over node's WebCrypto. Nothing is cached: every call makes a new key.
+ * A fresh RSA key (2048 bits by default) and a self-signed X.509 certificate for it: the same factory the
+ * bridge uses for SP keys. Nothing is cached: every call makes a new key.
  */
 export async function generateTestKeyPair(
   commonName = 'SAML Test IdP',
   opts?: { bits?: number; notAfter?: Date },
 ): Promise<TestKeyPair> {
-  // @peculiar/x509 types its provider with the DOM `Crypto`; node's webcrypto implements it.
-  const crypto = webcrypto as unknown as NonNullable<
-    Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1]
-  >;
-  const algorithm = {
-    name: 'RSASSA-PKCS1-v1_5',
-    hash: 'SHA-256',
-    publicExponent: new Uint8Array([1, 0, 1]),
-    modulusLength: opts?.bits ?? 2048,
-  };
-  const keys = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      // A positive serial: the top bit of the first byte is cleared.
-      serialNumber: `01${randomBytes(15).toString('hex')}`,
-      name: `CN=${escapeDnValue(commonName)}`,
-      notBefore: new Date(now - 24 * 3600 * 1000),
-      notAfter: opts?.notAfter ?? new Date(now + 365 * 24 * 3600 * 1000),
-      signingAlgorithm: algorithm,
-      keys,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-          true,
-        ),
-      ],
-    },
-    crypto,
-  );
-  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const der = Buffer.from(new Uint8Array(cert.rawData));
-  return {
-    privateKeyPem: toPem('PRIVATE KEY', pkcs8),
-    certificatePem: toPem('CERTIFICATE', der),
-    certificateBase64: der.toString('base64'),
-  };
+  const pair = await generateSelfSignedKeyPair(commonName, {
+    bits: opts?.bits,
+    now: new Date(Date.now() - 24 * 3600 * 1000),
+    notAfter: opts?.notAfter ?? new Date(Date.now() + 365 * 24 * 3600 * 1000),
+  });
+  return { ...pair, certificateBase64: certificateToBase64(pair.certificatePem) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

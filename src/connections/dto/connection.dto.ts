@@ -16,6 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PaginationQuery } from '../../common/pagination.query';
 import { PRESETS, SIGNATURE_REQUIREMENTS } from '../connection.entity';
 import type { ConnectionOptions, Preset, SignatureRequirement } from '../connection.entity';
 
@@ -230,22 +231,7 @@ export class UpdateConnectionDto extends ConnectionFieldsDto {
   slug?: unknown;
 }
 
-export class ListConnectionsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-
+export class ListConnectionsQuery extends PaginationQuery {
   @ApiPropertyOptional({ description: 'Filter by slug, name or domain (substring)' })
   @IsOptional()
   @IsString()
