@@ -10,6 +10,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
 import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
+import { errorPage } from './saml/html';
 
 /** The ACS / SLO body limit: a SAMLResponse is at most 256 KB decoded (~342 KB in base64). */
 export const SAML_BODY_LIMIT_BYTES = 400 * 1024;
@@ -64,7 +65,22 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       forbidUnknownValues: true,
     }),
   );
-  app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalFilters(
+    new ApiExceptionFilter({
+      // Errors raised before a SAML controller runs (e.g. an oversized ACS body) still get the HTML page.
+      matches: (path) => path.startsWith('/saml/'),
+      render: (body) =>
+        errorPage({
+          title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
+          message:
+            body.statusCode >= 500
+              ? 'Something went wrong on our side. Try again in a moment.'
+              : body.message,
+          reason: body.code,
+          traceId: body.requestId,
+        }),
+    }),
+  );
   app.enableShutdownHooks();
   setupOpenApi(app, config);
 }

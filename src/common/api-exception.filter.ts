@@ -70,6 +70,12 @@ function multerError(err: unknown): ApiErrorBody | undefined {
   return { statusCode: 400, code: 'invalid_upload', message: `The upload could not be read (${e.code}).` };
 }
 
+/** Routes whose errors a browser sees: answered with an HTML page instead of JSON. */
+export interface HtmlErrorRoutes {
+  matches(path: string): boolean;
+  render(body: ApiErrorBody): string;
+}
+
 /**
  * Turns every error into `{statusCode, code, message, details?, requestId}`. Client errors keep their
  * message; anything unexpected becomes a 500 with a request id and no internals (logged server-side).
@@ -77,6 +83,8 @@ function multerError(err: unknown): ApiErrorBody | undefined {
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
+
+  constructor(private readonly htmlRoutes?: HtmlErrorRoutes) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -94,6 +102,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    if (this.htmlRoutes?.matches(req.path)) {
+      res
+        .status(body.statusCode)
+        .type('html')
+        .setHeader('Cache-Control', 'no-store')
+        .send(this.htmlRoutes.render(body));
+      return;
+    }
     res.status(body.statusCode).json(body);
   }
 

@@ -44,6 +44,9 @@ const KEY_TRANSPORT = new Set([
   'http://www.w3.org/2009/xmlenc11#rsa-oaep',
 ]);
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+/** An assertion older than this (IssueInstant, beyond the clock skew) is refused even inside its window. */
+export const MAX_ASSERTION_AGE_MS = 10 * 60_000;
+const TIME_ATTRIBUTES = ['IssueInstant', 'NotBefore', 'NotOnOrAfter', 'SessionNotOnOrAfter', 'AuthnInstant'];
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
 const ELEMENT = 1;
@@ -284,6 +287,7 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   if (!responseId) reject('saml_not_a_response', 'The Response has no ID.');
   assertUniqueIds(doc);
   assertPlainValues(doc);
+  assertTimestamps(doc);
 
   const status = child(root, NS.protocol, 'Status');
   const statusCode = attr(status && child(status, NS.protocol, 'StatusCode'), 'Value');
@@ -354,6 +358,16 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   };
 }
 
+/** Every SAML timestamp attribute in the message must be a valid xs:dateTime (checked before any engine). */
+function assertTimestamps(doc: Document): void {
+  descendants(doc, (n) => {
+    if (n.nodeType !== ELEMENT) return;
+    const el = n as Element;
+    if (el.namespaceURI !== NS.assertion && el.namespaceURI !== NS.protocol) return;
+    for (const name of TIME_ATTRIBUTES) parseTime(attr(el, name), `${el.localName} ${name}`);
+  });
+}
+
 /** Attribute values by name, in document order; an attribute repeated (as Keycloak does for roles) is merged. */
 export function readAttributes(assertion: Element): Record<string, string[]> {
   const attributes: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
@@ -419,6 +433,11 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
     });
   }
   const issueInstant = parseTime(attr(a, 'IssueInstant'), 'IssueInstant');
+  if (issueInstant && issueInstant.getTime() < now - MAX_ASSERTION_AGE_MS - skew) {
+    reject('saml_expired', 'The assertion was issued too long ago; sign in again.', {
+      issueInstant: issueInstant.toISOString(),
+    });
+  }
   if (issueInstant && issueInstant.getTime() > now + skew) {
     reject('saml_not_yet_valid', 'The assertion was issued in the future (check the clocks).', {
       issueInstant: issueInstant.toISOString(),

@@ -40,7 +40,9 @@ export type SamlReason =
   | 'saml_logout_invalid'
   | 'saml_binding_unsupported'
   | 'saml_response_invalid'
-  | 'saml_login_unavailable';
+  | 'saml_login_unavailable'
+  | 'saml_login_not_found'
+  | 'saml_browser_mismatch';
 
 /** A refused SAML message: a reason code for the browser, the detail for the admin's trace. */
 export class SamlRejection extends Error {

@@ -20,6 +20,10 @@ export class SamlRequestEntity {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   context!: Record<string, unknown>;
 
+  /** SHA-256 of the browser-binding cookie of the browser that started the login. */
+  @Column({ name: 'browser_binding', type: 'char', length: 64, nullable: true })
+  browserBinding!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,12 +1,45 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { returnedRows } from '../database/returned-rows';
+import type { MappedUser } from '../mapping/attribute-mapping';
 import { SamlRequestEntity } from './saml-request.entity';
 
 /** How long an AuthnRequest / LogoutRequest waits for its answer. */
 export const REQUEST_LIFETIME_MS = 10 * 60_000;
+
+/** How long a validated login waits for its browser to come back (the same-site GET after the ACS). */
+export const COMPLETION_LIFETIME_MS = 2 * 60_000;
+
+export function sha256(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** A validated SAML login waiting for the browser that started it. */
+export interface LoginCompletion {
+  connectionId: string;
+  /** What the validated assertion said: the user to provision and the session to open (dates as ISO strings). */
+  login: {
+    mapped: MappedUser;
+    attributes: Record<string, string[]>;
+    assertionId: string;
+    inResponseTo?: string;
+    session: {
+      nameId: string;
+      nameIdFormat?: string;
+      sessionIndex?: string;
+      authnContextClassRef?: string;
+      authnInstant?: string;
+      sessionNotOnOrAfter?: string;
+    };
+  };
+  /** SHA-256 of the browser-binding cookie expected at completion; null for IdP-initiated logins. */
+  browserBinding: string | null;
+  returnTo: string;
+  context: Record<string, unknown>;
+  expiresAt: Date;
+}
 
 /** A SAML message ID: xs:ID (must not start with a digit), 160 random bits. */
 export function newMessageId(): string {
@@ -34,12 +67,14 @@ export class SamlStateService {
     kind: 'authn' | 'logout';
     returnTo: string | null;
     context?: Record<string, unknown>;
+    browserBinding?: string | null;
   }): Promise<SamlRequestEntity> {
     const now = this.clock.now();
     return this.requests.save(
       this.requests.create({
         ...input,
         context: input.context ?? {},
+        browserBinding: input.browserBinding ?? null,
         createdAt: now,
         expiresAt: new Date(now.getTime() + REQUEST_LIFETIME_MS),
       }),
@@ -55,7 +90,7 @@ export class SamlStateService {
     if (id.length > 64) return null;
     const result: unknown = await this.dataSource.query(
       `DELETE FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4
-       RETURNING id, connection_id, kind, return_to, context, created_at, expires_at`,
+       RETURNING id, connection_id, kind, return_to, context, browser_binding, created_at, expires_at`,
       [id, connectionId, kind, this.clock.now()],
     );
     const row = returnedRows<Record<string, unknown>>(result)[0];
@@ -66,6 +101,7 @@ export class SamlStateService {
       kind: row.kind as 'authn' | 'logout',
       returnTo: (row.return_to as string | null) ?? null,
       context: (row.context as Record<string, unknown>) ?? {},
+      browserBinding: (row.browser_binding as string | null) ?? null,
       createdAt: new Date(row.created_at as string),
       expiresAt: new Date(row.expires_at as string),
     });
@@ -79,6 +115,45 @@ export class SamlStateService {
       [connectionId, assertionId.slice(0, 256), until],
     );
     return returnedRows(result).length === 1;
+  }
+
+  /** Stores a validated login until the browser that started it comes back for it (see `takeCompletion`). */
+  async storeCompletion(completion: Omit<LoginCompletion, 'expiresAt'>): Promise<string> {
+    const code = randomBytes(32).toString('base64url');
+    await this.dataSource.query(
+      `INSERT INTO login_completions (code_hash, connection_id, login, browser_binding, return_to, context, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        sha256(code),
+        completion.connectionId,
+        JSON.stringify(completion.login),
+        completion.browserBinding,
+        completion.returnTo,
+        JSON.stringify(completion.context),
+        new Date(this.clock.now().getTime() + COMPLETION_LIFETIME_MS),
+      ],
+    );
+    return code;
+  }
+
+  /** Takes a completion out, atomically (single use); null when unknown, used or expired. */
+  async takeCompletion(code: string): Promise<LoginCompletion | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return null;
+    const result: unknown = await this.dataSource.query(
+      `DELETE FROM login_completions WHERE code_hash = $1 AND expires_at > $2
+       RETURNING connection_id, login, browser_binding, return_to, context, expires_at`,
+      [sha256(code), this.clock.now()],
+    );
+    const row = returnedRows<Record<string, unknown>>(result)[0];
+    if (!row) return null;
+    return {
+      connectionId: row.connection_id as string,
+      login: row.login as LoginCompletion['login'],
+      browserBinding: (row.browser_binding as string | null) ?? null,
+      returnTo: row.return_to as string,
+      context: (row.context as Record<string, unknown>) ?? {},
+      expiresAt: new Date(row.expires_at as string),
+    };
   }
 
   /** Deletes expired requests and replay entries. */
@@ -95,6 +170,7 @@ export class SamlStateService {
       .from('saml_replay_cache')
       .where('expires_at <= :now', { now })
       .execute();
+    await this.dataSource.query('DELETE FROM login_completions WHERE expires_at <= $1', [now]);
     return { requests: a.affected ?? 0, replay: b.affected ?? 0 };
   }
 }

@@ -23,7 +23,14 @@ import { messagePage, sessionPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlPageFilter } from './saml-page.filter';
 import { SamlService, OutgoingMessage } from './saml.service';
-import { clearSessionCookie, readCookie, sessionCookieName, setSessionCookie } from './session-cookie';
+import {
+  browserCookieName,
+  clearSessionCookie,
+  ensureBrowserBinding,
+  readCookie,
+  sessionCookieName,
+  setSessionCookie,
+} from './session-cookie';
 import { SloOutcome, SloService } from './slo.service';
 
 function rawQuery(req: Request): string {
@@ -99,9 +106,15 @@ export class SamlController {
   async login(
     @Param('slug') slug: string,
     @Query('returnTo') returnTo: unknown,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const message = await this.saml.startLogin(slug, typeof returnTo === 'string' ? returnTo : undefined);
+    const binding = ensureBrowserBinding(req, res, this.config.baseUrl);
+    const message = await this.saml.startLogin(
+      slug,
+      typeof returnTo === 'string' ? returnTo : undefined,
+      binding,
+    );
     this.send(res, message);
   }
 
@@ -117,8 +130,25 @@ export class SamlController {
       body ?? {},
       typeof req.id === 'string' ? req.id : undefined,
     );
+    // The IdP's POST is cross-site, so cookies (SameSite=Lax) are absent here: continue with a same-site
+    // GET, where the browser proves it is the one that started the login and gets its session.
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(HttpStatus.SEE_OTHER, result.continueUrl);
+  }
+
+  @Get(':slug/continue')
+  async continue(
+    @Param('slug') slug: string,
+    @Query('code') code: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const result = await this.saml.completeLogin(
+      slug,
+      code,
+      readCookie(req, browserCookieName(this.config.baseUrl)),
+    );
     setSessionCookie(res, this.config.baseUrl, result.sessionToken, result.sessionExpiresAt);
-    // The IdP's POST is cross-site: continue with a same-site GET, where SameSite=Lax cookies are sent.
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);
   }

@@ -19,14 +19,13 @@ import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import {
   assertSignatureShapes,
-  AssertionFacts,
   inspectAssertion,
   inspectResponse,
   PolicyContext,
   ResponseFacts,
 } from './saml-policy';
 import { SamlRejection } from './saml-rejection';
-import { newMessageId, SamlStateService } from './saml-state.service';
+import { newMessageId, SamlStateService, sha256 } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
 
 /** Largest decoded SAML message accepted (the HTTP body limit on /saml is a little above it). */
@@ -35,14 +34,20 @@ export const DEFAULT_LANDING_PATH = '/saml/session';
 
 export type OutgoingMessage = { kind: 'redirect'; url: string } | { kind: 'post'; html: string; csp: string };
 
+/** A validated response: the browser continues at `continueUrl` (a same-site GET) to get its session. */
 export interface AcsSuccess {
-  user: UserEntity;
   connection: ConnectionEntity;
+  continueUrl: string;
+  /** The stable subject the assertion maps to (the user is provisioned at the continue step). */
+  subject: string;
+}
+
+/** A finished login: the session to set, where to go, and the pending request's context (e.g. OIDC). */
+export interface LoginResult {
+  user: UserEntity;
   sessionToken: string;
   sessionExpiresAt: Date;
   redirectTo: string;
-  traceId?: string;
-  /** The pending request's context (e.g. which OIDC interaction to finish). */
   context: Record<string, unknown>;
 }
 
@@ -53,6 +58,18 @@ export class TracedSamlRejection extends SamlRejection {
     public readonly traceId: string | undefined,
   ) {
     super(rejection.reason, rejection.message, rejection.detail, rejection.status);
+  }
+}
+
+/** Decodes a SAML message's bytes (UTF-8 or UTF-16); undecodable bytes are the client's fault. */
+export function decodeSamlBytes(bytes: Buffer): string {
+  try {
+    return decodeXmlBytes(bytes);
+  } catch (err) {
+    if (err instanceof XmlSafetyError) {
+      throw new SamlRejection('saml_malformed_xml', 'The SAML message is not valid UTF-8 or UTF-16 text.');
+    }
+    throw err;
   }
 }
 
@@ -67,7 +84,7 @@ function decodeBase64Message(value: unknown, what: string): string {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1) {
     throw new SamlRejection('saml_message_not_base64', `The ${what} is not valid base64.`);
   }
-  return decodeXmlBytes(Buffer.from(compact, 'base64'));
+  return decodeSamlBytes(Buffer.from(compact, 'base64'));
 }
 
 /** Parses a decoded SAML message: no DOCTYPE (checked on the raw text first), strict, bounded. */
@@ -100,6 +117,8 @@ function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection 
   if (err instanceof SamlRejection) return err;
   const message = err instanceof Error ? err.message : String(err);
   const detail = { engine: message };
+  if (/multiple assertions/i.test(message))
+    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
   if (/audience/i.test(message))
     return new SamlRejection(
       'saml_audience_mismatch',
@@ -126,8 +145,6 @@ function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection 
       detail,
     );
   }
-  if (/multiple assertions/i.test(message))
-    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
   return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', detail);
 }
 
@@ -181,6 +198,7 @@ export class SamlService {
   async startLogin(
     slug: string,
     returnTo: string | undefined,
+    browserBinding: string | null,
     context: Record<string, unknown> = {},
   ): Promise<OutgoingMessage> {
     const connection = await this.connection(slug);
@@ -207,6 +225,7 @@ export class SamlService {
       kind: 'authn',
       returnTo: returnTo ?? null,
       context,
+      browserBinding: browserBinding ? sha256(browserBinding) : null,
     });
     const engine = this.engines.forRequest(connection, this.config.baseUrl, ring.current, {
       requestId: id,
@@ -242,21 +261,7 @@ export class SamlService {
     try {
       connection = await this.connection(slug);
       xml = decodeBase64Message(body.SAMLResponse, 'SAMLResponse');
-      const result = await this.validate(connection, xml, body.RelayState);
-      const traceId = await this.traces.record({
-        connectionId: connection.id,
-        kind: 'acs',
-        outcome: 'success',
-        message: `Signed in ${result.user.email ?? result.user.subject}`,
-        detail: {
-          assertionId: result.assertion.id,
-          subject: result.user.subject,
-          inResponseTo: result.requestIdAnswered,
-        },
-        userId: result.user.id,
-        requestId,
-      });
-      return { ...result.success, traceId };
+      return await this.validate(connection, xml, body.RelayState);
     } catch (err) {
       if (!(err instanceof SamlRejection)) throw err;
       const traceId = await this.traces.record({
@@ -281,12 +286,7 @@ export class SamlService {
     connection: ConnectionEntity,
     xml: string,
     relayState: unknown,
-  ): Promise<{
-    success: Omit<AcsSuccess, 'traceId'>;
-    user: UserEntity;
-    assertion: AssertionFacts;
-    requestIdAnswered?: string;
-  }> {
+  ): Promise<AcsSuccess> {
     const sp = spDetails(this.config.baseUrl, connection);
     const ctx: PolicyContext = {
       acsUrl: sp.acsUrl,
@@ -373,45 +373,130 @@ export class SamlService {
       if (err instanceof MappingError) throw new SamlRejection(err.code, err.message);
       throw err;
     }
-    const user = await this.users.provision(connection.id, mapped, assertion.attributes);
-    if (user.disabled) {
+    // Refuse a disabled user now; the user is created or updated only when the login completes.
+    const existing = await this.users.findBySubject(connection.id, mapped.subject);
+    if (existing?.disabled) {
       throw new SamlRejection(
         'saml_user_disabled',
         'Your account is disabled; ask your administrator.',
-        { userId: user.id },
+        { userId: existing.id },
         403,
       );
     }
-    const { token, session } = await this.sessions.create({
-      userId: user.id,
-      connectionId: connection.id,
-      nameId: assertion.nameId,
-      nameIdFormat: assertion.nameIdFormat,
-      sessionIndex: assertion.sessionIndex,
-      authnContextClassRef: assertion.authnContextClassRef,
-      authnInstant: assertion.authnInstant,
-      sessionNotOnOrAfter: assertion.sessionNotOnOrAfter,
-    });
     const idpTarget =
       typeof relayState === 'string' && isSafeReturnPath(relayState, MAX_RELAY_STATE)
         ? relayState
         : undefined;
-    const redirectTo = pending
-      ? (pending.returnTo ?? DEFAULT_LANDING_PATH)
-      : (idpTarget ?? connection.options.idpInitiatedTarget ?? DEFAULT_LANDING_PATH);
+    const code = await this.state.storeCompletion({
+      connectionId: connection.id,
+      login: {
+        mapped,
+        attributes: assertion.attributes,
+        assertionId: assertion.id,
+        inResponseTo: pending?.id,
+        session: {
+          nameId: assertion.nameId,
+          nameIdFormat: assertion.nameIdFormat,
+          sessionIndex: assertion.sessionIndex,
+          authnContextClassRef: assertion.authnContextClassRef,
+          authnInstant: assertion.authnInstant?.toISOString(),
+          sessionNotOnOrAfter: assertion.sessionNotOnOrAfter?.toISOString(),
+        },
+      },
+      browserBinding: pending?.browserBinding ?? null,
+      returnTo: pending
+        ? (pending.returnTo ?? DEFAULT_LANDING_PATH)
+        : (idpTarget ?? connection.options.idpInitiatedTarget ?? DEFAULT_LANDING_PATH),
+      context: pending?.context ?? {},
+    });
     return {
-      success: {
+      connection,
+      continueUrl: `/saml/${connection.slug}/continue?code=${code}`,
+      subject: mapped.subject,
+    };
+  }
+
+  /**
+   * The same-site GET after the ACS: the browser that started the login (its binding cookie) turns the
+   * validated login into a session. Another browser is refused (login CSRF).
+   */
+  async completeLogin(slug: string, code: unknown, browserBinding: string | undefined): Promise<LoginResult> {
+    let connectionId: string | null = null;
+    try {
+      const connection = await this.connection(slug);
+      connectionId = connection.id;
+      const completion = typeof code === 'string' ? await this.state.takeCompletion(code) : null;
+      if (!completion || completion.connectionId !== connection.id) {
+        throw new SamlRejection(
+          'saml_login_not_found',
+          'This sign-in link was already used or has expired. Start the sign-in again.',
+          {},
+          400,
+        );
+      }
+      if (
+        completion.browserBinding &&
+        (!browserBinding || sha256(browserBinding) !== completion.browserBinding)
+      ) {
+        throw new SamlRejection(
+          'saml_browser_mismatch',
+          'This sign-in was started in another browser. Start the sign-in again from this browser.',
+          { subject: completion.login.mapped.subject },
+          403,
+        );
+      }
+      const { mapped, attributes } = completion.login;
+      const user = await this.users.provision(connection.id, mapped, attributes);
+      if (user.disabled) {
+        throw new SamlRejection(
+          'saml_user_disabled',
+          'Your account is disabled; ask your administrator.',
+          {},
+          403,
+        );
+      }
+      const s = completion.login.session;
+      const { token, session } = await this.sessions.create({
+        userId: user.id,
+        connectionId: connection.id,
+        nameId: s.nameId,
+        nameIdFormat: s.nameIdFormat,
+        sessionIndex: s.sessionIndex,
+        authnContextClassRef: s.authnContextClassRef,
+        authnInstant: s.authnInstant ? new Date(s.authnInstant) : undefined,
+        sessionNotOnOrAfter: s.sessionNotOnOrAfter ? new Date(s.sessionNotOnOrAfter) : undefined,
+      });
+      await this.traces.record({
+        connectionId: connection.id,
+        kind: 'acs',
+        outcome: 'success',
+        message: `Signed in ${user.email ?? user.subject}`,
+        detail: {
+          assertionId: completion.login.assertionId,
+          subject: user.subject,
+          inResponseTo: completion.login.inResponseTo,
+        },
+        userId: user.id,
+      });
+      return {
         user,
-        connection,
         sessionToken: token,
         sessionExpiresAt: session.expiresAt,
-        redirectTo,
-        context: pending?.context ?? {},
-      },
-      user,
-      assertion,
-      requestIdAnswered: pending?.id,
-    };
+        redirectTo: completion.returnTo,
+        context: completion.context,
+      };
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      const traceId = await this.traces.record({
+        connectionId,
+        kind: 'acs',
+        outcome: 'failure',
+        reason: err.reason,
+        message: err.message,
+        detail: err.detail,
+      });
+      throw new TracedSamlRejection(err, traceId);
+    }
   }
 
   private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { randomBytes } from 'node:crypto';
 
 /** The bridge session cookie: `__Host-` prefixed (and Secure) when the bridge is served over https. */
 export function sessionCookieName(baseUrl: string): string {
@@ -36,4 +37,24 @@ export function clearSessionCookie(res: Response, baseUrl: string): void {
     secure: baseUrl.startsWith('https:'),
     path: '/',
   });
+}
+
+/** The browser-binding cookie: identifies the browser that started a login (not a credential). */
+export function browserCookieName(baseUrl: string): string {
+  return baseUrl.startsWith('https:') ? '__Host-bridge_browser' : 'bridge_browser';
+}
+
+/** The browser's binding value, set now if it has none yet. SameSite=Lax: read on same-site GETs only. */
+export function ensureBrowserBinding(req: Request, res: Response, baseUrl: string): string {
+  const name = browserCookieName(baseUrl);
+  const existing = readCookie(req, name);
+  if (existing && existing.length >= 32) return existing;
+  const value = randomBytes(32).toString('base64url');
+  res.cookie(name, value, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: baseUrl.startsWith('https:'),
+    path: '/',
+  });
+  return value;
 }

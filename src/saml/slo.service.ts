@@ -4,7 +4,6 @@ import { createVerify } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
-import { decodeXmlBytes } from '../common/xml-safety';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from '../connections/connection.entity';
@@ -16,7 +15,7 @@ import { isSafeReturnPath } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import { assertSignatureShapes, NS, textOf } from './saml-policy';
 import { SamlRejection } from './saml-rejection';
-import { MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
+import { decodeSamlBytes, MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
 
 const SIG_ALGS = new Map([
@@ -43,11 +42,22 @@ export function rawQueryParams(rawQuery: string): Map<string, string> {
   return params;
 }
 
+/** decodeURIComponent that answers malformed escapes with a rejection instead of a URIError. */
+function safeDecode(value: string, plusIsSpace = false): string {
+  try {
+    return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, ' ') : value);
+  } catch {
+    throw new SamlRejection('saml_logout_invalid', 'A query parameter is not correctly URL-encoded.');
+  }
+}
+
 /** Inflates a Redirect-binding message with a hard cap on the output (DEFLATE bombs). */
 export function inflateBounded(base64: string): string {
-  const data = Buffer.from(decodeURIComponent(base64), 'base64');
+  let inflated: Buffer;
   try {
-    return decodeXmlBytes(inflateRawSync(data, { maxOutputLength: MAX_SAML_MESSAGE_BYTES }));
+    inflated = inflateRawSync(Buffer.from(decodeURIComponent(base64), 'base64'), {
+      maxOutputLength: MAX_SAML_MESSAGE_BYTES,
+    });
   } catch (err) {
     if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new SamlRejection(
@@ -57,8 +67,9 @@ export function inflateBounded(base64: string): string {
         413,
       );
     }
-    throw new SamlRejection('saml_malformed_xml', 'The SAML message is not valid DEFLATE data.');
+    throw new SamlRejection('saml_malformed_xml', 'The SAML message is not valid URL-encoded DEFLATE data.');
   }
+  return decodeSamlBytes(inflated);
 }
 
 function children(el: Element, ns: string, local: string): Element[] {
@@ -175,7 +186,7 @@ export class SloService {
           throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.', {}, 413);
         xml = inflateBounded(encoded);
         relayState = params.has('RelayState')
-          ? decodeURIComponent(params.get('RelayState') as string)
+          ? safeDecode(params.get('RelayState') as string, true)
           : undefined;
         message = this.read(parseSamlXml(xml), connection, sloUrl);
         this.verifyRedirectSignature(connection, input.rawQuery, params);
@@ -184,9 +195,12 @@ export class SloService {
         const encoded = input.body[field];
         if (typeof encoded !== 'string' || !encoded)
           throw new SamlRejection('saml_message_missing', 'The request carries no SAML message.');
-        xml = decodeXmlBytes(Buffer.from(encoded, 'base64'));
+        xml = decodeSamlBytes(Buffer.from(encoded, 'base64'));
         relayState = typeof input.body.RelayState === 'string' ? input.body.RelayState : undefined;
         const doc = parseSamlXml(xml);
+        if (!children(doc.documentElement as Element, NS.ds, 'Signature').length) {
+          throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
+        }
         assertSignatureShapes(doc, [doc.documentElement as Element], connection.options);
         message = this.read(doc, connection, sloUrl);
         await this.verifyPostSignature(connection, xml, field);
@@ -293,7 +307,7 @@ export class SloService {
     const signature = params.get('Signature');
     if (!sigAlg || !signature)
       throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
-    const alg = decodeURIComponent(sigAlg);
+    const alg = safeDecode(sigAlg);
     const allowed = SIG_ALGS.has(alg) || (connection.options.allowSha1 && alg === SHA1_SIG_ALG);
     if (!allowed) {
       throw new SamlRejection(
@@ -307,7 +321,7 @@ export class SloService {
       .join('&');
     if (!rawQuery.includes(signed))
       throw new SamlRejection('saml_logout_invalid', 'The query parameters are not in the signed order.');
-    const sig = Buffer.from(decodeURIComponent(signature), 'base64');
+    const sig = Buffer.from(safeDecode(signature), 'base64');
     const hash = SIG_ALGS.get(alg) ?? 'sha1';
     const ok = connection.idp.signingCertificates.some((c) => {
       try {
@@ -344,8 +358,18 @@ export class SloService {
     message: LogoutMessage,
     relayState?: string,
   ): Promise<SloOutcome> {
-    if (!message.nameId)
+    if (!message.nameId) {
       throw new SamlRejection('saml_logout_invalid', 'The LogoutRequest names no user (NameID).');
+    }
+    // A captured LogoutRequest must not end the user's next session: each ID is accepted once.
+    const skew = connection.options.clockSkewSeconds * 1000;
+    const until = message.notOnOrAfter ?? new Date((message.issueInstant as Date).getTime() + 10 * 60_000);
+    const fresh = await this.state.rememberAssertion(
+      connection.id,
+      `logout:${message.id}`,
+      new Date(until.getTime() + skew),
+    );
+    if (!fresh) throw new SamlRejection('saml_replay', 'This LogoutRequest was already processed.');
     const ended = await this.sessions.endByNameId(
       connection.id,
       message.nameId,

@@ -64,6 +64,10 @@ export class UsersService {
     return user;
   }
 
+  findBySubject(connectionId: string, subject: string): Promise<UserEntity | null> {
+    return this.users.findOne({ where: { connectionId, subject } });
+  }
+
   async list(query: UserQuery): Promise<{ items: UserEntity[]; total: number }> {
     const qb = this.users.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC');
     if (query.connectionId)

@@ -267,22 +267,24 @@ describe('real IdP responses (frozen clock)', () => {
     return slug;
   }
 
-  async function consume(c: Case, slug: string, base64: string) {
+  /** Runs the ACS (and, when asked, the continue step) with the clock frozen at the fixture's time. */
+  async function consume(c: Case, slug: string, base64: string, complete = false) {
     jest.useFakeTimers({ now: new Date(c.now), doNotFake: [...NOT_FAKED] });
     const saml = t.app.get(SamlService);
     const connection = await saml.connection(slug);
     if (c.inResponseTo) {
-      await t.app
-        .get(SamlStateService)
-        .createRequest({
-          id: c.inResponseTo,
-          connectionId: connection.id,
-          kind: 'authn',
-          returnTo: '/after',
-        });
+      await t.app.get(SamlStateService).createRequest({
+        id: c.inResponseTo,
+        connectionId: connection.id,
+        kind: 'authn',
+        returnTo: '/after',
+      });
     }
     try {
-      return await saml.consumeResponse(slug, { SAMLResponse: base64 });
+      const result = await saml.consumeResponse(slug, { SAMLResponse: base64 });
+      const code = new URL(result.continueUrl, 'http://bridge.test').searchParams.get('code');
+      const login = complete ? await saml.completeLogin(slug, code, undefined) : undefined;
+      return { ...result, login };
     } finally {
       jest.useRealTimers();
     }
@@ -292,9 +294,9 @@ describe('real IdP responses (frozen clock)', () => {
     '%s validates and provisions the expected user',
     async (_name, c) => {
       const slug = await setup(c);
-      const result = await consume(c, slug, responseBase64(c.response));
-      expect(result.redirectTo).toBe(c.inResponseTo ? '/after' : '/saml/session');
-      const user = await t.app.get(UsersService).get(result.user.id);
+      const result = await consume(c, slug, responseBase64(c.response), true);
+      expect(result.login?.redirectTo).toBe(c.inResponseTo ? '/after' : '/saml/session');
+      const user = await t.app.get(UsersService).get(result.login?.user.id as string);
       expect(user).toMatchObject(c.expected);
       expect(user.lastLoginAt).not.toBeNull();
     },

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import {
   cookieFrom,
   createTestConnection,
+  postAndContinue,
   reasonOf,
   SamlConnectionFixture,
   startLogin,
@@ -27,6 +28,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
   });
   afterAll(async () => t?.close());
 
+  const login = (xml: string, relayState?: string) => postAndContinue(t, c.slug, xml, relayState);
   const post = (xml: string, relayState?: string) =>
     t
       .http()
@@ -105,7 +107,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       attributes: ATTRS,
       sessionIndex: 'sess-1',
     }) as string;
-    const res = await post(response, requestId).expect(303);
+    const res = await login(response, requestId);
     expect(res.headers.location).toBe('/welcome?x=1');
     const cookie = cookieFrom(res) as string;
     expect(res.headers['set-cookie'][0]).toMatch(/HttpOnly/);
@@ -138,6 +140,30 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
     expect(replay.text).not.toContain('<saml');
   });
 
+  it('binds an SP-initiated login to the browser that started it (login CSRF)', async () => {
+    const { requestId } = await startLogin(t, c.slug);
+    const response = c.idp.responseXml({
+      spEntityId: c.spEntityId,
+      acsUrl: c.acsUrl,
+      inResponseTo: requestId,
+      nameId: 'u-attacker',
+      attributes: { email: 'mallory@example.com' },
+    }) as string;
+    // The attacker's own valid response, auto-posted into the victim's browser (which has no binding
+    // cookie for the attacker's login, or another one): the ACS validates it, the continue step refuses.
+    const acs = await post(response).expect(303);
+    const victim = await t
+      .http()
+      .get(acs.headers.location)
+      .set('Cookie', 'bridge_browser=victim-browser-0123456789abcdef012345')
+      .expect(403);
+    expect(reasonOf(victim.text)).toBe('saml_browser_mismatch');
+    expect(cookieFrom(victim)).toBeUndefined();
+    // The code is single use: even the right browser cannot use it after that.
+    const again = await t.http().get(acs.headers.location).expect(400);
+    expect(reasonOf(again.text)).toBe('saml_login_not_found');
+  });
+
   it('updates the profile on the next login (removed groups go away) and never shares users across connections', async () => {
     const { requestId } = await startLogin(t, c.slug);
     const response = c.idp.responseXml({
@@ -147,27 +173,23 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       nameId: 'u-1001',
       attributes: { ...ATTRS, groups: ['staff'], givenName: 'Alicia' },
     }) as string;
-    const res = await post(response).expect(303);
+    const res = await login(response);
     expect(res.headers.location).toBe('/saml/session');
     const users = await t.admin.get(`/api/v1/users?connectionId=${c.id}`).expect(200);
-    expect(users.body.items).toHaveLength(1);
-    expect(users.body.items[0]).toMatchObject({ givenName: 'Alicia', groups: ['staff'] });
+    const alices = users.body.items.filter((u: { subject: string }) => u.subject === 'u-1001');
+    expect(alices).toHaveLength(1);
+    expect(alices[0]).toMatchObject({ givenName: 'Alicia', groups: ['staff'] });
 
     const other = await createTestConnection(t, 'other-co', { domains: ['other.example'] });
-    const login = await startLogin(t, other.slug);
+    const otherLogin = await startLogin(t, other.slug);
     const otherResponse = other.idp.responseXml({
       spEntityId: other.spEntityId,
       acsUrl: other.acsUrl,
-      inResponseTo: login.requestId,
+      inResponseTo: otherLogin.requestId,
       nameId: 'u-1001',
       attributes: ATTRS,
     }) as string;
-    await t
-      .http()
-      .post(`/saml/${other.slug}/acs`)
-      .type('form')
-      .send({ SAMLResponse: Buffer.from(otherResponse).toString('base64') })
-      .expect(303);
+    await postAndContinue(t, other.slug, otherResponse);
     const all = await t.admin.get('/api/v1/users?email=alice@example.com').expect(200);
     expect(all.body.items).toHaveLength(2);
     const foreign = all.body.items.find((u: { connectionId: string }) => u.connectionId === other.id);
@@ -193,7 +215,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
         { sign: 'assertion', encrypt: { spCertificatePem, dataAlgorithm } },
       );
       expect(response).toContain('EncryptedAssertion');
-      await post(response).expect(303);
+      await login(response);
     }
   });
 
@@ -216,7 +238,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       nameId: 'u-idp',
       attributes: ATTRS,
     }) as string;
-    const ok = await post(fresh).expect(303);
+    const ok = await login(fresh);
     expect(ok.headers.location).toBe('/home');
     const replay = await post(fresh).expect(400);
     expect(reasonOf(replay.text)).toBe('saml_replay');
@@ -226,7 +248,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       nameId: 'u-idp',
       attributes: ATTRS,
     }) as string;
-    const relayed = await post(evilRelay, 'https://evil.example/').expect(303);
+    const relayed = await login(evilRelay, 'https://evil.example/');
     expect(relayed.headers.location).toBe('/home');
     await t.admin.patch(`/api/v1/connections/${c.id}`).send({ allowIdpInitiated: false }).expect(200);
   });
@@ -315,7 +337,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
         attributes: ATTRS,
         sessionIndex: 'idx-slo',
       }) as string;
-      cookie = cookieFrom(await post(response).expect(303)) as string;
+      cookie = cookieFrom(await login(response)) as string;
       await t.http().get('/saml/session').set('Cookie', cookie).expect(200);
     });
 
@@ -453,7 +475,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       'retired',
     ]);
     const { requestId } = await startLogin(t, c.slug);
-    await post(
+    await login(
       c.idp.responseXml({
         spEntityId: c.spEntityId,
         acsUrl: c.acsUrl,
@@ -461,6 +483,6 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
         nameId: 'u-1001',
         attributes: ATTRS,
       }) as string,
-    ).expect(303);
+    );
   });
 });

@@ -44,12 +44,15 @@ export async function createTestConnection(
   };
 }
 
+/** The browser-binding cookie of each login started by `startLogin`, by AuthnRequest ID. */
+const browserCookies = new Map<string, string>();
+
 /** Starts an SP-initiated login and returns the AuthnRequest's ID (from the Redirect-binding URL). */
 export async function startLogin(
   t: TestApp,
   slug: string,
   returnTo?: string,
-): Promise<{ requestId: string; location: string; xml: string }> {
+): Promise<{ requestId: string; location: string; xml: string; browser?: string }> {
   const res = await t
     .http()
     .get(`/saml/${slug}/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`)
@@ -60,7 +63,11 @@ export async function startLogin(
     'utf8',
   );
   const requestId = /ID="([^"]+)"/.exec(xml)?.[1] as string;
-  return { requestId, location, xml };
+  const browser = (res.headers['set-cookie'] as unknown as string[] | undefined)
+    ?.find((c) => c.startsWith('bridge_browser='))
+    ?.split(';')[0];
+  if (browser) browserCookies.set(requestId, browser);
+  return { requestId, location, xml, browser };
 }
 
 export function cookieFrom(res: { headers: Record<string, unknown> }): string | undefined {
@@ -72,4 +79,43 @@ export function cookieFrom(res: { headers: Record<string, unknown> }): string | 
 /** Extracts the reason code from the bridge's HTML error page. */
 export function reasonOf(html: string): string | undefined {
   return /Reason: <code>([^<]+)<\/code>/.exec(html)?.[1];
+}
+
+/**
+ * Posts a response to the ACS, expects the 303 to the same-site continue URL, and follows it as the
+ * browser that started the login (its binding cookie, found by the response's InResponseTo). Returns the
+ * continue response (checked to be `expectStatus`): 303 to the return path with the session cookie.
+ */
+export async function postAndContinue(
+  t: TestApp,
+  slug: string,
+  xml: string,
+  relayState?: string,
+  expectStatus = 303,
+) {
+  const acs = await t
+    .http()
+    .post(`/saml/${slug}/acs`)
+    .type('form')
+    .send({
+      SAMLResponse: Buffer.from(xml).toString('base64'),
+      ...(relayState ? { RelayState: relayState } : {}),
+    })
+    .expect(303);
+  const location = acs.headers.location as string;
+  if (!location.startsWith(`/saml/${slug}/continue?code=`))
+    throw new Error(`Unexpected ACS redirect ${location}`);
+  if (cookieFrom(acs)) throw new Error('The ACS must not set the session cookie itself');
+  const res = await followContinue(t, location, xml);
+  if (res.status !== expectStatus)
+    throw new Error(`continue answered ${res.status}, expected ${expectStatus}: ${res.text.slice(0, 300)}`);
+  return res;
+}
+
+/** GETs the continue URL as the browser that started the login answered by `xml` (if it was solicited). */
+export async function followContinue(t: TestApp, location: string, xml: string) {
+  const inResponseTo = /InResponseTo="([^"]+)"/.exec(xml)?.[1];
+  const browser = inResponseTo ? browserCookies.get(inResponseTo) : undefined;
+  const next = t.http().get(location);
+  return browser ? next.set('Cookie', browser) : next;
 }

@@ -1,5 +1,10 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
 import { SamlServiceProvider1763900000000 } from './1763900000000-saml-service-provider';
+import { LoginCompletions1764000000000 } from './1764000000000-login-completions';
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [InitialSchema1763800000000, SamlServiceProvider1763900000000];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  SamlServiceProvider1763900000000,
+  LoginCompletions1764000000000,
+];
