@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { AdminApiKeyEntity } from './admin-api-key.entity';
@@ -16,9 +17,7 @@ export interface AdminPrincipal {
   name: string;
 }
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
+export const hashApiKey = sha256;
 
 /** Admin API keys: created (shown once), listed, revoked; stored only as SHA-256 hashes. */
 @Injectable()

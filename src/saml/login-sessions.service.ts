@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull, MoreThan, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { sha256 } from '../common/sha256';
 import { LoginSessionEntity } from './login-session.entity';
 
 /** Default bridge session length when the IdP sets no SessionNotOnOrAfter. */
 export const DEFAULT_SESSION_MS = 8 * 3600_000;
 
-export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
+export const hashSessionToken = sha256;
 
 export interface NewSession {
   userId: string;

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { sha256 } from '../common/sha256';
 import { returnedRows } from '../database/returned-rows';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { SamlRequestEntity } from './saml-request.entity';
@@ -11,10 +12,6 @@ export const REQUEST_LIFETIME_MS = 10 * 60_000;
 
 /** How long a validated login waits for its browser to come back (the same-site GET after the ACS). */
 export const COMPLETION_LIFETIME_MS = 2 * 60_000;
-
-export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
-}
 
 /** A validated SAML login waiting for the browser that started it. */
 export interface LoginCompletion {

@@ -4,6 +4,7 @@ import type { Document } from '@xmldom/xmldom';
 import { DataSource, Repository } from 'typeorm';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
+import { sha256 } from '../common/sha256';
 import { assertNoDoctype, decodeXmlBytes, parseXmlStrict, XmlSafetyError } from '../common/xml-safety';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -25,7 +26,7 @@ import {
   ResponseFacts,
 } from './saml-policy';
 import { SamlRejection } from './saml-rejection';
-import { newMessageId, SamlStateService, sha256 } from './saml-state.service';
+import { newMessageId, SamlStateService } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
 
 /** Largest decoded SAML message accepted (the HTTP body limit on /saml is a little above it). */
