@@ -10,6 +10,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
 import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
+import { OidcProviderHost } from './oidc/oidc-provider.host';
 import { errorPage } from './saml/html';
 
 /** The ACS / SLO body limit: a SAMLResponse is at most 256 KB decoded (~342 KB in base64). */
@@ -56,6 +57,8 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 100 }));
   app.use(express.raw({ type: METADATA_CONTENT_TYPES, limit: config.bodyLimitBytes }));
+  // The OpenID Provider (oidc-provider) serves discovery, JWKS, authorize, token… itself.
+  app.use(app.get(OidcProviderHost).middleware());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

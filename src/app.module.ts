@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { ConnectionsModule } from './connections/connections.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { OidcModule } from './oidc/oidc.module';
 import { SamlModule } from './saml/saml.module';
 import { UsersModule } from './users/users.module';
 
@@ -23,6 +24,7 @@ export class AppModule {
         ConnectionsModule,
         UsersModule,
         SamlModule,
+        OidcModule,
       ],
     };
   }

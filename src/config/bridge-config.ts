@@ -12,6 +12,8 @@ export interface BridgeConfig {
   readonly production: boolean;
   /** Public URL of the bridge, without a trailing slash. */
   readonly baseUrl: string;
+  /** The OpenID Provider's issuer (ISSUER; default BASE_URL). */
+  readonly issuer: string;
   readonly port: number;
   readonly host: string;
   /** PostgreSQL connection string; undefined means the embedded database. */
@@ -158,10 +160,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
   }
 
+  let issuer = (env.ISSUER?.trim() || baseUrl).replace(/\/+$/, '');
+  try {
+    const url = new URL(issuer);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('ISSUER must be an http(s) URL');
+    else if (production && url.protocol !== 'https:') problems.push('ISSUER must use https in production');
+    issuer = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  } catch {
+    problems.push(`ISSUER is not a valid URL (got "${issuer}")`);
+  }
+
   const config: BridgeConfig = {
     nodeEnv,
     production,
     baseUrl,
+    issuer,
     port,
     host,
     databaseUrl,

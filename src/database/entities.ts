@@ -2,6 +2,7 @@ import { AdminApiKeyEntity } from '../admin/admin-api-key.entity';
 import { SsoTraceEntity } from '../audit/sso-trace.entity';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { SpKeyEntity } from '../keys/sp-key.entity';
+import { OidcClientEntity } from '../oidc/oidc-client.entity';
 import { LoginSessionEntity } from '../saml/login-session.entity';
 import { SamlRequestEntity } from '../saml/saml-request.entity';
 import { UserEntity } from '../users/user.entity';
@@ -15,4 +16,5 @@ export const ENTITIES = [
   UserEntity,
   LoginSessionEntity,
   SsoTraceEntity,
+  OidcClientEntity,
 ];

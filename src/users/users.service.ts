@@ -64,6 +64,13 @@ export class UsersService {
     return user;
   }
 
+  /** An enabled user by id, or null (unknown id, malformed id or disabled). */
+  async findActive(id: string): Promise<UserEntity | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const user = await this.users.findOne({ where: { id } });
+    return user && !user.disabled ? user : null;
+  }
+
   findBySubject(connectionId: string, subject: string): Promise<UserEntity | null> {
     return this.users.findOne({ where: { connectionId, subject } });
   }

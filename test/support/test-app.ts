@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -12,6 +13,18 @@ export type DatabaseKind = 'postgres' | 'embedded';
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 export const TEST_BRIDGE_SECRET = 'test-bridge-secret-0123456789abcdef0123456789';
 export const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'real-idp');
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 export function postgresAvailable(): boolean {
   return process.env.TEST_POSTGRES_AVAILABLE === '1';
@@ -80,15 +93,19 @@ export async function startTestApp(
   kind: DatabaseKind,
   env: Record<string, string> = {},
   logDestination?: { write: (line: string) => void },
+  options: { listen?: boolean } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-test-'));
   const db = kind === 'postgres' ? await createTestDatabase() : undefined;
-  const config = testConfig({ DATABASE_URL: db?.url, ...env }, dir);
+  const port = options.listen ? await freePort() : undefined;
+  const listening = port ? { BASE_URL: `http://127.0.0.1:${port}`, PORT: String(port) } : {};
+  const config = testConfig({ DATABASE_URL: db?.url, ...listening, ...env }, dir);
   const logger = logDestination
     ? createRootLogger('debug', logDestination)
     : createRootLogger(config.logLevel);
   const app = await createApp({ config, logger });
-  await app.init();
+  if (port) await app.listen(port, '127.0.0.1');
+  else await app.init();
   const server = app.getHttpServer();
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${TEST_ADMIN_KEY}`);
   return {

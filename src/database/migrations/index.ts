@@ -1,10 +1,12 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
 import { SamlServiceProvider1763900000000 } from './1763900000000-saml-service-provider';
 import { LoginCompletions1764000000000 } from './1764000000000-login-completions';
+import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
   InitialSchema1763800000000,
   SamlServiceProvider1763900000000,
   LoginCompletions1764000000000,
+  OpenIdProvider1764100000000,
 ];

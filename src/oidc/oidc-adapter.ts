@@ -1,0 +1,120 @@
+import type { DataSource } from 'typeorm';
+import { returnedRows } from '../database/returned-rows';
+import type { OidcClientEntity } from './oidc-client.entity';
+
+type Payload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+/** Client metadata for oidc-provider, from a registered app. `client_secret` holds the secret's hash. */
+export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
+  const confidential = c.secretHash !== null;
+  return {
+    client_id: c.clientId,
+    client_name: c.name,
+    ...(confidential ? { client_secret: c.secretHash } : {}),
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
+    ...(c.jwksUri ? { jwks_uri: c.jwksUri } : {}),
+    ...(c.backchannelLogoutUri
+      ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
+    'urn:saml-bridge:access_token_format': c.accessTokenFormat,
+    'urn:saml-bridge:allowed_connections': c.allowedConnections,
+    'urn:saml-bridge:lifetimes': c.lifetimes,
+  };
+}
+
+/**
+ * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
+ * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
+ * apps table. Every instance shares it.
+ */
+export function createOidcAdapter(
+  dataSource: DataSource,
+  findClient: (id: string) => Promise<OidcClientEntity | null>,
+) {
+  return class PostgresOidcAdapter {
+    constructor(private readonly model: string) {}
+
+    async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      await dataSource.query(
+        `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+           user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
+        [
+          this.model,
+          id,
+          JSON.stringify(payload),
+          payload.grantId ?? null,
+          payload.userCode ?? null,
+          payload.uid ?? null,
+          expiresAt,
+        ],
+      );
+    }
+
+    private async findWhere(where: string, value: string): Promise<Payload | undefined> {
+      const rows: Array<{ payload: Payload; consumed_at: string | null }> = await dataSource.query(
+        `SELECT payload, consumed_at FROM oidc_models
+          WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`,
+        [this.model, value],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      return row.consumed_at
+        ? { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) }
+        : row.payload;
+    }
+
+    async find(id: string): Promise<Payload | undefined> {
+      if (this.model === 'Client') {
+        const client = await findClient(id);
+        return client ? (clientMetadata(client) as Payload) : undefined;
+      }
+      return this.findWhere('id', id);
+    }
+
+    findByUid(uid: string): Promise<Payload | undefined> {
+      return this.findWhere('uid', uid);
+    }
+
+    findByUserCode(userCode: string): Promise<Payload | undefined> {
+      return this.findWhere('user_code', userCode);
+    }
+
+    /** Marks a one-time artefact used; only the first caller succeeds (any instance). */
+    async consume(id: string): Promise<void> {
+      const result: unknown = await dataSource.query(
+        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL RETURNING id`,
+        [this.model, id],
+      );
+      void returnedRows(result);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await dataSource.query(`DELETE FROM oidc_models WHERE model = $1 AND id = $2`, [this.model, id]);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await dataSource.query(`DELETE FROM oidc_models WHERE grant_id = $1`, [grantId]);
+    }
+  };
+}
+
+/** Deletes expired OIDC artefacts; returns how many. */
+export async function purgeExpiredOidcModels(dataSource: DataSource): Promise<number> {
+  const result: unknown = await dataSource.query(
+    `DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING 1`,
+  );
+  return returnedRows(result).length;
+}

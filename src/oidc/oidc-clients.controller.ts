@@ -1,0 +1,114 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
+import { OidcClientEntity } from './oidc-client.entity';
+import { OidcClientsService } from './oidc-clients.service';
+
+export class ClientView {
+  @ApiProperty() clientId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: [String] }) redirectUris!: string[];
+  @ApiProperty({ type: [String] }) postLogoutRedirectUris!: string[];
+  @ApiProperty({ nullable: true, type: String }) backchannelLogoutUri!: string | null;
+  @ApiProperty({ type: [String] }) grantTypes!: string[];
+  @ApiProperty() tokenEndpointAuthMethod!: string;
+  @ApiProperty({ nullable: true, type: String }) jwksUri!: string | null;
+  @ApiProperty({ nullable: true, type: [String] }) allowedConnections!: string[] | null;
+  @ApiProperty() accessTokenFormat!: string;
+  @ApiProperty() idTokenSignedResponseAlg!: string;
+  @ApiProperty() lifetimes!: Record<string, number>;
+  @ApiProperty({ description: 'Whether the app has a client secret (never shown again)' })
+  hasSecret!: boolean;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}
+
+export class ClientWithSecretView extends ClientView {
+  @ApiPropertyOptional({ description: 'The client secret: shown once, stored only as a hash' })
+  clientSecret?: string;
+}
+
+function view(c: OidcClientEntity, clientSecret?: string): ClientWithSecretView {
+  return {
+    clientId: c.clientId,
+    name: c.name,
+    redirectUris: c.redirectUris,
+    postLogoutRedirectUris: c.postLogoutRedirectUris,
+    backchannelLogoutUri: c.backchannelLogoutUri,
+    grantTypes: c.grantTypes,
+    tokenEndpointAuthMethod: c.tokenEndpointAuthMethod,
+    jwksUri: c.jwksUri,
+    allowedConnections: c.allowedConnections,
+    accessTokenFormat: c.accessTokenFormat,
+    idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
+    lifetimes: { ...c.lifetimes } as Record<string, number>,
+    hasSecret: c.secretHash !== null,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+    ...(clientSecret ? { clientSecret } : {}),
+  };
+}
+
+@ApiTags('apps (OIDC clients)')
+@ApiBearerAuth()
+@Controller('api/v1/clients')
+export class OidcClientsController {
+  constructor(private readonly clients: OidcClientsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register an app; the answer carries clientId and (once) clientSecret' })
+  @ApiCreatedResponse({ type: ClientWithSecretView })
+  async create(@Body() dto: CreateClientDto): Promise<ClientWithSecretView> {
+    const { client, clientSecret } = await this.clients.create(dto);
+    return view(client, clientSecret);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List apps' })
+  @ApiOkResponse({ type: [ClientView] })
+  async list(): Promise<{ items: ClientView[] }> {
+    return { items: (await this.clients.list()).map((c) => view(c)) };
+  }
+
+  @Get(':clientId')
+  @ApiOperation({ summary: 'Get an app' })
+  @ApiOkResponse({ type: ClientView })
+  async get(@Param('clientId') clientId: string): Promise<ClientView> {
+    return view(await this.clients.get(clientId));
+  }
+
+  @Patch(':clientId')
+  @ApiOperation({ summary: 'Update an app (redirect URIs are matched exactly)' })
+  @ApiOkResponse({ type: ClientWithSecretView })
+  async update(
+    @Param('clientId') clientId: string,
+    @Body() dto: UpdateClientDto,
+  ): Promise<ClientWithSecretView> {
+    const { client, clientSecret } = await this.clients.update(clientId, dto);
+    return view(client, clientSecret);
+  }
+
+  @Post(':clientId/rotate-secret')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Replace the client secret (the old one stops working at once)' })
+  @ApiOkResponse({ type: ClientWithSecretView })
+  async rotate(@Param('clientId') clientId: string): Promise<ClientWithSecretView> {
+    const { client, clientSecret } = await this.clients.rotateSecret(clientId);
+    return view(client, clientSecret);
+  }
+
+  @Delete(':clientId')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Delete an app' })
+  async remove(@Param('clientId') clientId: string): Promise<void> {
+    await this.clients.remove(clientId);
+  }
+}

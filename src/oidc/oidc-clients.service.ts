@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { DataSource, Repository } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { sha256 } from '../common/sha256';
+import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
+import { GrantType, OidcClientEntity } from './oidc-client.entity';
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Checks one redirect-style URI: absolute, http(s), no fragment, https unless loopback. */
+function checkUri(raw: string, field: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `${field}: "${raw.slice(0, 100)}" is not an absolute URL`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `${field}: ${raw.slice(0, 100)} must be http(s)`;
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+    return `${field}: ${raw.slice(0, 100)} must use https (http is only accepted for localhost)`;
+  }
+  if (url.hash || raw.includes('#')) return `${field}: ${raw.slice(0, 100)} must not contain a fragment`;
+  if (url.username || url.password) return `${field}: ${raw.slice(0, 100)} must not contain credentials`;
+  return undefined;
+}
+
+/** Internal apps registered with the OpenID Provider. Secrets are shown once and stored hashed. */
+@Injectable()
+export class OidcClientsService {
+  private readonly clients: Repository<OidcClientEntity>;
+
+  constructor(dataSource: DataSource) {
+    this.clients = dataSource.getRepository(OidcClientEntity);
+  }
+
+  private validate(c: OidcClientEntity): void {
+    const problems: string[] = [];
+    for (const uri of c.redirectUris) {
+      const p = checkUri(uri, 'redirectUris');
+      if (p) problems.push(p);
+    }
+    for (const uri of c.postLogoutRedirectUris) {
+      const p = checkUri(uri, 'postLogoutRedirectUris');
+      if (p) problems.push(p);
+    }
+    if (c.backchannelLogoutUri) {
+      const p = checkUri(c.backchannelLogoutUri, 'backchannelLogoutUri');
+      if (p) problems.push(p);
+    }
+    if (problems.length > 0) {
+      throw ApiError.badRequest('invalid_redirect_uri', problems.join('; '), { problems });
+    }
+    if (c.grantTypes.length === 0)
+      throw ApiError.badRequest('invalid_grant_types', 'Give at least one grant type.');
+    if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+      throw ApiError.badRequest(
+        'invalid_redirect_uri',
+        'An app using authorization_code needs at least one redirect URI (matched exactly).',
+      );
+    }
+    if (c.grantTypes.includes('refresh_token') && !c.grantTypes.includes('authorization_code')) {
+      throw ApiError.badRequest('invalid_grant_types', 'refresh_token needs authorization_code.');
+    }
+    if (c.tokenEndpointAuthMethod === 'none' && c.grantTypes.includes('client_credentials')) {
+      throw ApiError.badRequest(
+        'invalid_client_metadata',
+        'A public client (auth method none) cannot use client_credentials.',
+      );
+    }
+    if (c.tokenEndpointAuthMethod === 'private_key_jwt' && !c.jwksUri) {
+      throw ApiError.badRequest(
+        'invalid_client_metadata',
+        'private_key_jwt needs jwksUri (where the app publishes its keys).',
+      );
+    }
+    if (c.jwksUri) {
+      const p = checkUri(c.jwksUri, 'jwksUri');
+      if (p) throw ApiError.badRequest('invalid_client_metadata', p);
+    }
+  }
+
+  private needsSecret(c: OidcClientEntity): boolean {
+    return (
+      c.tokenEndpointAuthMethod === 'client_secret_basic' ||
+      c.tokenEndpointAuthMethod === 'client_secret_post'
+    );
+  }
+
+  async create(dto: CreateClientDto): Promise<{ client: OidcClientEntity; clientSecret?: string }> {
+    const client = this.clients.create({
+      clientId: `app_${randomBytes(12).toString('hex')}`,
+      name: dto.name.trim(),
+      redirectUris: dto.redirectUris ?? [],
+      postLogoutRedirectUris: dto.postLogoutRedirectUris ?? [],
+      backchannelLogoutUri: dto.backchannelLogoutUri ?? null,
+      grantTypes: [...new Set(dto.grantTypes ?? (['authorization_code', 'refresh_token'] as GrantType[]))],
+      tokenEndpointAuthMethod: dto.tokenEndpointAuthMethod ?? 'client_secret_basic',
+      jwksUri: dto.jwksUri ?? null,
+      allowedConnections: dto.allowedConnections ?? null,
+      accessTokenFormat: dto.accessTokenFormat ?? 'jwt',
+      idTokenSignedResponseAlg: dto.idTokenSignedResponseAlg ?? 'RS256',
+      lifetimes: { ...dto.lifetimes },
+      secretHash: null,
+    });
+    this.validate(client);
+    let clientSecret: string | undefined;
+    if (this.needsSecret(client)) {
+      clientSecret = newSecret();
+      client.secretHash = sha256(clientSecret);
+    }
+    return { client: await this.clients.save(client), clientSecret };
+  }
+
+  list(): Promise<OidcClientEntity[]> {
+    return this.clients.find({ order: { createdAt: 'ASC' } });
+  }
+
+  async get(clientId: string): Promise<OidcClientEntity> {
+    const found = await this.clients.findOne({ where: { clientId } });
+    if (!found)
+      throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+    return found;
+  }
+
+  /** The client, or null (the OpenID Provider's lookups). */
+  find(clientId: string): Promise<OidcClientEntity | null> {
+    return this.clients.findOne({ where: { clientId } });
+  }
+
+  async update(
+    clientId: string,
+    dto: UpdateClientDto,
+  ): Promise<{ client: OidcClientEntity; clientSecret?: string }> {
+    const client = await this.get(clientId);
+    const hadSecret = this.needsSecret(client);
+    if (dto.name !== undefined) client.name = dto.name.trim();
+    if (dto.redirectUris !== undefined) client.redirectUris = dto.redirectUris;
+    if (dto.postLogoutRedirectUris !== undefined) client.postLogoutRedirectUris = dto.postLogoutRedirectUris;
+    if (dto.backchannelLogoutUri !== undefined)
+      client.backchannelLogoutUri = dto.backchannelLogoutUri || null;
+    if (dto.grantTypes !== undefined) client.grantTypes = [...new Set(dto.grantTypes)];
+    if (dto.tokenEndpointAuthMethod !== undefined)
+      client.tokenEndpointAuthMethod = dto.tokenEndpointAuthMethod;
+    if (dto.jwksUri !== undefined) client.jwksUri = dto.jwksUri || null;
+    if (dto.allowedConnections !== undefined) client.allowedConnections = dto.allowedConnections;
+    if (dto.accessTokenFormat !== undefined) client.accessTokenFormat = dto.accessTokenFormat;
+    if (dto.idTokenSignedResponseAlg !== undefined)
+      client.idTokenSignedResponseAlg = dto.idTokenSignedResponseAlg;
+    if (dto.lifetimes !== undefined)
+      client.lifetimes = { ...client.lifetimes, ...definedOnly(dto.lifetimes) };
+    this.validate(client);
+    let clientSecret: string | undefined;
+    if (!this.needsSecret(client)) client.secretHash = null;
+    else if (!hadSecret) {
+      clientSecret = newSecret();
+      client.secretHash = sha256(clientSecret);
+    }
+    return { client: await this.clients.save(client), clientSecret };
+  }
+
+  async rotateSecret(clientId: string): Promise<{ client: OidcClientEntity; clientSecret: string }> {
+    const client = await this.get(clientId);
+    if (!this.needsSecret(client)) {
+      throw ApiError.badRequest(
+        'client_has_no_secret',
+        `This app authenticates with ${client.tokenEndpointAuthMethod}: it has no secret.`,
+      );
+    }
+    const clientSecret = newSecret();
+    client.secretHash = sha256(clientSecret);
+    return { client: await this.clients.save(client), clientSecret };
+  }
+
+  async remove(clientId: string): Promise<void> {
+    const result = await this.clients.delete({ clientId });
+    if (!result.affected)
+      throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+  }
+}
+
+function newSecret(): string {
+  return `sbs_${randomBytes(32).toString('base64url')}`;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

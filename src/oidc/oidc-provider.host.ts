@@ -1,0 +1,244 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { DataSource } from 'typeorm';
+import { sha256 } from '../common/sha256';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { errorPage } from '../saml/html';
+import { UsersService } from '../users/users.service';
+import { createOidcAdapter } from './oidc-adapter';
+import type { ClientLifetimes } from './oidc-client.entity';
+import { OidcClientsService } from './oidc-clients.service';
+import { OidcSigningKeysService } from './oidc-signing-keys.service';
+
+/** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
+export const API_RESOURCE = 'urn:saml-bridge:api';
+/** How often an instance checks whether the signing keys changed (rotation on another instance). */
+export const KEYS_CHECK_MS = 10_000;
+
+export const OIDC_ROUTES = {
+  authorization: '/oidc/auth',
+  token: '/oidc/token',
+  jwks: '/oidc/jwks',
+  userinfo: '/oidc/me',
+  introspection: '/oidc/token/introspection',
+  revocation: '/oidc/token/revocation',
+  end_session: '/oidc/session/end',
+  backchannel_authentication: '/oidc/backchannel',
+  code_verification: '/oidc/device',
+  device_authorization: '/oidc/device/auth',
+  pushed_authorization_request: '/oidc/request',
+  registration: '/oidc/reg',
+  challenge: '/oidc/challenge',
+} as const;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const lifetimes = (client: { [key: string]: unknown } | undefined): ClientLifetimes =>
+  ((client?.['urn:saml-bridge:lifetimes'] as ClientLifetimes | undefined) ?? {}) as ClientLifetimes;
+
+/**
+ * Hosts oidc-provider inside the Nest app: builds it from the database (clients, signing keys, storage),
+ * rebuilds it when the signing keys change (rotation on any instance, noticed within KEYS_CHECK_MS),
+ * and serves its routes (discovery, JWKS, authorize, token, userinfo, introspection, revocation, logout).
+ */
+@Injectable()
+export class OidcProviderHost implements OnModuleInit {
+  private readonly logger = new Logger('OidcProvider');
+  private provider?: Provider;
+  private handler?: Handler;
+  private keysVersion = '';
+  private checkedAt = 0;
+  private building?: Promise<Provider>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly keys: OidcSigningKeysService,
+    private readonly clients: OidcClientsService,
+    private readonly users: UsersService,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.keys.ensureKeys();
+    await this.current();
+  }
+
+  /** The provider for the current key set (rebuilt after a rotation). */
+  async current(force = false): Promise<Provider> {
+    const now = Date.now();
+    if (this.provider && !force && now - this.checkedAt < KEYS_CHECK_MS) return this.provider;
+    if (this.building) return this.building;
+    this.building = (async () => {
+      try {
+        const version = await this.keys.version();
+        this.checkedAt = Date.now();
+        if (!this.provider || version !== this.keysVersion) {
+          this.provider = await this.build();
+          this.handler = this.provider.callback() as Handler;
+          this.keysVersion = version;
+        }
+        return this.provider;
+      } finally {
+        this.building = undefined;
+      }
+    })();
+    return this.building;
+  }
+
+  /** Express middleware: the provider's routes go to oidc-provider, everything else to Nest. */
+  middleware() {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const path = req.path;
+      const mine =
+        path === '/.well-known/openid-configuration' ||
+        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/'));
+      if (!mine) return next();
+      this.current().then(
+        () => (this.handler as Handler)(req, res),
+        (err: unknown) => next(err),
+      );
+    };
+  }
+
+  private async build(): Promise<Provider> {
+    const { default: ProviderClass, errors } = await import('oidc-provider');
+    const jwks = await this.keys.privateJwks();
+    const users = this.users;
+    const cookieKey = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(this.config.bridgeSecret),
+        Buffer.alloc(0),
+        'saml-bridge:oidc-cookies',
+        32,
+      ),
+    ).toString('base64url');
+
+    const configuration: Configuration = {
+      adapter: createOidcAdapter(this.dataSource, (id) =>
+        this.clients.find(id),
+      ) as unknown as Configuration['adapter'],
+      jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
+      cookies: {
+        keys: [cookieKey],
+        long: { httpOnly: true, sameSite: 'lax', secure: this.config.baseUrl.startsWith('https:') },
+        short: { httpOnly: true, sameSite: 'lax', secure: this.config.baseUrl.startsWith('https:') },
+      },
+      routes: OIDC_ROUTES,
+      scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+      claims: {
+        acr: null,
+        amr: null,
+        auth_time: null,
+        sid: null,
+        iss: null,
+        // acr / amr / auth_time from the SAML login go into every ID token (not only when requested).
+        openid: ['sub', 'acr', 'amr', 'auth_time'],
+        email: ['email', 'email_verified'],
+        profile: ['name', 'given_name', 'family_name'],
+        groups: ['groups'],
+      },
+      conformIdTokenClaims: false,
+      extraParams: ['connection'],
+      extraClientMetadata: {
+        properties: [
+          'urn:saml-bridge:access_token_format',
+          'urn:saml-bridge:allowed_connections',
+          'urn:saml-bridge:lifetimes',
+        ],
+      },
+      pkce: { required: () => true },
+      rotateRefreshToken: true,
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        introspection: { enabled: true },
+        revocation: { enabled: true },
+        rpInitiatedLogout: { enabled: true },
+        backchannelLogout: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          // JWT-format apps get RFC 9068 access tokens for the API (verified offline); opaque-format apps get
+          // tokens for userinfo and introspection.
+          defaultResource: (_ctx: KoaContextWithOIDC, client: { [key: string]: unknown }) =>
+            client['urn:saml-bridge:access_token_format'] === 'opaque' ? undefined : API_RESOURCE,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (
+            _ctx: KoaContextWithOIDC,
+            resource: string,
+            client: { [key: string]: unknown },
+          ) => {
+            if (resource !== API_RESOURCE) throw new errors.InvalidTarget();
+            const format = client['urn:saml-bridge:access_token_format'] === 'opaque' ? 'opaque' : 'jwt';
+            return {
+              scope: 'api',
+              audience: API_RESOURCE,
+              accessTokenTTL: lifetimes(client).accessTokenSeconds ?? 3600,
+              accessTokenFormat: format,
+              ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+            };
+          },
+        },
+      },
+      ttl: {
+        AuthorizationCode: 60,
+        AccessToken: (_ctx, _token, client) =>
+          lifetimes(client as unknown as { [key: string]: unknown }).accessTokenSeconds ?? 3600,
+        ClientCredentials: (_ctx, _token, client) =>
+          lifetimes(client as unknown as { [key: string]: unknown }).accessTokenSeconds ?? 3600,
+        IdToken: (_ctx, _token, client) =>
+          lifetimes(client as unknown as { [key: string]: unknown }).idTokenSeconds ?? 3600,
+        RefreshToken: (_ctx, _token, client) =>
+          lifetimes(client as unknown as { [key: string]: unknown }).refreshTokenSeconds ?? 14 * 86400,
+        Interaction: 600,
+        Session: 14 * 86400,
+        Grant: 14 * 86400,
+      },
+      interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
+      findAccount: async (_ctx, sub) => {
+        const user = await users.findActive(sub);
+        if (!user) return undefined;
+        return {
+          accountId: sub,
+          claims: async () => ({
+            sub,
+            email: user.email ?? undefined,
+            email_verified: user.email ? user.emailVerified : undefined,
+            name:
+              user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined),
+            given_name: user.givenName ?? undefined,
+            family_name: user.familyName ?? undefined,
+            groups: user.groups,
+          }),
+        };
+      },
+      renderError: async (ctx, out) => {
+        ctx.type = 'html';
+        ctx.body = errorPage({
+          title: 'Sign-in failed',
+          message: String(out.error_description ?? out.error),
+          reason: String(out.error),
+        });
+      },
+    };
+    const provider = new ProviderClass(this.config.issuer, configuration);
+    provider.proxy = this.config.trustProxy;
+    // Client secrets are stored as SHA-256 hashes: compare the hash of what the app presents.
+    provider.Client.prototype.compareClientSecret = function (
+      this: { clientSecret?: string },
+      actual: string,
+    ) {
+      const expected = Buffer.from(this.clientSecret ?? '', 'hex');
+      const given = Buffer.from(sha256(String(actual)), 'hex');
+      return Promise.resolve(expected.length === given.length && timingSafeEqual(expected, given));
+    };
+    provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
+    this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);
+    return provider;
+  }
+}

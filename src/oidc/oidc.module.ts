@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { SamlModule } from '../saml/saml.module';
+import { UsersModule } from '../users/users.module';
+import { OidcClientsController } from './oidc-clients.controller';
+import { OidcClientsService } from './oidc-clients.service';
+import { OidcInteractionController } from './oidc-interaction.controller';
+import { OidcKeysController } from './oidc-keys.controller';
+import { OidcProviderHost } from './oidc-provider.host';
+import { OidcSigningKeysService } from './oidc-signing-keys.service';
+
+@Module({
+  imports: [UsersModule, SamlModule],
+  controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
+  providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost],
+  exports: [OidcProviderHost],
+})
+export class OidcModule {}

@@ -1,0 +1,334 @@
+import { inflateRawSync } from 'node:zlib';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
+import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+
+type OidcClient = typeof import('openid-client');
+type Jose = typeof import('jose');
+
+const ATTRS = { email: 'ada@example.com', givenName: 'Ada', sn: 'Lovelace', groups: ['eng', 'admins'] };
+const REDIRECT = 'https://app.example.com/callback';
+
+describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
+  let t: TestApp;
+  let oc: OidcClient;
+  let jose: Jose;
+  let issuer: string;
+  let saml: SamlConnectionFixture;
+
+  beforeAll(async () => {
+    oc = await import('openid-client');
+    jose = await import('jose');
+    t = await startTestApp(kind, {}, undefined, { listen: true });
+    issuer = t.config.issuer;
+    saml = await createTestConnection(t, 'ada-co');
+  });
+  afterAll(async () => t?.close());
+
+  const discover = (clientId: string, secret?: string) =>
+    oc.discovery(new URL(issuer), clientId, secret, undefined, { execute: [oc.allowInsecureRequests] });
+
+  async function createClient(body: Record<string, unknown>) {
+    const res = await t.admin.post('/api/v1/clients').send(body).expect(201);
+    return res.body as { clientId: string; clientSecret?: string };
+  }
+
+  it('publishes discovery and a JWKS with current and next keys for RS256 and ES256 (public parts only)', async () => {
+    const res = await t.http().get('/.well-known/openid-configuration').expect(200);
+    expect(res.body).toMatchObject({
+      issuer,
+      authorization_endpoint: `${issuer}/oidc/auth`,
+      token_endpoint: `${issuer}/oidc/token`,
+      jwks_uri: `${issuer}/oidc/jwks`,
+      userinfo_endpoint: `${issuer}/oidc/me`,
+      end_session_endpoint: `${issuer}/oidc/session/end`,
+      introspection_endpoint: `${issuer}/oidc/token/introspection`,
+      revocation_endpoint: `${issuer}/oidc/token/revocation`,
+      code_challenge_methods_supported: ['S256'],
+    });
+    expect(res.body.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']),
+    );
+    const jwks = await t.http().get('/oidc/jwks').expect(200);
+    const keys = jwks.body.keys as Array<Record<string, unknown>>;
+    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'ES256', 'RS256', 'RS256']);
+    for (const k of keys) expect(k.d).toBeUndefined();
+    const rows = await t.app.get(DataSource).query('SELECT private_jwk_sealed FROM oidc_signing_keys');
+    for (const r of rows) expect(r.private_jwk_sealed).toMatch(/^v1\./);
+  });
+
+  it('registers apps with hashed secrets and exact, absolute redirect URIs', async () => {
+    const app = await createClient({ name: 'Wiki', redirectUris: [REDIRECT] });
+    expect(app.clientId).toMatch(/^app_[0-9a-f]{24}$/);
+    expect(app.clientSecret).toMatch(/^sbs_/);
+    const [row] = await t.app
+      .get(DataSource)
+      .query('SELECT secret_hash FROM oidc_clients WHERE client_id = $1', [app.clientId]);
+    expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    const got = await t.admin.get(`/api/v1/clients/${app.clientId}`).expect(200);
+    expect(got.body.clientSecret).toBeUndefined();
+    expect(got.body.hasSecret).toBe(true);
+    for (const bad of [
+      ['/relative'],
+      ['http://app.example.com/cb'],
+      ['https://app.example.com/cb#frag'],
+      ['not a url'],
+    ]) {
+      const res = await t.admin.post('/api/v1/clients').send({ name: 'Bad', redirectUris: bad }).expect(400);
+      expect(res.body.code).toBe('invalid_redirect_uri');
+    }
+    await t.admin
+      .post('/api/v1/clients')
+      .send({ name: 'Bad', grantTypes: ['implicit'] })
+      .expect(400);
+    await t.admin.post('/api/v1/clients').send({ name: 'No redirect' }).expect(400);
+  });
+
+  it('issues RFC 9068 JWT access tokens to service apps (client_credentials) that verify offline with the JWKS', async () => {
+    const svc = await createClient({ name: 'Batch', grantTypes: ['client_credentials'] });
+    const config = await discover(svc.clientId, svc.clientSecret);
+    const tokens = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/oidc/jwks`));
+    const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
+      issuer,
+      audience: 'urn:saml-bridge:api',
+      typ: 'at+jwt',
+    });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload.client_id).toBe(svc.clientId);
+    expect(payload.exp! - payload.iat!).toBe(3600);
+
+    const wrong = await discover(svc.clientId, 'sbs_wrong');
+    await expect(oc.clientCredentialsGrant(wrong, { scope: 'api' })).rejects.toMatchObject({
+      error: 'invalid_client',
+    });
+    const rotated = await t.admin.post(`/api/v1/clients/${svc.clientId}/rotate-secret`).expect(200);
+    await expect(oc.clientCredentialsGrant(config, { scope: 'api' })).rejects.toMatchObject({
+      error: 'invalid_client',
+    });
+    const fresh = await discover(svc.clientId, rotated.body.clientSecret);
+    await expect(oc.clientCredentialsGrant(fresh, { scope: 'api' })).resolves.toHaveProperty('access_token');
+  });
+
+  it('introspects and revokes opaque access tokens', async () => {
+    const svc = await createClient({
+      name: 'Opaque',
+      grantTypes: ['client_credentials'],
+      accessTokenFormat: 'opaque',
+    });
+    const config = await discover(svc.clientId, svc.clientSecret);
+    const { access_token } = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    expect(access_token.split('.')).toHaveLength(1);
+    await expect(oc.tokenIntrospection(config, access_token)).resolves.toMatchObject({
+      active: true,
+      client_id: svc.clientId,
+    });
+    await oc.tokenRevocation(config, access_token);
+    await expect(oc.tokenIntrospection(config, access_token)).resolves.toMatchObject({ active: false });
+  });
+
+  describe('authorization code + PKCE through a SAML login', () => {
+    let agent: ReturnType<typeof request.agent>;
+    let app: { clientId: string; clientSecret?: string };
+
+    /** Follows redirects on the bridge; stops at the IdP or at the app's redirect URI. */
+    async function follow(url: string): Promise<string> {
+      let next = url;
+      for (let i = 0; i < 15; i++) {
+        const u = new URL(next, issuer);
+        if (u.origin !== new URL(issuer).origin) return u.toString();
+        const res = await agent.get(u.pathname + u.search);
+        if (res.status !== 303 && res.status !== 302) {
+          throw new Error(`${u.pathname} answered ${res.status}: ${res.text.slice(0, 300)}`);
+        }
+        next = res.headers.location as string;
+      }
+      throw new Error('too many redirects');
+    }
+
+    /** Answers the AuthnRequest at `idpUrl` like the IdP would, then follows the bridge back to the app. */
+    async function samlLogin(idpUrl: string, nameId = 'ada-0001'): Promise<string> {
+      const samlRequest = new URL(idpUrl).searchParams.get('SAMLRequest') as string;
+      const id = /ID="([^"]+)"/.exec(
+        inflateRawSync(Buffer.from(samlRequest, 'base64')).toString(),
+      )?.[1] as string;
+      const xml = saml.idp.responseXml({
+        spEntityId: saml.spEntityId,
+        acsUrl: saml.acsUrl,
+        inResponseTo: id,
+        nameId,
+        attributes: ATTRS,
+        authnContextClassRef: 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
+      }) as string;
+      const acs = await agent
+        .post(`/saml/${saml.slug}/acs`)
+        .type('form')
+        .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
+        .expect(303);
+      return follow(acs.headers.location as string);
+    }
+
+    beforeAll(async () => {
+      agent = request.agent(t.app.getHttpServer());
+      app = await createClient({
+        name: 'Portal',
+        redirectUris: [REDIRECT],
+        grantTypes: ['authorization_code', 'refresh_token'],
+      });
+    });
+
+    it('logs a user in, issues ID/access/refresh tokens with the SAML claims, rotates refresh tokens and detects reuse', async () => {
+      const config = await discover(app.clientId, app.clientSecret);
+      const verifier = oc.randomPKCECodeVerifier();
+      const state = oc.randomState();
+      const nonce = oc.randomNonce();
+      const authUrl = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid email profile groups offline_access',
+        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+        prompt: 'consent',
+        connection: saml.slug,
+      });
+      const atIdp = await follow(authUrl.toString());
+      expect(atIdp.startsWith(saml.idp.ssoUrl)).toBe(true);
+      const callback = await samlLogin(atIdp);
+      expect(callback.startsWith(REDIRECT)).toBe(true);
+
+      const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+      });
+      const claims = tokens.claims();
+      const users = await t.admin.get(`/api/v1/users?connectionId=${saml.id}`).expect(200);
+      const ada = users.body.items.find((u: { subject: string }) => u.subject === 'ada-0001');
+      expect(claims).toMatchObject({
+        sub: ada.id,
+        email: 'ada@example.com',
+        email_verified: true,
+        given_name: 'Ada',
+        family_name: 'Lovelace',
+        groups: ['eng', 'admins'],
+        acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
+        amr: ['ext'],
+      });
+      expect(claims?.auth_time).toEqual(expect.any(Number));
+      const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/oidc/jwks`));
+      await jose.jwtVerify(tokens.access_token, jwks, {
+        issuer,
+        audience: 'urn:saml-bridge:api',
+        typ: 'at+jwt',
+      });
+
+      const refreshed = await oc.refreshTokenGrant(config, tokens.refresh_token as string);
+      expect(refreshed.refresh_token).toBeTruthy();
+      expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+      // Reusing the consumed refresh token is refused and revokes the grant.
+      await expect(oc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      await expect(oc.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+
+      // A code is single use.
+      await expect(
+        oc.authorizationCodeGrant(config, new URL(callback), {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: nonce,
+        }),
+      ).rejects.toMatchObject({ error: 'invalid_grant' });
+    });
+
+    it('gives a second app its code without another trip to the IdP (SSO across apps)', async () => {
+      const second = await createClient({
+        name: 'Second',
+        redirectUris: ['https://second.example.com/cb'],
+        accessTokenFormat: 'opaque',
+      });
+      const config = await discover(second.clientId, second.clientSecret);
+      const verifier = oc.randomPKCECodeVerifier();
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: 'https://second.example.com/cb',
+        scope: 'openid email',
+        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 's2',
+      });
+      const callback = await follow(url.toString());
+      expect(callback.startsWith('https://second.example.com/cb?code=')).toBe(true);
+      const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: 's2',
+      });
+      expect(tokens.claims()?.email).toBe('ada@example.com');
+      // An opaque-format app reads the profile from userinfo.
+      const info = await oc.fetchUserInfo(config, tokens.access_token, tokens.claims()?.sub as string);
+      expect(info).toMatchObject({ email: 'ada@example.com', email_verified: true });
+    });
+
+    it('requires PKCE S256 and exact redirect URIs', async () => {
+      const base = {
+        client_id: app.clientId,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: REDIRECT,
+        state: 'x',
+      };
+      const noPkce = await follow(`/oidc/auth?${new URLSearchParams(base)}`);
+      expect(new URL(noPkce).searchParams.get('error')).toBe('invalid_request');
+      const plain = await follow(
+        `/oidc/auth?${new URLSearchParams({ ...base, code_challenge: 'abc'.repeat(15), code_challenge_method: 'plain' })}`,
+      );
+      expect(new URL(plain).searchParams.get('error')).toBe('invalid_request');
+      const res = await agent.get(
+        `/oidc/auth?${new URLSearchParams({ ...base, redirect_uri: `${REDIRECT}/other`, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' })}`,
+      );
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('redirect_uri');
+    });
+
+    it('ends in access_denied for a connection the app may not use', async () => {
+      const restricted = await createClient({
+        name: 'Restricted',
+        redirectUris: [REDIRECT],
+        allowedConnections: ['someone-else'],
+      });
+      const config = await discover(restricted.clientId, restricted.clientSecret);
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 'r',
+        connection: saml.slug,
+        prompt: 'login',
+      });
+      const back = new URL(await follow(url.toString()));
+      expect(back.searchParams.get('error')).toBe('access_denied');
+    });
+  });
+
+  it('rotates signing keys: the next key (already published) signs, old tokens still verify', async () => {
+    const svc = await createClient({ name: 'Rotation', grantTypes: ['client_credentials'] });
+    const config = await discover(svc.clientId, svc.clientSecret);
+    const before = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    const keysBefore = (await t.admin.get('/api/v1/keys').expect(200)).body.items as Array<{
+      kid: string;
+      alg: string;
+      status: string;
+    }>;
+    const nextRs = keysBefore.find((k) => k.alg === 'RS256' && k.status === 'next')!;
+    await t.admin.post('/api/v1/keys/rotate').expect(200);
+    const after = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    expect(jose.decodeProtectedHeader(after.access_token).kid).toBe(nextRs.kid);
+    const jwks = jose.createLocalJWKSet((await t.http().get('/oidc/jwks').expect(200)).body);
+    await expect(jose.jwtVerify(before.access_token, jwks, { issuer })).resolves.toBeTruthy();
+    await expect(jose.jwtVerify(after.access_token, jwks, { issuer })).resolves.toBeTruthy();
+  });
+});
