@@ -38,6 +38,8 @@ export interface BridgeConfig {
   readonly metadataSchedulerSeconds: number;
   /** Allow metadata URLs on loopback / private addresses (tests, on-premises IdPs). */
   readonly metadataAllowPrivateHosts: boolean;
+  /** Rotate the OIDC signing keys every this many days (0: only on demand). */
+  readonly oidcKeyRotationDays: number;
 }
 
 export class ConfigValidationError extends Error {
@@ -192,6 +194,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataRefreshSeconds: intInRange(env, 'METADATA_REFRESH_SECONDS', 86400, 60, 30 * 86400, problems),
     metadataSchedulerSeconds: intInRange(env, 'METADATA_SCHEDULER_SECONDS', 60, 0, 86400, problems),
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
+    oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { Database } from './database';
+import { PeriodicJobs } from './periodic-jobs';
 
 @Global()
 @Module({})
@@ -18,8 +19,9 @@ export class DatabaseModule {
           useFactory: (config: BridgeConfig) => Database.open(config),
         },
         { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
+        PeriodicJobs,
       ],
-      exports: [Database, DataSource],
+      exports: [Database, DataSource, PeriodicJobs],
     };
   }
 }

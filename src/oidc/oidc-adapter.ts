@@ -94,11 +94,10 @@ export function createOidcAdapter(
 
     /** Marks a one-time artefact used; only the first caller succeeds (any instance). */
     async consume(id: string): Promise<void> {
-      const result: unknown = await dataSource.query(
-        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL RETURNING id`,
+      await dataSource.query(
+        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
         [this.model, id],
       );
-      void returnedRows(result);
     }
 
     async destroy(id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,9 +8,10 @@ import { DataSource } from 'typeorm';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { PeriodicJobs } from '../database/periodic-jobs';
 import { errorPage } from '../saml/html';
 import { UsersService } from '../users/users.service';
-import { createOidcAdapter } from './oidc-adapter';
+import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
@@ -47,7 +48,7 @@ const lifetimes = (client: { [key: string]: unknown } | undefined): ClientLifeti
  * and serves its routes (discovery, JWKS, authorize, token, userinfo, introspection, revocation, logout).
  */
 @Injectable()
-export class OidcProviderHost implements OnModuleInit {
+export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger('OidcProvider');
   private provider?: Provider;
   private handler?: Handler;
@@ -60,12 +61,32 @@ export class OidcProviderHost implements OnModuleInit {
     private readonly keys: OidcSigningKeysService,
     private readonly clients: OidcClientsService,
     private readonly users: UsersService,
+    private readonly jobs: PeriodicJobs,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.keys.ensureKeys();
     await this.current();
+  }
+
+  onApplicationBootstrap(): void {
+    this.jobs.schedule({
+      name: 'oidc-purge',
+      periodMs: 15 * 60_000,
+      run: () => purgeExpiredOidcModels(this.dataSource),
+    });
+    if (this.config.oidcKeyRotationDays > 0) {
+      this.jobs.schedule({
+        name: 'oidc-key-rotation',
+        periodMs: this.config.oidcKeyRotationDays * 86_400_000,
+        startImmediately: false,
+        run: async () => {
+          await this.keys.rotate();
+          await this.current(true);
+        },
+      });
+    }
   }
 
   /** The provider for the current key set (rebuilt after a rotation). */

@@ -1,24 +1,16 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { PeriodicJobs } from '../database/periodic-jobs';
 import { SamlStateService } from './saml-state.service';
 
-const PURGE_EVERY_MS = 5 * 60_000;
-
-/** Deletes expired pending requests and replay-cache entries every few minutes (idempotent across instances). */
+/** Deletes expired pending requests, login completions and replay-cache entries every 5 minutes (one instance). */
 @Injectable()
-export class SamlHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('SamlHousekeeping');
-  private timer?: NodeJS.Timeout;
-
-  constructor(private readonly state: SamlStateService) {}
+export class SamlHousekeeping implements OnApplicationBootstrap {
+  constructor(
+    private readonly state: SamlStateService,
+    private readonly jobs: PeriodicJobs,
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.state.purgeExpired().catch((err: Error) => this.logger.warn(`Purge failed: ${err.message}`));
-    }, PURGE_EVERY_MS);
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.jobs.schedule({ name: 'saml-purge', periodMs: 5 * 60_000, run: () => this.state.purgeExpired() });
   }
 }

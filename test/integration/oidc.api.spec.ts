@@ -293,6 +293,60 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       expect(res.text).toContain('redirect_uri');
     });
 
+    it('asks for the work email when no connection is named (home-realm discovery), and uses login_hint', async () => {
+      const fresh = request.agent(t.app.getHttpServer());
+      const config = await discover(app.clientId, app.clientSecret);
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 'hrd',
+      });
+      const auth = await fresh.get(url.pathname + url.search).expect(303);
+      const page = await fresh.get(auth.headers.location).expect(200);
+      expect(page.text).toContain('<label for="email">Work email</label>');
+      expect(page.text).toContain('type="email"');
+      const unknown = await fresh
+        .get(`${auth.headers.location}?email=${encodeURIComponent('bob@unknown.example')}`)
+        .expect(200);
+      expect(unknown.text).toContain('No sign-in is set up for unknown.example');
+      const chosen = await fresh
+        .get(`${auth.headers.location}?email=${encodeURIComponent('ada@example.com')}`)
+        .expect(303);
+      expect(chosen.headers.location.startsWith(saml.idp.ssoUrl)).toBe(true);
+
+      const hinted = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 'hint',
+        login_hint: 'someone@example.com',
+      });
+      const other = request.agent(t.app.getHttpServer());
+      const a = await other.get(hinted.pathname + hinted.search).expect(303);
+      const i = await other.get(a.headers.location).expect(303);
+      expect(i.headers.location.startsWith(saml.idp.ssoUrl)).toBe(true);
+    });
+
+    it('ends in access_denied for a disabled connection', async () => {
+      const disabled = await createTestConnection(t, 'off-co', { enabled: false });
+      const config = await discover(app.clientId, app.clientSecret);
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 'd',
+        connection: disabled.slug,
+        prompt: 'login',
+      });
+      const back = new URL(await follow(url.toString()));
+      expect(back.searchParams.get('error')).toBe('access_denied');
+      expect(back.searchParams.get('error_description')).toContain('off-co');
+    });
+
     it('ends in access_denied for a connection the app may not use', async () => {
       const restricted = await createClient({
         name: 'Restricted',

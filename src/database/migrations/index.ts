@@ -2,6 +2,7 @@ import { InitialSchema1763800000000 } from './1763800000000-initial-schema';
 import { SamlServiceProvider1763900000000 } from './1763900000000-saml-service-provider';
 import { LoginCompletions1764000000000 } from './1764000000000-login-completions';
 import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
+import { ScheduledJobs1764200000000 } from './1764200000000-scheduled-jobs';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   SamlServiceProvider1763900000000,
   LoginCompletions1764000000000,
   OpenIdProvider1764100000000,
+  ScheduledJobs1764200000000,
 ];
