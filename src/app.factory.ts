@@ -52,13 +52,13 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       hsts: config.baseUrl.startsWith('https:'),
     }),
   );
+  // The OpenID Provider (oidc-provider) serves discovery, JWKS, authorize, token… and parses its own bodies.
+  app.use(app.get(OidcProviderHost).middleware());
   // SAML endpoints take form posts only, with a tighter limit than the admin API.
   app.use('/saml', express.urlencoded({ extended: false, limit: SAML_BODY_LIMIT_BYTES, parameterLimit: 10 }));
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 100 }));
   app.use(express.raw({ type: METADATA_CONTENT_TYPES, limit: config.bodyLimitBytes }));
-  // The OpenID Provider (oidc-provider) serves discovery, JWKS, authorize, token… itself.
-  app.use(app.get(OidcProviderHost).middleware());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

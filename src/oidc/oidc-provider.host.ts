@@ -178,8 +178,21 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        introspection: { enabled: true },
-        revocation: { enabled: true },
+        // An app may introspect its own tokens; a service app (client_credentials, e.g. an API) any token.
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) =>
+            token.clientId === client.clientId || Boolean(client.grantTypes?.includes('client_credentials')),
+        },
+        // An app may revoke only the tokens issued to it.
+        revocation: {
+          enabled: true,
+          allowedPolicy: async (
+            _ctx: KoaContextWithOIDC,
+            client: { clientId: string },
+            token: { clientId?: string },
+          ) => token.clientId === client.clientId,
+        },
         rpInitiatedLogout: { enabled: true },
         backchannelLogout: { enabled: true },
         resourceIndicators: {
