@@ -5,13 +5,14 @@ import { OidcClientsController } from './oidc-clients.controller';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcInteractionController } from './oidc-interaction.controller';
 import { OidcKeysController } from './oidc-keys.controller';
+import { OidcLogoutService } from './oidc-logout.service';
 import { OidcProviderHost } from './oidc-provider.host';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
 @Module({
   imports: [UsersModule, SamlModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
-  providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost],
+  providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
   exports: [OidcProviderHost],
 })
 export class OidcModule {}

@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
 import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
 
@@ -345,6 +348,118 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       const back = new URL(await follow(url.toString()));
       expect(back.searchParams.get('error')).toBe('access_denied');
       expect(back.searchParams.get('error_description')).toContain('off-co');
+    });
+
+    it('fans out back-channel logout tokens when the IdP logs the user out, retries failures, and revokes refresh tokens', async () => {
+      const received: Record<string, string[]> = { a: [], b: [] };
+      let bStatus = 500;
+      const receiver = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const which = req.url === '/a' ? 'a' : 'b';
+          received[which].push(new URLSearchParams(body).get('logout_token') ?? '');
+          res.writeHead(which === 'b' ? bStatus : 200).end();
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      try {
+        agent = request.agent(t.app.getHttpServer());
+        const a = await createClient({
+          name: 'A',
+          redirectUris: [REDIRECT],
+          backchannelLogoutUri: `${base}/a`,
+        });
+        const b = await createClient({
+          name: 'B',
+          redirectUris: [REDIRECT],
+          backchannelLogoutUri: `${base}/b`,
+        });
+        const login = async (client: { clientId: string; clientSecret?: string }, first: boolean) => {
+          const config = await discover(client.clientId, client.clientSecret);
+          const verifier = oc.randomPKCECodeVerifier();
+          const url = oc.buildAuthorizationUrl(config, {
+            redirect_uri: REDIRECT,
+            scope: 'openid offline_access',
+            prompt: 'consent',
+            code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+            code_challenge_method: 'S256',
+            state: 'bcl',
+            connection: saml.slug,
+          });
+          const first303 = await follow(url.toString());
+          const callback = first ? await samlLogin(first303, 'grace-0001') : first303;
+          return {
+            config,
+            tokens: await oc.authorizationCodeGrant(config, new URL(callback), {
+              pkceCodeVerifier: verifier,
+              expectedState: 'bcl',
+            }),
+          };
+        };
+        const sa = await login(a, true);
+        const sb = await login(b, false);
+        const sid = sa.tokens.claims()?.sid;
+        expect(sid).toBeTruthy();
+
+        const logout = saml.idp.logoutRequestXml({
+          spEntityId: saml.spEntityId,
+          destination: saml.sloUrl,
+          nameId: 'grace-0001',
+        });
+        await t
+          .http()
+          .get(
+            `/saml/${saml.slug}/slo?${saml.idp.redirectBindingQuery('SAMLRequest', logout, undefined, { sign: true })}`,
+          )
+          .expect(303);
+
+        const deadline = Date.now() + 5000;
+        while ((received.a.length === 0 || received.b.length === 0) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(received.a).toHaveLength(1);
+        const jwks = jose.createLocalJWKSet((await t.http().get('/oidc/jwks').expect(200)).body);
+        const { payload, protectedHeader } = await jose.jwtVerify(received.a[0], jwks, {
+          issuer,
+          audience: a.clientId,
+        });
+        expect(protectedHeader.typ).toBe('logout+jwt');
+        expect(payload).toMatchObject({
+          sub: sa.tokens.claims()?.sub,
+          sid,
+          events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+        });
+
+        // B's receiver was down: recorded, retried later with backoff, then delivered.
+        const ds = t.app.get(DataSource);
+        const [pending] = await ds.query(
+          `SELECT status, attempts, last_error FROM backchannel_deliveries WHERE client_id = $1`,
+          [b.clientId],
+        );
+        expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
+        expect(pending.last_error).toContain('500');
+        bStatus = 200;
+        await ds.query(`UPDATE backchannel_deliveries SET next_attempt_at = now() WHERE client_id = $1`, [
+          b.clientId,
+        ]);
+        await expect(t.app.get(OidcLogoutService).deliverDue()).resolves.toMatchObject({ delivered: 1 });
+        const [done] = await ds.query(`SELECT status FROM backchannel_deliveries WHERE client_id = $1`, [
+          b.clientId,
+        ]);
+        expect(done.status).toBe('delivered');
+
+        // The apps' grants are revoked: their refresh tokens no longer work.
+        await expect(
+          oc.refreshTokenGrant(sa.config, sa.tokens.refresh_token as string),
+        ).rejects.toMatchObject({ error: 'invalid_grant' });
+        await expect(
+          oc.refreshTokenGrant(sb.config, sb.tokens.refresh_token as string),
+        ).rejects.toMatchObject({ error: 'invalid_grant' });
+      } finally {
+        receiver.closeAllConnections();
+        await new Promise((r) => receiver.close(r));
+      }
     });
 
     it('ends in access_denied for a connection the app may not use', async () => {

@@ -3,6 +3,7 @@ import { SamlServiceProvider1763900000000 } from './1763900000000-saml-service-p
 import { LoginCompletions1764000000000 } from './1764000000000-login-completions';
 import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
 import { ScheduledJobs1764200000000 } from './1764200000000-scheduled-jobs';
+import { BackchannelDeliveries1764300000000 } from './1764300000000-backchannel-deliveries';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   LoginCompletions1764000000000,
   OpenIdProvider1764100000000,
   ScheduledJobs1764200000000,
+  BackchannelDeliveries1764300000000,
 ];

@@ -1,0 +1,128 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PeriodicJobs } from '../database/periodic-jobs';
+import { returnedRows } from '../database/returned-rows';
+import type { LoginSessionEntity } from '../saml/login-session.entity';
+import { LoginSessionsService } from '../saml/login-sessions.service';
+import { OidcProviderHost } from './oidc-provider.host';
+
+/** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
+export const BACKCHANNEL_RETRY_DELAYS_S = [30, 120, 600, 3600];
+
+interface Delivery {
+  id: string;
+  client_id: string;
+  sub: string;
+  sid: string | null;
+  attempts: number;
+}
+
+/**
+ * Logout fan-out: when the IdP ends a user's SAML session, every OpenID Provider session of that user ends,
+ * the grants (and so the refresh tokens) of its apps are revoked, and each app with a back-channel logout
+ * URI gets a signed logout token — sent at once, retried with backoff, recorded, never blocking the logout.
+ */
+@Injectable()
+export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('OidcLogout');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly host: OidcProviderHost,
+    private readonly sessions: LoginSessionsService,
+    private readonly jobs: PeriodicJobs,
+  ) {}
+
+  onModuleInit(): void {
+    this.sessions.onSessionsEnded(async (ended, reason) => {
+      if (reason === 'idp_logout') await this.endUserSessions(ended);
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.jobs.schedule({ name: 'backchannel-retry', periodMs: 15_000, run: () => this.deliverDue() }, 5_000);
+  }
+
+  /** Ends the OpenID Provider sessions of the users whose SAML sessions ended; queues logout tokens. */
+  async endUserSessions(ended: LoginSessionEntity[]): Promise<number> {
+    const accountIds = [...new Set(ended.map((s) => s.userId))];
+    if (accountIds.length === 0) return 0;
+    const rows: Array<{
+      id: string;
+      payload: { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
+    }> = await this.dataSource.query(
+      `SELECT id, payload FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = ANY($1::text[])`,
+      [accountIds],
+    );
+    const provider = await this.host.current();
+    let queued = 0;
+    for (const row of rows) {
+      const sub = row.payload.accountId as string;
+      for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
+        if (auth.grantId)
+          await this.dataSource.query(`DELETE FROM oidc_models WHERE grant_id = $1`, [auth.grantId]);
+        const client = await provider.Client.find(clientId);
+        if (client?.backchannelLogoutUri) {
+          await this.dataSource.query(
+            `INSERT INTO backchannel_deliveries (client_id, sub, sid) VALUES ($1, $2, $3)`,
+            [clientId, sub, auth.sid ?? null],
+          );
+          queued++;
+        }
+      }
+      await this.dataSource.query(`DELETE FROM oidc_models WHERE model = 'Session' AND id = $1`, [row.id]);
+    }
+    if (queued > 0) {
+      // Deliver now, without making the IdP's logout wait for the apps.
+      void this.deliverDue().catch((err: Error) =>
+        this.logger.warn(`Back-channel delivery failed: ${err.message}`),
+      );
+    }
+    return queued;
+  }
+
+  /** Sends every due logout token (claimed with SKIP LOCKED, so instances never send one twice). */
+  async deliverDue(limit = 50): Promise<{ delivered: number; failed: number }> {
+    const claimed: unknown = await this.dataSource.query(
+      `UPDATE backchannel_deliveries SET next_attempt_at = now() + interval '5 minutes', attempts = attempts + 1
+        WHERE id IN (SELECT id FROM backchannel_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, client_id, sub, sid, attempts`,
+      [limit],
+    );
+    const provider = await this.host.current();
+    let delivered = 0;
+    let failed = 0;
+    for (const d of returnedRows<Delivery>(claimed)) {
+      try {
+        const client = await provider.Client.find(d.client_id);
+        if (!client?.backchannelLogoutUri) throw new Error('the app has no back-channel logout URI any more');
+        await (
+          client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> }
+        ).backchannelLogout(d.sub, d.sid ?? undefined);
+        await this.dataSource.query(
+          `UPDATE backchannel_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`,
+          [d.id],
+        );
+        delivered++;
+      } catch (err) {
+        failed++;
+        const delay = BACKCHANNEL_RETRY_DELAYS_S[d.attempts - 1];
+        await this.dataSource.query(
+          `UPDATE backchannel_deliveries SET last_error = $2, status = $3, next_attempt_at = now() + make_interval(secs => $4)
+            WHERE id = $1`,
+          [
+            d.id,
+            (err as Error).message.slice(0, 500),
+            delay === undefined ? 'failed' : 'pending',
+            delay ?? 0,
+          ],
+        );
+        this.logger.warn(
+          `Back-channel logout to ${d.client_id} failed (attempt ${d.attempts}): ${(err as Error).message}`,
+        );
+      }
+    }
+    return { delivered, failed };
+  }
+}
