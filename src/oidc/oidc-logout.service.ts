@@ -1,9 +1,15 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { DataSource } from 'typeorm';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { ConnectionEntity } from '../connections/connection.entity';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { returnedRows } from '../database/returned-rows';
 import type { LoginSessionEntity } from '../saml/login-session.entity';
 import { LoginSessionsService } from '../saml/login-sessions.service';
+import { sessionCookieName } from '../saml/session-cookie';
+import { SloService } from '../saml/slo.service';
 import { OidcProviderHost } from './oidc-provider.host';
 
 /** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
@@ -31,9 +37,14 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     private readonly host: OidcProviderHost,
     private readonly sessions: LoginSessionsService,
     private readonly jobs: PeriodicJobs,
+    private readonly slo: SloService,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
   onModuleInit(): void {
+    this.host.use((provider) =>
+      provider.use((ctx, next) => this.afterRpLogout(ctx as KoaContextWithOIDC, next)),
+    );
     this.sessions.onSessionsEnded(async (ended, reason) => {
       if (reason === 'idp_logout') await this.endUserSessions(ended);
     });
@@ -41,6 +52,29 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.jobs.schedule({ name: 'backchannel-retry', periodMs: 15_000, run: () => this.deliverDue() }, 5_000);
+  }
+
+  /**
+   * RP-initiated logout: once oidc-provider has ended its session (end_session_confirm), the bridge's own
+   * SAML session ends too and, when the connection has an SLO endpoint, the browser goes to the IdP with a
+   * signed LogoutRequest; the IdP's LogoutResponse then returns it to the app's post-logout URI.
+   */
+  private async afterRpLogout(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    await next();
+    if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status < 300 || ctx.status >= 400) return;
+    const cookieName = sessionCookieName(this.config.baseUrl);
+    const session = await this.sessions.findActive(
+      ctx.cookies.get(cookieName, { signed: false }) ?? undefined,
+    );
+    if (!session) return;
+    const connection = await this.dataSource
+      .getRepository(ConnectionEntity)
+      .findOne({ where: { id: session.connectionId } });
+    if (!connection) return;
+    const target = ctx.response.get('location');
+    const outcome = await this.slo.startLogout(connection.slug, session, undefined, target || undefined);
+    ctx.cookies.set(cookieName, null, { path: '/', httpOnly: true, sameSite: 'lax', signed: false });
+    if (outcome.kind === 'redirect') ctx.redirect(outcome.url);
   }
 
   /** Ends the OpenID Provider sessions of the users whose SAML sessions ended; queues logout tokens. */

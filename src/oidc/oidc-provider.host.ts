@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -9,7 +9,7 @@ import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { PeriodicJobs } from '../database/periodic-jobs';
-import { errorPage } from '../saml/html';
+import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
@@ -55,6 +55,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private keysVersion = '';
   private checkedAt = 0;
   private building?: Promise<Provider>;
+  private readonly plugins: Array<(provider: Provider) => void> = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -86,6 +87,16 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
           await this.current(true);
         },
       });
+    }
+  }
+
+  /** Adds behaviour to the provider (Koa middleware, events); applied now and to every rebuilt provider. */
+  use(plugin: (provider: Provider) => void): void {
+    this.plugins.push(plugin);
+    if (this.provider) {
+      plugin(this.provider);
+      // Koa composes its middleware when the callback is made.
+      this.handler = this.provider.callback() as Handler;
     }
   }
 
@@ -193,7 +204,29 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
             token: { clientId?: string },
           ) => token.clientId === client.clientId,
         },
-        rpInitiatedLogout: { enabled: true },
+        rpInitiatedLogout: {
+          enabled: true,
+          // The app named the user with id_token_hint: sign out without asking (the form still carries xsrf).
+          logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
+            const nonce = randomBytes(16).toString('base64');
+            const auto = Boolean((ctx.oidc.params as Record<string, unknown> | undefined)?.id_token_hint);
+            ctx.set(
+              'Content-Security-Policy',
+              `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
+            );
+            ctx.type = 'html';
+            ctx.body = messagePage('Sign out', '').replace(
+              '<p></p>',
+              `${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
+                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>` +
+                (auto ? `<script nonce="${nonce}">document.getElementById('yes').click();</script>` : ''),
+            );
+          },
+          postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
+            ctx.type = 'html';
+            ctx.body = messagePage('Signed out', 'You are signed out.');
+          },
+        },
         backchannelLogout: { enabled: true },
         resourceIndicators: {
           enabled: true,
@@ -272,6 +305,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       return Promise.resolve(expected.length === given.length && timingSafeEqual(expected, given));
     };
     provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
+    for (const plugin of this.plugins) plugin(provider);
     this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);
     return provider;
   }

@@ -23,6 +23,6 @@ import { SloService } from './slo.service';
     LoginSessionsService,
     SamlHousekeeping,
   ],
-  exports: [SamlService, LoginSessionsService],
+  exports: [SamlService, LoginSessionsService, SloService],
 })
 export class SamlModule {}

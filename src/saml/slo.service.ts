@@ -114,9 +114,11 @@ export class SloService {
     slug: string,
     session: LoginSessionEntity | null,
     returnTo?: string,
+    /** An absolute URL the caller already validated (an app's registered post-logout redirect URI). */
+    validatedReturnUrl?: string,
   ): Promise<SloOutcome> {
     const connection = await this.saml.connection(slug, false);
-    const back = isSafeReturnPath(returnTo) ? returnTo : undefined;
+    const back = validatedReturnUrl ?? (isSafeReturnPath(returnTo) ? returnTo : undefined);
     const done = (): SloOutcome =>
       back
         ? { kind: 'redirect', url: back, clearSession: true }

@@ -462,6 +462,62 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       }
     });
 
+    it('RP-initiated logout ends the bridge session and signs out at the IdP, then returns to the app', async () => {
+      agent = request.agent(t.app.getHttpServer());
+      const rp = await createClient({
+        name: 'Logout app',
+        redirectUris: [REDIRECT],
+        postLogoutRedirectUris: ['https://app.example.com/bye'],
+      });
+      const config = await discover(rp.clientId, rp.clientSecret);
+      const verifier = oc.randomPKCECodeVerifier();
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'lo',
+        connection: saml.slug,
+      });
+      const callback = await samlLogin(await follow(url.toString()), 'hopper-0001');
+      const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'lo',
+      });
+      await agent.get('/saml/session').expect(200);
+
+      const end = oc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token as string,
+        post_logout_redirect_uri: 'https://app.example.com/bye',
+        state: 'bye-state',
+      });
+      const page = await agent.get(end.pathname + end.search).expect(200);
+      expect(page.text).toContain('id="yes"');
+      expect(page.headers['content-security-policy']).toContain("script-src 'nonce-");
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.text)?.[1] as string;
+      const confirm = await agent
+        .post('/oidc/session/end/confirm')
+        .type('form')
+        .send({ xsrf, logout: 'yes' })
+        .expect(303);
+      const toIdp = new URL(confirm.headers.location);
+      expect(toIdp.origin + toIdp.pathname).toBe(saml.idp.sloUrl);
+      const logoutRequest = inflateRawSync(
+        Buffer.from(toIdp.searchParams.get('SAMLRequest') as string, 'base64'),
+      ).toString();
+      expect(logoutRequest).toContain('>hopper-0001</saml:NameID>');
+      await agent.get('/saml/session').expect(401);
+
+      const id = /ID="([^"]+)"/.exec(logoutRequest)?.[1] as string;
+      const answer = saml.idp.logoutResponseXml({ destination: saml.sloUrl, inResponseTo: id });
+      const back = await agent
+        .get(
+          `/saml/${saml.slug}/slo?${saml.idp.redirectBindingQuery('SAMLResponse', answer, toIdp.searchParams.get('RelayState') ?? undefined, { sign: true })}`,
+        )
+        .expect(303);
+      expect(back.headers.location).toBe('https://app.example.com/bye?state=bye-state');
+    });
+
     it('ends in access_denied for a connection the app may not use', async () => {
       const restricted = await createClient({
         name: 'Restricted',
