@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
+import type { JWK } from 'jose';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
@@ -253,6 +254,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         name: 'Second',
         redirectUris: ['https://second.example.com/cb'],
         accessTokenFormat: 'opaque',
+        idTokenSignedResponseAlg: 'ES256',
       });
       const config = await discover(second.clientId, second.clientSecret);
       const verifier = oc.randomPKCECodeVerifier();
@@ -273,6 +275,17 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       // An opaque-format app reads the profile from userinfo.
       const info = await oc.fetchUserInfo(config, tokens.access_token, tokens.claims()?.sub as string);
       expect(info).toMatchObject({ email: 'ada@example.com', email_verified: true });
+      expect(jose.decodeProtectedHeader(tokens.id_token as string).alg).toBe('ES256');
+      // Replaying the code is refused and revokes what it issued.
+      await expect(
+        oc.authorizationCodeGrant(config, new URL(callback), {
+          pkceCodeVerifier: verifier,
+          expectedState: 's2',
+        }),
+      ).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
+        active: false,
+      });
     });
 
     it('requires PKCE S256 and exact redirect URIs', async () => {
@@ -537,6 +550,31 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       const back = new URL(await follow(url.toString()));
       expect(back.searchParams.get('error')).toBe('access_denied');
     });
+  });
+
+  it('never reports forged JWTs (alg none, HS256 keyed with the public key) as active, and they fail offline verification', async () => {
+    const svc = await createClient({ name: 'Introspector', grantTypes: ['client_credentials'] });
+    const config = await discover(svc.clientId, svc.clientSecret);
+    const { access_token } = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    const [, body] = access_token.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${body}.`;
+    const jwks = (await t.http().get('/oidc/jwks').expect(200)).body.keys as Array<Record<string, unknown>>;
+    const rsa = jwks.find((k) => k.kty === 'RSA') as Record<string, unknown>;
+    const hs256 = await new jose.SignJWT(jose.decodeJwt(access_token))
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: rsa.kid as string })
+      .sign(Buffer.from(JSON.stringify(rsa)));
+    for (const forged of [none, hs256]) {
+      const result = await oc
+        .tokenIntrospection(config, forged)
+        .catch((err: { error?: string }) => ({ error: err.error }));
+      // Never active: oidc-provider introspects only the tokens it stores, so a JWT (forged or not) is
+      // answered unsupported_token_type; resource servers verify JWT access tokens offline with the JWKS.
+      expect((result as { active?: boolean }).active).not.toBe(true);
+      expect(result).toEqual(expect.objectContaining({ error: 'unsupported_token_type' }));
+    }
+    await expect(
+      jose.jwtVerify(hs256, jose.createLocalJWKSet({ keys: jwks as unknown as JWK[] }), { issuer }),
+    ).rejects.toThrow();
   });
 
   it('rotates signing keys: the next key (already published) signs, old tokens still verify', async () => {
