@@ -40,6 +40,8 @@ export interface BridgeConfig {
   readonly metadataAllowPrivateHosts: boolean;
   /** Rotate the OIDC signing keys every this many days (0: only on demand). */
   readonly oidcKeyRotationDays: number;
+  /** Domain for the bridge's session cookies (shared across subdomains); host-only when unset. */
+  readonly cookieDomain: string | undefined;
 }
 
 export class ConfigValidationError extends Error {
@@ -172,6 +174,23 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`ISSUER is not a valid URL (got "${issuer}")`);
   }
 
+  const cookieDomain = env.COOKIE_DOMAIN?.trim().toLowerCase().replace(/^\./, '') || undefined;
+  if (cookieDomain) {
+    let host = '';
+    try {
+      host = new URL(baseUrl).hostname;
+    } catch {
+      /* BASE_URL already reported */
+    }
+    if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(cookieDomain)) {
+      problems.push(`COOKIE_DOMAIN must be a domain name such as example.com (got "${env.COOKIE_DOMAIN}")`);
+    } else if (host && host !== cookieDomain && !host.endsWith(`.${cookieDomain}`)) {
+      problems.push(
+        `COOKIE_DOMAIN (${cookieDomain}) must be the BASE_URL host (${host}) or a parent domain of it`,
+      );
+    }
+  }
+
   const config: BridgeConfig = {
     nodeEnv,
     production,
@@ -195,6 +214,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataSchedulerSeconds: intInRange(env, 'METADATA_SCHEDULER_SECONDS', 60, 0, 86400, problems),
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
+    cookieDomain,
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -140,7 +140,7 @@ export class OidcInteractionController {
         res.type('html').send(discoveryPage(uid, choice.discovery, typeof email === 'string' ? email : ''));
         return;
       }
-      const binding = ensureBrowserBinding(req, res, this.config.baseUrl);
+      const binding = ensureBrowserBinding(req, res, this.config);
       const message = await this.saml.startLogin(choice.slug, `/oidc/interaction/${uid}/callback`, binding, {
         interaction: uid,
       });
@@ -168,13 +168,29 @@ export class OidcInteractionController {
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
 
+  /** A SAML login that failed in a way the app must hear about (e.g. a disabled account): access_denied. */
+  @Get(':uid/abort')
+  async abort(
+    @Param('uid') uid: string,
+    @Query('reason') reason: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const { provider, details } = await this.details(req, res);
+    if (!details || details.uid !== uid) return this.expired(res);
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: reason === 'saml_user_disabled' ? 'The account is disabled.' : 'The sign-in failed.',
+    });
+  }
+
   /** The same-site GET the SAML login returns to: the bridge session becomes the OIDC login. */
   @Get(':uid/callback')
   async callback(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const { provider, details } = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
     res.setHeader('Cache-Control', 'no-store');
-    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config.baseUrl)));
+    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
     const user = session ? await this.users.findActive(session.userId) : null;
     const client = await this.clients.find(String((details.params as Record<string, unknown>).client_id));
     const connection = session

@@ -62,7 +62,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   private async afterRpLogout(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     await next();
     if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status < 300 || ctx.status >= 400) return;
-    const cookieName = sessionCookieName(this.config.baseUrl);
+    const cookieName = sessionCookieName(this.config);
     const session = await this.sessions.findActive(
       ctx.cookies.get(cookieName, { signed: false }) ?? undefined,
     );
@@ -73,7 +73,13 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     if (!connection) return;
     const target = ctx.response.get('location');
     const outcome = await this.slo.startLogout(connection.slug, session, undefined, target || undefined);
-    ctx.cookies.set(cookieName, null, { path: '/', httpOnly: true, sameSite: 'lax', signed: false });
+    ctx.cookies.set(cookieName, null, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      signed: false,
+      ...(this.config.cookieDomain ? { domain: this.config.cookieDomain } : {}),
+    });
     if (outcome.kind === 'redirect') ctx.redirect(outcome.url);
   }
 

@@ -151,6 +151,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       ),
     ).toString('base64url');
 
+    const secure = this.config.baseUrl.startsWith('https:');
+    const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
     const configuration: Configuration = {
       adapter: createOidcAdapter(this.dataSource, (id) =>
         this.clients.find(id),
@@ -158,8 +160,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
         keys: [cookieKey],
-        long: { httpOnly: true, sameSite: 'lax', secure: this.config.baseUrl.startsWith('https:') },
-        short: { httpOnly: true, sameSite: 'lax', secure: this.config.baseUrl.startsWith('https:') },
+        long: { httpOnly: true, sameSite: 'lax', secure, ...domain },
+        short: { httpOnly: true, sameSite: 'lax', secure, ...domain },
       },
       routes: OIDC_ROUTES,
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],

@@ -29,6 +29,11 @@ export class SamlPageFilter implements ExceptionFilter {
     let reason: string;
     let message: string;
     let traceId: string | undefined;
+    if (exception instanceof SamlRejection && exception.continueTo) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(303, exception.continueTo);
+      return;
+    }
     if (exception instanceof SamlRejection) {
       status = exception.status;
       reason = exception.reason;

@@ -51,6 +51,8 @@ export class SamlRejection extends Error {
     message: string,
     public readonly detail: Record<string, unknown> = {},
     public readonly status = 400,
+    /** A same-origin path the browser goes to instead of the error page (e.g. to end an OIDC interaction). */
+    public readonly continueTo?: string,
   ) {
     super(message);
     this.name = 'SamlRejection';

@@ -56,7 +56,7 @@ export class SamlController {
   /** Who is signed in (the default landing page until apps use OIDC). */
   @Get('session')
   async session(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config.baseUrl)));
+    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
     res.setHeader('Cache-Control', 'no-store');
     if (!session) {
       res
@@ -109,7 +109,7 @@ export class SamlController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const binding = ensureBrowserBinding(req, res, this.config.baseUrl);
+    const binding = ensureBrowserBinding(req, res, this.config);
     const message = await this.saml.startLogin(
       slug,
       typeof returnTo === 'string' ? returnTo : undefined,
@@ -143,12 +143,8 @@ export class SamlController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const result = await this.saml.completeLogin(
-      slug,
-      code,
-      readCookie(req, browserCookieName(this.config.baseUrl)),
-    );
-    setSessionCookie(res, this.config.baseUrl, result.sessionToken, result.sessionExpiresAt);
+    const result = await this.saml.completeLogin(slug, code, readCookie(req, browserCookieName(this.config)));
+    setSessionCookie(res, this.config, result.sessionToken, result.sessionExpiresAt);
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);
   }
@@ -174,7 +170,7 @@ export class SamlController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config.baseUrl)));
+    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
     this.sendSlo(
       res,
       await this.slo.startLogout(slug, session, typeof returnTo === 'string' ? returnTo : undefined),
@@ -192,7 +188,7 @@ export class SamlController {
   }
 
   private sendSlo(res: Response, outcome: SloOutcome): void {
-    if (outcome.clearSession) clearSessionCookie(res, this.config.baseUrl);
+    if (outcome.clearSession) clearSessionCookie(res, this.config);
     res.setHeader('Cache-Control', 'no-store');
     if (outcome.kind === 'redirect') res.redirect(HttpStatus.SEE_OTHER, outcome.url);
     else res.type('html').send(messagePage(outcome.title, outcome.message));

@@ -58,7 +58,7 @@ export class TracedSamlRejection extends SamlRejection {
     rejection: SamlRejection,
     public readonly traceId: string | undefined,
   ) {
-    super(rejection.reason, rejection.message, rejection.detail, rejection.status);
+    super(rejection.reason, rejection.message, rejection.detail, rejection.status, rejection.continueTo);
   }
 }
 
@@ -377,11 +377,16 @@ export class SamlService {
     // Refuse a disabled user now; the user is created or updated only when the login completes.
     const existing = await this.users.findBySubject(connection.id, mapped.subject);
     if (existing?.disabled) {
+      // A login an app started (OIDC) ends at the app with access_denied rather than on our error page.
+      const interaction = pending?.context.interaction;
       throw new SamlRejection(
         'saml_user_disabled',
         'Your account is disabled; ask your administrator.',
         { userId: existing.id },
         403,
+        typeof interaction === 'string'
+          ? `/oidc/interaction/${interaction}/abort?reason=saml_user_disabled`
+          : undefined,
       );
     }
     const idpTarget =

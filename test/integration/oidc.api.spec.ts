@@ -531,6 +531,30 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       expect(back.headers.location).toBe('https://app.example.com/bye?state=bye-state');
     });
 
+    it('ends in access_denied for a disabled user, at the app rather than on an error page', async () => {
+      agent = request.agent(t.app.getHttpServer());
+      const users = await t.admin.get(`/api/v1/users?connectionId=${saml.id}`).expect(200);
+      const ada = users.body.items.find((u: { subject: string }) => u.subject === 'ada-0001');
+      await t.admin.post(`/api/v1/users/${ada.id}/disable`).expect(200);
+      try {
+        const config = await discover(app.clientId, app.clientSecret);
+        const url = oc.buildAuthorizationUrl(config, {
+          redirect_uri: REDIRECT,
+          scope: 'openid',
+          code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
+          code_challenge_method: 'S256',
+          state: 'dis',
+          connection: saml.slug,
+        });
+        const back = new URL(await samlLogin(await follow(url.toString()), 'ada-0001'));
+        expect(back.origin + back.pathname).toBe(REDIRECT);
+        expect(back.searchParams.get('error')).toBe('access_denied');
+        expect(back.searchParams.get('error_description')).toBe('The account is disabled.');
+      } finally {
+        await t.admin.post(`/api/v1/users/${ada.id}/enable`).expect(200);
+      }
+    });
+
     it('ends in access_denied for a connection the app may not use', async () => {
       const restricted = await createClient({
         name: 'Restricted',

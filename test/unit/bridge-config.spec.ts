@@ -67,6 +67,10 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT must be between'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY must be true or false'],
+    [{ COOKIE_DOMAIN: 'not a domain' }, 'COOKIE_DOMAIN must be a domain name'],
+    [{ BASE_URL: 'https://sso.example.com', COOKIE_DOMAIN: 'other.com' }, 'must be the BASE_URL host'],
+    [{ ISSUER: 'ftp://x' }, 'ISSUER must be an http(s) URL'],
+    [{ OIDC_KEY_ROTATION_DAYS: '999' }, 'OIDC_KEY_ROTATION_DAYS must be between'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig({ ...GOOD, ...env }, tmp())).toThrow(message);
   });
@@ -86,5 +90,10 @@ describe('loadConfig', () => {
     expect(config.production).toBe(true);
     expect(config.trustProxy).toBe(true);
     expect(config.metadataAllowPrivateHosts).toBe(false);
+    expect(config.issuer).toBe('https://sso.example.com/bridge');
+    expect(
+      loadConfig({ ...GOOD, BASE_URL: 'https://sso.example.com', COOKIE_DOMAIN: '.Example.com' }, tmp())
+        .cookieDomain,
+    ).toBe('example.com');
   });
 });
