@@ -115,6 +115,53 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     await expect(oc.clientCredentialsGrant(fresh, { scope: 'api' })).resolves.toHaveProperty('access_token');
   });
 
+  it('authenticates private_key_jwt apps with the keys they publish', async () => {
+    const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'app-key-1', alg: 'RS256', use: 'sig' };
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const jwksUri = `http://localhost:${(server.address() as AddressInfo).port}/jwks`;
+      const svc = await createClient({
+        name: 'Signed assertions',
+        grantTypes: ['client_credentials'],
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwksUri,
+      });
+      expect(svc.clientSecret).toBeUndefined();
+      const config = await oc.discovery(
+        new URL(issuer),
+        svc.clientId,
+        undefined,
+        oc.PrivateKeyJwt({ key: privateKey, kid: 'app-key-1' }),
+        {
+          execute: [oc.allowInsecureRequests],
+        },
+      );
+      await expect(oc.clientCredentialsGrant(config, { scope: 'api' })).resolves.toHaveProperty(
+        'access_token',
+      );
+      const other = await jose.generateKeyPair('RS256', { extractable: true });
+      const forged = await oc.discovery(
+        new URL(issuer),
+        svc.clientId,
+        undefined,
+        oc.PrivateKeyJwt({ key: other.privateKey, kid: 'app-key-1' }),
+        {
+          execute: [oc.allowInsecureRequests],
+        },
+      );
+      await expect(oc.clientCredentialsGrant(forged, { scope: 'api' })).rejects.toMatchObject({
+        error: 'invalid_client',
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('introspects and revokes opaque access tokens', async () => {
     const svc = await createClient({
       name: 'Opaque',
@@ -286,6 +333,26 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
         active: false,
       });
+    });
+
+    it('refuses a code exchanged with the wrong PKCE verifier', async () => {
+      const config = await discover(app.clientId, app.clientSecret);
+      const verifier = oc.randomPKCECodeVerifier();
+      const url = oc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'v',
+      });
+      const callback = await follow(url.toString());
+      expect(callback.startsWith(`${REDIRECT}?code=`)).toBe(true);
+      await expect(
+        oc.authorizationCodeGrant(config, new URL(callback), {
+          pkceCodeVerifier: oc.randomPKCECodeVerifier(),
+          expectedState: 'v',
+        }),
+      ).rejects.toMatchObject({ error: 'invalid_grant' });
     });
 
     it('requires PKCE S256 and exact redirect URIs', async () => {
