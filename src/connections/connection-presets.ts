@@ -1,3 +1,4 @@
+import { definedFields } from '../common/defined';
 import type { ConnectionOptions, Preset } from './connection.entity';
 
 const BASE: ConnectionOptions = {
@@ -21,11 +22,6 @@ export const PRESET_OPTIONS: Record<Preset, ConnectionOptions> = {
   generic: { ...BASE, requiredSignature: 'either' },
 };
 
-/** The fields of an object that are not undefined (DTO instances carry every declared field). */
-function defined<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 /**
  * The preset's defaults, then the current options (if any), then the admin's overrides; undefined
  * values never replace defined ones.
@@ -35,5 +31,5 @@ export function resolveOptions(
   overrides: Partial<ConnectionOptions> = {},
   current?: Partial<ConnectionOptions>,
 ): ConnectionOptions {
-  return { ...PRESET_OPTIONS[preset], ...defined(current), ...defined(overrides) };
+  return { ...PRESET_OPTIONS[preset], ...definedFields(current), ...definedFields(overrides) };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { definedFields } from '../common/defined';
 import { sha256 } from '../common/sha256';
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
 import { GrantType, OidcClientEntity } from './oidc-client.entity';
@@ -149,7 +150,7 @@ export class OidcClientsService {
     if (dto.idTokenSignedResponseAlg !== undefined)
       client.idTokenSignedResponseAlg = dto.idTokenSignedResponseAlg;
     if (dto.lifetimes !== undefined)
-      client.lifetimes = { ...client.lifetimes, ...definedOnly(dto.lifetimes) };
+      client.lifetimes = { ...client.lifetimes, ...definedFields(dto.lifetimes) };
     this.validate(client);
     let clientSecret: string | undefined;
     if (!this.needsSecret(client)) client.secretHash = null;
@@ -182,8 +183,4 @@ export class OidcClientsService {
 
 function newSecret(): string {
   return `sbs_${randomBytes(32).toString('base64url')}`;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -9,7 +9,7 @@ import { ConnectionEntity } from '../connections/connection.entity';
 import { escapeHtml, messagePage } from '../saml/html';
 import { LoginSessionsService } from '../saml/login-sessions.service';
 import { SamlPageFilter } from '../saml/saml-page.filter';
-import { SamlService } from '../saml/saml.service';
+import { SamlService, sendOutgoing } from '../saml/saml.service';
 import { ensureBrowserBinding, readCookie, sessionCookieName } from '../saml/session-cookie';
 import { UsersService } from '../users/users.service';
 import { OidcClientsService } from './oidc-clients.service';
@@ -144,8 +144,7 @@ export class OidcInteractionController {
       const message = await this.saml.startLogin(choice.slug, `/oidc/interaction/${uid}/callback`, binding, {
         interaction: uid,
       });
-      if (message.kind === 'redirect') res.redirect(303, message.url);
-      else res.setHeader('Content-Security-Policy', message.csp).type('html').send(message.html);
+      sendOutgoing(res, message);
       return;
     }
     // Consent: apps are registered by the bridge's admin, so what they ask for is granted.

@@ -306,6 +306,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       const given = Buffer.from(sha256(String(actual)), 'hex');
       return Promise.resolve(expected.length === given.length && timingSafeEqual(expected, given));
     };
+    // Every ID token carries the session id (sid), so any app can match a later logout to its session.
+    provider.Client.prototype.includeSid = () => true;
     provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
     for (const plugin of this.plugins) plugin(provider);
     this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);

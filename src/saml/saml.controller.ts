@@ -22,7 +22,7 @@ import { UsersService } from '../users/users.service';
 import { messagePage, sessionPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlPageFilter } from './saml-page.filter';
-import { SamlService, OutgoingMessage } from './saml.service';
+import { SamlService, sendOutgoing } from './saml.service';
 import {
   browserCookieName,
   clearSessionCookie,
@@ -115,7 +115,7 @@ export class SamlController {
       typeof returnTo === 'string' ? returnTo : undefined,
       binding,
     );
-    this.send(res, message);
+    sendOutgoing(res, message);
   }
 
   @Post(':slug/acs')
@@ -175,16 +175,6 @@ export class SamlController {
       res,
       await this.slo.startLogout(slug, session, typeof returnTo === 'string' ? returnTo : undefined),
     );
-  }
-
-  private send(res: Response, message: OutgoingMessage): void {
-    res.setHeader('Cache-Control', 'no-store');
-    if (message.kind === 'redirect') {
-      res.redirect(HttpStatus.SEE_OTHER, message.url);
-      return;
-    }
-    res.setHeader('Content-Security-Policy', message.csp);
-    res.type('html').send(message.html);
   }
 
   private sendSlo(res: Response, outcome: SloOutcome): void {

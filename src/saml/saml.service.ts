@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
 import type { Document } from '@xmldom/xmldom';
 import { DataSource, Repository } from 'typeorm';
@@ -34,6 +35,17 @@ export const MAX_SAML_MESSAGE_BYTES = 256 * 1024;
 export const DEFAULT_LANDING_PATH = '/saml/session';
 
 export type OutgoingMessage = { kind: 'redirect'; url: string } | { kind: 'post'; html: string; csp: string };
+
+/** Sends an outgoing SAML message to the browser: a 303 (Redirect binding) or an auto-post page (POST binding). */
+export function sendOutgoing(res: Response, message: OutgoingMessage): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (message.kind === 'redirect') {
+    res.redirect(303, message.url);
+    return;
+  }
+  res.setHeader('Content-Security-Policy', message.csp);
+  res.type('html').send(message.html);
+}
 
 /** A validated response: the browser continues at `continueUrl` (a same-site GET) to get its session. */
 export interface AcsSuccess {

@@ -268,6 +268,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         amr: ['ext'],
       });
       expect(claims?.auth_time).toEqual(expect.any(Number));
+      expect(claims?.sid).toEqual(expect.any(String));
       const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/oidc/jwks`));
       await jose.jwtVerify(tokens.access_token, jwks, {
         issuer,

@@ -1,0 +1,4 @@
+/** The fields of an object that are not undefined (DTO instances carry every declared field). */
+export function definedFields<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
