@@ -10,6 +10,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
 import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
+import { MetricsService } from './metrics/metrics.service';
 import { OidcProviderHost } from './oidc/oidc-provider.host';
 import { errorPage } from './saml/html';
 
@@ -38,6 +39,7 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(createHttpLogger(root));
+  app.use(app.get(MetricsService).middleware());
   app.use(
     helmet({
       contentSecurityPolicy: {

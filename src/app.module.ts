@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { ConnectionsModule } from './connections/connections.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { OidcModule } from './oidc/oidc.module';
 import { SamlModule } from './saml/saml.module';
 import { UsersModule } from './users/users.module';
@@ -19,6 +20,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClockModule,
         DatabaseModule.forRoot(),
+        MetricsModule,
         AdminModule,
         HealthModule,
         ConnectionsModule,

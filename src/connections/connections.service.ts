@@ -5,6 +5,7 @@ import { SpKeysService } from '../keys/sp-keys.service';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { returnedRows } from '../database/returned-rows';
 import { resolveOptions } from './connection-presets';
 import { ConnectionEntity, ConnectionOptions, Preset } from './connection.entity';
@@ -72,6 +73,7 @@ export class ConnectionsService {
     private readonly fetcher: MetadataFetcher,
     private readonly clock: Clock,
     private readonly spKeys: SpKeysService,
+    private readonly metrics: MetricsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.connections = dataSource.getRepository(ConnectionEntity);
@@ -309,6 +311,7 @@ export class ConnectionsService {
           lastRefreshError: null,
         },
       );
+      this.metrics.metadataRefreshes.inc({ connection: entity.slug, result: 'ok' });
       return { id: entity.id, slug: entity.slug, ok: true };
     } catch (err) {
       const mapped = toApiError(err);
@@ -330,6 +333,7 @@ export class ConnectionsService {
           metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
         },
       );
+      this.metrics.metadataRefreshes.inc({ connection: entity.slug, result: code });
       return { id: entity.id, slug: entity.slug, ok: false, error: { code, message } };
     }
   }

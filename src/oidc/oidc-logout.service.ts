@@ -5,6 +5,7 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { PeriodicJobs } from '../database/periodic-jobs';
+import { MetricsService } from '../metrics/metrics.service';
 import { returnedRows } from '../database/returned-rows';
 import type { LoginSessionEntity } from '../saml/login-session.entity';
 import { LoginSessionsService } from '../saml/login-sessions.service';
@@ -38,6 +39,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     private readonly sessions: LoginSessionsService,
     private readonly jobs: PeriodicJobs,
     private readonly slo: SloService,
+    private readonly metrics: MetricsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -145,8 +147,10 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
           [d.id],
         );
         delivered++;
+        this.metrics.backchannelDeliveries.inc({ result: 'delivered' });
       } catch (err) {
         failed++;
+        this.metrics.backchannelDeliveries.inc({ result: 'failed' });
         const delay = BACKCHANNEL_RETRY_DELAYS_S[d.attempts - 1];
         await this.dataSource.query(
           `UPDATE backchannel_deliveries SET last_error = $2, status = $3, next_attempt_at = now() + make_interval(secs => $4)

@@ -9,6 +9,7 @@ import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { PeriodicJobs } from '../database/periodic-jobs';
+import { MetricsService } from '../metrics/metrics.service';
 import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
@@ -63,6 +64,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly clients: OidcClientsService,
     private readonly users: UsersService,
     private readonly jobs: PeriodicJobs,
+    private readonly metrics: MetricsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -308,6 +310,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     };
     // Every ID token carries the session id (sid), so any app can match a later logout to its session.
     provider.Client.prototype.includeSid = () => true;
+    provider.on('grant.success', (ctx: KoaContextWithOIDC) =>
+      this.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') }),
+    );
     provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
     for (const plugin of this.plugins) plugin(provider);
     this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);

@@ -9,6 +9,7 @@ import { sha256 } from '../common/sha256';
 import { assertNoDoctype, decodeXmlBytes, parseXmlStrict, XmlSafetyError } from '../common/xml-safety';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
 import { SpKeysService } from '../keys/sp-keys.service';
@@ -176,6 +177,7 @@ export class SamlService {
     private readonly users: UsersService,
     private readonly traces: SsoTracesService,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.connections = dataSource.getRepository(ConnectionEntity);
@@ -287,6 +289,7 @@ export class SamlService {
         samlMessage: xml,
         requestId,
       });
+      this.metrics.logins.inc({ connection: connection?.slug ?? 'unknown', result: err.reason });
       this.logger.warn(
         { connection: slug, reason: err.reason, traceId },
         `SAML response refused: ${err.message}`,
@@ -484,6 +487,7 @@ export class SamlService {
         authnInstant: s.authnInstant ? new Date(s.authnInstant) : undefined,
         sessionNotOnOrAfter: s.sessionNotOnOrAfter ? new Date(s.sessionNotOnOrAfter) : undefined,
       });
+      this.metrics.logins.inc({ connection: connection.slug, result: 'success' });
       await this.traces.record({
         connectionId: connection.id,
         kind: 'acs',

@@ -686,4 +686,24 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     await expect(jose.jwtVerify(before.access_token, jwks, { issuer })).resolves.toBeTruthy();
     await expect(jose.jwtVerify(after.access_token, jwks, { issuer })).resolves.toBeTruthy();
   });
+  it('exposes Prometheus metrics: logins, token grants, back-channel deliveries, certificates, pool, latency', async () => {
+    const res = await t.http().get('/metrics').expect(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    for (const line of [
+      'bridge_saml_logins_total{connection="ada-co",result="success"}',
+      'bridge_saml_logins_total{connection="ada-co",result="saml_user_disabled"}',
+      'bridge_oidc_token_grants_total{grant_type="client_credentials"}',
+      'bridge_oidc_token_grants_total{grant_type="authorization_code"}',
+      'bridge_oidc_token_grants_total{grant_type="refresh_token"}',
+      'bridge_backchannel_logout_deliveries_total{result="delivered"}',
+      'bridge_backchannel_logout_deliveries_total{result="failed"}',
+      'bridge_idp_certificate_days_left{connection="ada-co"}',
+      'bridge_metadata_status{connection="ada-co",status="ok"} 1',
+      'bridge_db_pool_connections{state="total"}',
+      'bridge_http_request_duration_seconds_count{method="POST",route="/saml/:slug/acs",status="303"}',
+      'bridge_process_resident_memory_bytes',
+    ]) {
+      expect(res.text).toContain(line);
+    }
+  });
 });

@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+/** Prometheus metrics of the bridge, on a registry of its own (served at /metrics). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'bridge_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'bridge_saml_logins_total',
+    help: 'SAML logins by connection and result (success, or the rejection reason)',
+    labelNames: ['connection', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenGrants = new Counter({
+    name: 'bridge_oidc_token_grants_total',
+    help: 'Tokens issued at the token endpoint, by grant type',
+    labelNames: ['grant_type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly metadataRefreshes = new Counter({
+    name: 'bridge_metadata_refreshes_total',
+    help: 'Metadata URL refreshes by connection and result',
+    labelNames: ['connection', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backchannelDeliveries = new Counter({
+    name: 'bridge_backchannel_logout_deliveries_total',
+    help: 'Back-channel logout token deliveries by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(dataSource: DataSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });
+    new Gauge({
+      name: 'bridge_idp_certificate_days_left',
+      help: 'Days until the soonest-expiring IdP signing certificate of each connection expires',
+      labelNames: ['connection'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const rows: Array<{ slug: string; not_after: string | null }> = await dataSource.query(
+          `SELECT slug, (SELECT min((c->>'notAfter')::timestamptz) FROM jsonb_array_elements(idp->'signingCertificates') c) AS not_after
+             FROM connections`,
+        );
+        for (const r of rows) {
+          if (r.not_after)
+            this.set({ connection: r.slug }, Math.floor((Date.parse(r.not_after) - Date.now()) / 86_400_000));
+        }
+      },
+    });
+    new Gauge({
+      name: 'bridge_metadata_status',
+      help: 'Metadata state of each connection (1 = ok, 0 = refresh failed or expired)',
+      labelNames: ['connection', 'status'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const rows: Array<{ slug: string; metadata_status: string }> = await dataSource.query(
+          `SELECT slug, metadata_status FROM connections`,
+        );
+        for (const r of rows)
+          this.set({ connection: r.slug, status: r.metadata_status }, r.metadata_status === 'ok' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'bridge_db_pool_connections',
+      help: 'Database pool connections by state',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const pool = (
+          dataSource.driver as unknown as {
+            master?: { totalCount: number; idleCount: number; waitingCount: number };
+          }
+        ).master;
+        if (!pool) return;
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  /** Express middleware timing every request, labelled by the matched route (never the raw path). */
+  middleware() {
+    return (
+      req: import('express').Request,
+      res: import('express').Response,
+      next: import('express').NextFunction,
+    ): void => {
+      const end = this.httpDuration.startTimer();
+      res.on('finish', () => {
+        const route = (req.route as { path?: string } | undefined)?.path;
+        const label = route
+          ? `${req.baseUrl}${route}`
+          : req.path.startsWith('/oidc/')
+            ? req.path
+                .replace(/\/oidc\/interaction\/[^/]+/, '/oidc/interaction/:uid')
+                .replace(/\/oidc\/auth\/[^/]+/, '/oidc/auth/:uid')
+            : req.path === '/.well-known/openid-configuration'
+              ? req.path
+              : 'unmatched';
+        end({ method: req.method, route: label, status: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+}
