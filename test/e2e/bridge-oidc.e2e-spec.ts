@@ -1,15 +1,9 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import request from 'supertest';
-import { createApp } from '../../src/app.factory';
-import { createRootLogger } from '../../src/logging/logger';
-import { createTestDatabase, postgresAvailable, TEST_ADMIN_KEY, testConfig } from '../support/test-app';
+import { databaseKinds, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { launchBrowser, loginAtSimpleSamlPhp } from './browser';
 import { RelyingParty } from './relying-party';
-import { freePort, SimpleSamlPhpIdp, type SimpleSamlPhpUser } from './simplesamlphp';
+import { SimpleSamlPhpIdp, type SimpleSamlPhpUser } from './simplesamlphp';
 
 /**
  * The whole bridge, end to end: two internal apps built with openid-client log a user in through the
@@ -25,28 +19,20 @@ const grace: SimpleSamlPhpUser = {
 };
 
 describe('internal apps (openid-client) through the bridge and SimpleSAMLphp in Chromium', () => {
-  let app: NestExpressApplication;
+  let t: TestApp;
   let base: string;
   let idp: SimpleSamlPhpIdp;
   let browser: Browser;
   let context: BrowserContext;
   let rp1: RelyingParty;
   let rp2: RelyingParty;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let dir: string;
 
   const admin = (method: 'post', path: string) =>
     request(base)[method](path).set('Authorization', `Bearer ${TEST_ADMIN_KEY}`);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bridge-oidc-e2e-'));
-    const db = postgresAvailable() ? await createTestDatabase() : undefined;
-    dropDatabase = db?.drop;
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    const config = testConfig({ BASE_URL: base, PORT: String(port), DATABASE_URL: db?.url }, dir);
-    app = await createApp({ config, logger: createRootLogger(config.logLevel) });
-    await app.listen(port);
+    t = await startTestApp(databaseKinds()[0], {}, undefined, { listen: true, baseHost: 'localhost' });
+    base = t.config.baseUrl;
     idp = await SimpleSamlPhpIdp.start({ users: [grace] });
     await admin('post', '/api/v1/connections')
       .send({ slug: 'navy', name: 'Navy', metadataXml: await idp.metadataXml(), domains: ['example.com'] })
@@ -72,9 +58,7 @@ describe('internal apps (openid-client) through the bridge and SimpleSAMLphp in 
     await rp1?.stop();
     await rp2?.stop();
     await idp?.stop();
-    await app?.close();
-    await dropDatabase?.();
-    rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   it('logs in, refreshes, signs in a second app silently, and tells both apps when the IdP logs the user out', async () => {

@@ -1,14 +1,8 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
-import { createApp } from '../../src/app.factory';
-import { createRootLogger } from '../../src/logging/logger';
-import { createTestDatabase, postgresAvailable, TEST_ADMIN_KEY, testConfig } from '../support/test-app';
+import { databaseKinds, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { launchBrowser, loginAtSimpleSamlPhp } from './browser';
-import { freePort, SimpleSamlPhpIdp, type SimpleSamlPhpUser } from './simplesamlphp';
+import { SimpleSamlPhpIdp, type SimpleSamlPhpUser } from './simplesamlphp';
 
 /**
  * The bridge as a SAML SP, end to end: a real SimpleSAMLphp IdP on http://127.0.0.1:<port>, headless
@@ -29,12 +23,10 @@ const alice: SimpleSamlPhpUser = {
 };
 
 describe('bridge SAML SP against SimpleSAMLphp in Chromium', () => {
-  let app: NestExpressApplication;
+  let t: TestApp;
   let base: string;
   let idp: SimpleSamlPhpIdp;
   let browser: Browser;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let dir: string;
   const contexts: BrowserContext[] = [];
 
   const admin = () => ({
@@ -64,14 +56,8 @@ describe('bridge SAML SP against SimpleSAMLphp in Chromium', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bridge-e2e-'));
-    const db = postgresAvailable() ? await createTestDatabase() : undefined;
-    dropDatabase = db?.drop;
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    const config = testConfig({ BASE_URL: base, PORT: String(port), DATABASE_URL: db?.url }, dir);
-    app = await createApp({ config, logger: createRootLogger(config.logLevel) });
-    await app.listen(port);
+    t = await startTestApp(databaseKinds()[0], {}, undefined, { listen: true, baseHost: 'localhost' });
+    base = t.config.baseUrl;
     idp = await SimpleSamlPhpIdp.start({ users: [alice] });
     browser = await launchBrowser();
   });
@@ -80,9 +66,7 @@ describe('bridge SAML SP against SimpleSAMLphp in Chromium', () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await idp?.stop();
-    await app?.close();
-    await dropDatabase?.();
-    rmSync(dir, { recursive: true, force: true });
+    await t?.close();
   });
 
   it('SP-initiated login (Redirect binding) creates a local user with mapped attributes', async () => {

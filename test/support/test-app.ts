@@ -93,18 +93,22 @@ export async function startTestApp(
   kind: DatabaseKind,
   env: Record<string, string> = {},
   logDestination?: { write: (line: string) => void },
-  options: { listen?: boolean } = {},
+  /** listen: serve on a real port; baseHost 'localhost' makes the bridge another site than 127.0.0.1 (e2e). */
+  options: { listen?: boolean; baseHost?: 'localhost' | '127.0.0.1' } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-test-'));
   const db = kind === 'postgres' ? await createTestDatabase() : undefined;
   const port = options.listen ? await freePort() : undefined;
-  const listening = port ? { BASE_URL: `http://127.0.0.1:${port}`, PORT: String(port) } : {};
+  const host = options.baseHost ?? '127.0.0.1';
+  const listening = port ? { BASE_URL: `http://${host}:${port}`, PORT: String(port) } : {};
   const config = testConfig({ DATABASE_URL: db?.url, ...listening, ...env }, dir);
   const logger = logDestination
     ? createRootLogger('debug', logDestination)
     : createRootLogger(config.logLevel);
   const app = await createApp({ config, logger });
-  if (port) await app.listen(port, '127.0.0.1');
+  // 'localhost' may resolve to ::1 or 127.0.0.1 in the browser: listen on every loopback address then.
+  if (port && host === 'localhost') await app.listen(port);
+  else if (port) await app.listen(port, '127.0.0.1');
   else await app.init();
   const server = app.getHttpServer();
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${TEST_ADMIN_KEY}`);
