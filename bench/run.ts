@@ -61,7 +61,10 @@ function peakRssMb(pid: number): number {
 
 async function startBridge(databaseUrl: string): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  // BENCH_CPU_PROF=1: the bridge writes a V8 CPU profile (bench/results/profiles) when it exits.
+  const profile =
+    process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
+  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
