@@ -43,11 +43,30 @@ export function requestIdFor(req: IncomingMessage, res: ServerResponse): string 
   return id;
 }
 
+type WithLocals = ServerResponse & { locals?: { log?: Record<string, string> } };
+
+/** Adds fields (connection, client, outcome…) to the request's access-log line. */
+export function addLogContext(res: ServerResponse, fields: Record<string, string | undefined>): void {
+  const r = res as WithLocals;
+  r.locals ??= {};
+  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  r.locals.log = { ...r.locals.log, ...defined };
+}
+
+function logContext(res: ServerResponse): Record<string, string> {
+  return (res as WithLocals).locals?.log ?? {};
+}
+
 /** Access log middleware: one JSON line per request, path only (query strings may carry SAML messages). */
 export function createHttpLogger(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: requestIdFor,
+    // What the request was about (connection, client, outcome), set by the code that handled it.
+    customProps: (_req, res) => logContext(res),
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     serializers: {

@@ -10,6 +10,7 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { MetricsService } from '../metrics/metrics.service';
+import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
@@ -310,8 +311,13 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     };
     // Every ID token carries the session id (sid), so any app can match a later logout to its session.
     provider.Client.prototype.includeSid = () => true;
-    provider.on('grant.success', (ctx: KoaContextWithOIDC) =>
-      this.metrics.tokenGrants.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') }),
+    provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+      const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
+      this.metrics.tokenGrants.inc({ grant_type: grantType });
+      addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, grant: grantType, outcome: 'success' });
+    });
+    provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
+      addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, outcome: err.error ?? 'error' }),
     );
     provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
     for (const plugin of this.plugins) plugin(provider);

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiExceptionFilter } from '../common/api-exception.filter';
+import { addLogContext } from '../logging/logger';
 import { errorPage } from './html';
 import { SamlRejection } from './saml-rejection';
 
@@ -29,6 +30,7 @@ export class SamlPageFilter implements ExceptionFilter {
     let reason: string;
     let message: string;
     let traceId: string | undefined;
+    if (exception instanceof SamlRejection) addLogContext(res, { outcome: exception.reason });
     if (exception instanceof SamlRejection && exception.continueTo) {
       res.setHeader('Cache-Control', 'no-store');
       res.redirect(303, exception.continueTo);

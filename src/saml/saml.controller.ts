@@ -15,6 +15,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
+import { addLogContext } from '../logging/logger';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from '../connections/connection.entity';
@@ -125,6 +126,7 @@ export class SamlController {
     @Req() req: Request & { id?: string },
     @Res() res: Response,
   ): Promise<void> {
+    addLogContext(res, { connection: slug });
     const result = await this.saml.consumeResponse(
       slug,
       body ?? {},
@@ -143,8 +145,10 @@ export class SamlController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    addLogContext(res, { connection: slug });
     const result = await this.saml.completeLogin(slug, code, readCookie(req, browserCookieName(this.config)));
     setSessionCookie(res, this.config, result.sessionToken, result.sessionExpiresAt);
+    addLogContext(res, { user: result.user.id, outcome: 'success' });
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);
   }
