@@ -33,6 +33,20 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
   const discover = (clientId: string, secret?: string) =>
     oc.discovery(new URL(issuer), clientId, secret, undefined, { execute: [oc.allowInsecureRequests] });
 
+  /** An authorization URL with a fresh PKCE S256 pair; the verifier is for the code exchange. */
+  async function authorizationUrl(
+    config: Awaited<ReturnType<typeof discover>>,
+    params: Record<string, string>,
+  ) {
+    const verifier = oc.randomPKCECodeVerifier();
+    const url = oc.buildAuthorizationUrl(config, {
+      ...params,
+      code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    return { url, verifier };
+  }
+
   async function createClient(body: Record<string, unknown>) {
     const res = await t.admin.post('/api/v1/clients').send(body).expect(201);
     return res.body as { clientId: string; clientSecret?: string };
@@ -231,14 +245,11 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
 
     it('logs a user in, issues ID/access/refresh tokens with the SAML claims, rotates refresh tokens and detects reuse', async () => {
       const config = await discover(app.clientId, app.clientSecret);
-      const verifier = oc.randomPKCECodeVerifier();
       const state = oc.randomState();
       const nonce = oc.randomNonce();
-      const authUrl = oc.buildAuthorizationUrl(config, {
+      const { url: authUrl, verifier } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid email profile groups offline_access',
-        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state,
         nonce,
         prompt: 'consent',
@@ -305,12 +316,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         idTokenSignedResponseAlg: 'ES256',
       });
       const config = await discover(second.clientId, second.clientSecret);
-      const verifier = oc.randomPKCECodeVerifier();
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url, verifier } = await authorizationUrl(config, {
         redirect_uri: 'https://second.example.com/cb',
         scope: 'openid email',
-        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state: 's2',
       });
       const callback = await follow(url.toString());
@@ -338,12 +346,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
 
     it('refuses a code exchanged with the wrong PKCE verifier', async () => {
       const config = await discover(app.clientId, app.clientSecret);
-      const verifier = oc.randomPKCECodeVerifier();
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state: 'v',
       });
       const callback = await follow(url.toString());
@@ -380,11 +385,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     it('asks for the work email when no connection is named (home-realm discovery), and uses login_hint', async () => {
       const fresh = request.agent(t.app.getHttpServer());
       const config = await discover(app.clientId, app.clientSecret);
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
         state: 'hrd',
       });
       const auth = await fresh.get(url.pathname + url.search).expect(303);
@@ -400,11 +403,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         .expect(303);
       expect(chosen.headers.location.startsWith(saml.idp.ssoUrl)).toBe(true);
 
-      const hinted = oc.buildAuthorizationUrl(config, {
+      const { url: hinted } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
         state: 'hint',
         login_hint: 'someone@example.com',
       });
@@ -417,11 +418,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     it('ends in access_denied for a disabled connection', async () => {
       const disabled = await createTestConnection(t, 'off-co', { enabled: false });
       const config = await discover(app.clientId, app.clientSecret);
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
         state: 'd',
         connection: disabled.slug,
         prompt: 'login',
@@ -459,13 +458,10 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         });
         const login = async (client: { clientId: string; clientSecret?: string }, first: boolean) => {
           const config = await discover(client.clientId, client.clientSecret);
-          const verifier = oc.randomPKCECodeVerifier();
-          const url = oc.buildAuthorizationUrl(config, {
+          const { url, verifier } = await authorizationUrl(config, {
             redirect_uri: REDIRECT,
             scope: 'openid offline_access',
             prompt: 'consent',
-            code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-            code_challenge_method: 'S256',
             state: 'bcl',
             connection: saml.slug,
           });
@@ -551,12 +547,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         postLogoutRedirectUris: ['https://app.example.com/bye'],
       });
       const config = await discover(rp.clientId, rp.clientSecret);
-      const verifier = oc.randomPKCECodeVerifier();
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url, verifier } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
         state: 'lo',
         connection: saml.slug,
       });
@@ -606,11 +599,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       await t.admin.post(`/api/v1/users/${ada.id}/disable`).expect(200);
       try {
         const config = await discover(app.clientId, app.clientSecret);
-        const url = oc.buildAuthorizationUrl(config, {
+        const { url } = await authorizationUrl(config, {
           redirect_uri: REDIRECT,
           scope: 'openid',
-          code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
-          code_challenge_method: 'S256',
           state: 'dis',
           connection: saml.slug,
         });
@@ -630,11 +621,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         allowedConnections: ['someone-else'],
       });
       const config = await discover(restricted.clientId, restricted.clientSecret);
-      const url = oc.buildAuthorizationUrl(config, {
+      const { url } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
         scope: 'openid',
-        code_challenge: await oc.calculatePKCECodeChallenge(oc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
         state: 'r',
         connection: saml.slug,
         prompt: 'login',
