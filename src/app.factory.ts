@@ -6,6 +6,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
 import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
@@ -39,6 +40,7 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(createHttpLogger(root));
+  app.use(auditContextMiddleware);
   app.use(app.get(MetricsService).middleware());
   app.use(
     helmet({

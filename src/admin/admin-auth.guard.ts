@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
+import { setAuditActor } from '../audit/audit-context';
 import { ApiError } from '../common/api-error';
 import { IS_PUBLIC } from '../common/public.decorator';
 import { AdminApiKeysService, AdminPrincipal } from './admin-api-keys.service';
@@ -45,6 +46,7 @@ export class AdminAuthGuard implements CanActivate {
       );
     }
     req.admin = principal;
+    setAuditActor({ type: 'admin-key', id: principal.keyId ?? 'bootstrap', name: principal.name });
     return true;
   }
 
