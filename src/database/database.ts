@@ -8,8 +8,14 @@ import { EmbeddedPostgres } from './embedded-postgres';
 const MIGRATION_LOCK_KEY = 727_001;
 
 export interface Readiness {
-  ready: boolean;
+  /** The database answered within the timeout. */
+  reachable: boolean;
+  /** Why it did not, when it did not. */
   reason?: string;
+  /** Migrations of this build not applied to the database (unknown, so empty, when unreachable). */
+  pending: string[];
+  /** How many migrations are applied. */
+  applied: number;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -94,7 +100,7 @@ export class Database implements OnApplicationShutdown {
     }
   }
 
-  /** Ready when the database answers within the timeout and every migration of this build is applied. */
+  /** Whether the database answers within the timeout, and which migrations of this build it lacks. */
   async readiness(timeoutMs = 2000): Promise<Readiness> {
     try {
       const rows = await withTimeout<Array<{ name: string }>>(
@@ -103,11 +109,10 @@ export class Database implements OnApplicationShutdown {
         'Database check',
       );
       const applied = new Set(rows.map((r) => r.name));
-      const missing = this.expectedMigrations.filter((m) => !applied.has(m));
-      if (missing.length > 0) return { ready: false, reason: `migrations pending: ${missing.join(', ')}` };
-      return { ready: true };
+      const pending = this.expectedMigrations.filter((m) => !applied.has(m));
+      return { reachable: true, pending, applied: applied.size };
     } catch (err) {
-      return { ready: false, reason: `database unavailable: ${(err as Error).message}` };
+      return { reachable: false, reason: (err as Error).message, pending: [], applied: 0 };
     }
   }
 

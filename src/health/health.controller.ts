@@ -1,15 +1,19 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../common/public.decorator';
-import { Database } from '../database/database';
+import { DatabaseHealthIndicator } from './database-health.indicator';
 
 /** Liveness and readiness for load balancers and orchestrators. */
 @ApiExcludeController()
 @Public()
 @Controller()
 export class HealthController {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: DatabaseHealthIndicator,
+  ) {}
 
   /** The process is up and serving HTTP. */
   @Get('healthz')
@@ -17,15 +21,24 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** The database is reachable and every migration is applied; 503 otherwise (never a crash). */
+  /**
+   * Ready when the database is reachable and every migration is applied (terminus' report: 200 with
+   * `status: "ok"`, or 503 with `status: "error"` and the failing check under `error`). Never a crash.
+   */
   @Get('readyz')
-  async readyz(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
-    const db = await this.database.readiness();
+  @HealthCheck()
+  async readyz(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     res.setHeader('Cache-Control', 'no-store');
-    if (!db.ready) {
-      res.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return { status: 'unavailable', checks: { database: { status: 'down', reason: db.reason } } };
+    const readiness = await this.db.check();
+    try {
+      return await this.health.check([
+        () => this.db.database(readiness),
+        () => this.db.migrations(readiness),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      res.status(503);
+      return err.getResponse() as HealthCheckResult;
     }
-    return { status: 'ok', checks: { database: { status: 'up', mode: this.database.mode } } };
   }
 }

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { TcpProxy } from '../support/tcp-proxy';
 import {
   createTestDatabase,
@@ -17,7 +18,37 @@ describe.each(databaseKinds())('health, docs and admin API keys on %s', (kind) =
   it('answers /healthz and /readyz without credentials', async () => {
     await t.http().get('/healthz').expect(200, { status: 'ok' });
     const ready = await t.http().get('/readyz').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: { status: 'up', mode: kind } } });
+    expect(ready.headers['cache-control']).toBe('no-store');
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up', mode: kind }, migrations: { status: 'up' } },
+      error: {},
+    });
+    expect(ready.body.info.migrations.applied).toBeGreaterThan(5);
+  });
+
+  it('is not ready while a migration of this build is missing from the database', async () => {
+    const ds = t.app.get(DataSource);
+    const [last] = (await ds.query(
+      'SELECT name, timestamp FROM schema_migrations ORDER BY timestamp DESC LIMIT 1',
+    )) as Array<{ name: string; timestamp: string }>;
+    await ds.query('DELETE FROM schema_migrations WHERE name = $1', [last.name]);
+    try {
+      const res = await t.http().get('/readyz').expect(503);
+      expect(res.body.status).toBe('error');
+      expect(res.body.info.database.status).toBe('up');
+      expect(res.body.error.migrations).toEqual({
+        status: 'down',
+        reason: 'migrations pending',
+        pending: [last.name],
+      });
+    } finally {
+      await ds.query('INSERT INTO schema_migrations (timestamp, name) VALUES ($1, $2)', [
+        last.timestamp,
+        last.name,
+      ]);
+    }
+    await t.http().get('/readyz').expect(200);
   });
 
   it('serves the OpenAPI document for the admin API at /docs', async () => {
@@ -106,8 +137,9 @@ describe.each(databaseKinds())('health, docs and admin API keys on %s', (kind) =
       await t.http().get('/readyz').expect(200);
       await proxy.stop();
       const down = await t.http().get('/readyz').expect(503);
-      expect(down.body.status).toBe('unavailable');
-      expect(down.body.checks.database.status).toBe('down');
+      expect(down.body.status).toBe('error');
+      expect(down.body.error.database.status).toBe('down');
+      expect(down.body.error.migrations.status).toBe('down');
       await t.http().get('/healthz').expect(200);
       const api = await t.admin.get('/api/v1/connections');
       expect(api.status).toBe(503);
