@@ -23,6 +23,8 @@ export interface BridgeConfig {
   /** Secret that encrypts private keys at rest (at least 32 characters). */
   readonly bridgeSecret: string;
   readonly bridgeSecretSource: 'env' | 'generated-file';
+  /** The secret being rotated away from: still opens sealed keys and cookies until `npm run rotate-secret`. */
+  readonly bridgeSecretPrevious?: string;
   /** Bootstrap admin credential. */
   readonly adminApiKey: string;
   readonly adminApiKeySource: 'env' | 'generated-file';
@@ -146,6 +148,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push('BRIDGE_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)');
   }
 
+  const bridgeSecretPrevious = env.BRIDGE_SECRET_PREVIOUS?.trim() || undefined;
+  if (bridgeSecretPrevious !== undefined && bridgeSecretPrevious.length < 32) {
+    problems.push('BRIDGE_SECRET_PREVIOUS must be at least 32 characters (it is the former BRIDGE_SECRET)');
+  } else if (bridgeSecretPrevious !== undefined && bridgeSecretPrevious === bridgeSecret) {
+    problems.push('BRIDGE_SECRET_PREVIOUS must differ from BRIDGE_SECRET (it is the secret being replaced)');
+  }
+
   let adminApiKey = env.ADMIN_API_KEY?.trim() ?? '';
   let adminApiKeySource: BridgeConfig['adminApiKeySource'] = 'env';
   if (!adminApiKey) {
@@ -203,6 +212,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     certsDir,
     bridgeSecret,
     bridgeSecretSource,
+    bridgeSecretPrevious,
     adminApiKey,
     adminApiKeySource,
     logLevel: LOG_LEVELS.includes(rawLevel) ? rawLevel : 'info',

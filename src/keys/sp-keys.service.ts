@@ -51,7 +51,7 @@ export class SpKeysService {
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
   ) {
     this.keys = dataSource.getRepository(SpKeyEntity);
-    this.box = new SecretBox(config.bridgeSecret);
+    this.box = SecretBox.forConfig(config);
   }
 
   generate(slug: string): Promise<GeneratedKeyPair> {

@@ -144,15 +144,14 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const { default: ProviderClass, errors } = await import('oidc-provider');
     const jwks = await this.keys.privateJwks();
     const users = this.users;
-    const cookieKey = Buffer.from(
-      hkdfSync(
-        'sha256',
-        Buffer.from(this.config.bridgeSecret),
-        Buffer.alloc(0),
-        'saml-bridge:oidc-cookies',
-        32,
-      ),
-    ).toString('base64url');
+    // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
+    const cookieKeys = [this.config.bridgeSecret, this.config.bridgeSecretPrevious]
+      .filter((secret): secret is string => secret !== undefined)
+      .map((secret) =>
+        Buffer.from(
+          hkdfSync('sha256', Buffer.from(secret), Buffer.alloc(0), 'saml-bridge:oidc-cookies', 32),
+        ).toString('base64url'),
+      );
 
     const secure = this.config.baseUrl.startsWith('https:');
     const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
@@ -162,7 +161,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       ) as unknown as Configuration['adapter'],
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
-        keys: [cookieKey],
+        keys: cookieKeys,
         long: { httpOnly: true, sameSite: 'lax', secure, ...domain },
         short: { httpOnly: true, sameSite: 'lax', secure, ...domain },
       },

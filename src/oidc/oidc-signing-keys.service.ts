@@ -33,7 +33,7 @@ export class OidcSigningKeysService {
     private readonly clock: Clock,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
   ) {
-    this.box = new SecretBox(config.bridgeSecret);
+    this.box = SecretBox.forConfig(config);
   }
 
   private async generate(

@@ -96,4 +96,17 @@ describe('loadConfig', () => {
         .cookieDomain,
     ).toBe('example.com');
   });
+
+  it('takes BRIDGE_SECRET_PREVIOUS during a secret rotation, and checks it', () => {
+    expect(loadConfig({ ...GOOD, BRIDGE_SECRET_PREVIOUS: 'p'.repeat(32) }, tmp()).bridgeSecretPrevious).toBe(
+      'p'.repeat(32),
+    );
+    expect(loadConfig(GOOD, tmp()).bridgeSecretPrevious).toBeUndefined();
+    expect(() => loadConfig({ ...GOOD, BRIDGE_SECRET_PREVIOUS: 'short' }, tmp())).toThrow(
+      /BRIDGE_SECRET_PREVIOUS must be at least 32 characters/,
+    );
+    expect(() => loadConfig({ ...GOOD, BRIDGE_SECRET_PREVIOUS: GOOD.BRIDGE_SECRET }, tmp())).toThrow(
+      /must differ from BRIDGE_SECRET/,
+    );
+  });
 });
