@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { MetricsService } from '../metrics/metrics.service';
 import { addLogContext } from '../logging/logger';
@@ -318,7 +319,22 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
       addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, outcome: err.error ?? 'error' }),
     );
-    provider.on('server_error', (_ctx, err) => this.logger.error({ err }, 'OpenID Provider error'));
+    provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
+      if (!isDatabaseUnavailable(err)) {
+        this.logger.error({ err }, 'OpenID Provider error');
+        return;
+      }
+      // The database is down (restart, failover): a retryable 503, not a 500 (emitted after the body is set).
+      this.logger.warn({ err: (err as Error).message }, 'OpenID Provider: database unavailable');
+      const description = 'The service is temporarily unavailable (database). Retry shortly.';
+      ctx.status = 503;
+      ctx.set('Retry-After', '2');
+      addLogContext(ctx.res, { outcome: 'database_unavailable' });
+      ctx.body =
+        typeof ctx.body === 'string'
+          ? errorPage({ title: 'Service unavailable', message: description, reason: 'database_unavailable' })
+          : { error: 'temporarily_unavailable', error_description: description };
+    });
     for (const plugin of this.plugins) plugin(provider);
     this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);
     return provider;

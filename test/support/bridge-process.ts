@@ -1,0 +1,88 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+/** A free TCP port on loopback. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the production bundle (`nest build`) when dist/ is missing or older than src/. */
+export function ensureProductionBuild(): void {
+  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
+export interface BridgeProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:<port> of this instance. */
+  base: string;
+  port: number;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  /** SIGTERM and wait (graceful), or SIGKILL. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/** How long to wait for /readyz after start. */
+const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts the production build (`node dist/src/main.js`) as its own process: for tests that kill instances,
+ * and for benchmarks. Resolves once `/readyz` answers 200.
+ */
+export async function startBridgeProcess(options: {
+  env: Record<string, string>;
+  port?: number;
+  nodeArgs?: string[];
+  stdio?: 'inherit' | 'ignore';
+}): Promise<BridgeProcess> {
+  const port = options.port ?? (await freeLoopbackPort());
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', ...options.env, PORT: String(port) },
+    stdio: ['ignore', options.stdio ?? 'ignore', options.stdio ?? 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  while (Date.now() < deadline && !exitedEarly) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return { child, base, port, exited, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop('SIGKILL');
+  throw new Error(`the bridge on port ${port} did not become ready (exit code ${child.exitCode})`);
+}

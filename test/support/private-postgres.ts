@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+const PG_ROOT = '/usr/lib/postgresql';
+
+/** The newest installed PostgreSQL server binaries (Debian layout), or undefined. */
+export function postgresBinDir(): string | undefined {
+  if (!existsSync(PG_ROOT)) return undefined;
+  const versions = readdirSync(PG_ROOT)
+    .filter(
+      (v) => existsSync(join(PG_ROOT, v, 'bin', 'pg_ctl')) && existsSync(join(PG_ROOT, v, 'bin', 'initdb')),
+    )
+    .sort((x, y) => Number(y) - Number(x));
+  return versions.length ? join(PG_ROOT, versions[0], 'bin') : undefined;
+}
+
+/**
+ * A throwaway PostgreSQL server of the test's own (initdb into a temp dir, its own port), so that a test
+ * can stop and restart the database under load without touching the machine's server. As root, the server
+ * runs as the `postgres` user (PostgreSQL refuses to run as root).
+ */
+export class PrivatePostgres {
+  private constructor(
+    private readonly bin: string,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  static create(port: number): PrivatePostgres {
+    const bin = postgresBinDir();
+    if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-pg-'));
+    const pg = new PrivatePostgres(bin, dir, port);
+    if (userInfo().uid === 0) {
+      const ids = execFileSync('id', ['-u', 'postgres']).toString().trim();
+      const gid = execFileSync('id', ['-g', 'postgres']).toString().trim();
+      chownSync(dir, Number(ids), Number(gid));
+    }
+    pg.run('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+    pg.start();
+    return pg;
+  }
+
+  private run(tool: string, args: string[]): void {
+    const cmd = join(this.bin, tool);
+    const [file, argv] =
+      userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    execFileSync(file, argv, { stdio: 'ignore', cwd: this.dir });
+  }
+
+  url(database = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  start(): void {
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    this.run('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-o',
+      options,
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      'start',
+    ]);
+  }
+
+  /** Stops the server (fast: disconnects every client, as a restart or failover does). */
+  stop(): void {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
+  }
+
+  destroy(): void {
+    try {
+      this.stop();
+    } catch {
+      // already stopped
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
