@@ -101,7 +101,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
       // The load balancer keeps sending to both until its health check notices: failover on connection errors.
       const client = new LoginClient({
         publicBase: PUBLIC_BASE,
-        instances: () => [a.base, b.base],
+        instances: () => (Math.random() < 0.5 ? [a.base, b.base] : [b.base, a.base]),
         connection: { idp, slug: 'faults', spEntityId: sp.entityId, acsUrl: sp.acsUrl },
         client: {
           clientId: app.clientId as string,

@@ -27,8 +27,11 @@ export interface LoginEvidence {
 export interface LoginTarget {
   /** The public BASE_URL / issuer every instance shares (as behind a load balancer). */
   publicBase: string;
-  /** The instances: http://127.0.0.1:<port>. A request goes to `pick()`, then to the others if unreachable. */
-  instances: () => string[];
+  /**
+   * The instances (http://127.0.0.1:<port>) to send a request for `path` to, in order: the first that
+   * answers serves it (the others are the load balancer's failover).
+   */
+  instances: (path: string) => string[];
   connection: Pick<SamlConnectionFixture, 'idp' | 'slug' | 'spEntityId' | 'acsUrl'>;
   client: { clientId: string; clientSecret: string; redirectUri: string };
 }
@@ -36,7 +39,7 @@ export interface LoginTarget {
 /**
  * A browser-less user agent for the full OIDC → SAML login against several bridge instances: authorize,
  * AuthnRequest, a signed SAML response from the test IdP, ACS, continue, code, token (openid-client). Each
- * request goes to an instance chosen at random and fails over to another when the instance is unreachable,
+ * request goes to the instances the target names for it, failing over to the next when one is unreachable,
  * like a load balancer with retries.
  */
 export class LoginClient {
@@ -47,7 +50,7 @@ export class LoginClient {
   constructor(private readonly target: LoginTarget) {}
 
   private async fetchAny(path: string, init: RequestInit): Promise<Response> {
-    const instances = [...this.target.instances()].sort(() => Math.random() - 0.5);
+    const instances = this.target.instances(path);
     let last: unknown;
     for (const base of instances) {
       try {
