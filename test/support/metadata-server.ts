@@ -9,12 +9,18 @@ export class MetadataServer {
   body: string | Buffer = '';
   /** Never answer (timeout tests). */
   hang = false;
+  /** Drop the connection without an answer (a crashed server or proxy). */
+  reset = false;
   requests = 0;
 
   async start(): Promise<string> {
-    this.server = createServer((_req, res) => {
+    this.server = createServer((req, res) => {
       this.requests++;
       if (this.hang) return;
+      if (this.reset) {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(this.status, { 'content-type': this.contentType });
       res.end(this.body);
     });

@@ -231,6 +231,30 @@ export function signRootElement(xml: string, opts: SignRootOptions): string {
   return sig.getSignedXml();
 }
 
+/**
+ * Signs a metadata document (an EntityDescriptor, given an `ID` if it has none) with an enveloped
+ * signature as its first child, as IdPs such as Entra ID and AD FS publish it.
+ */
+export function signMetadata(xml: string, keys: TestKeyPair): string {
+  const withId = /^<md:EntityDescriptor[^>]*\sID="/.test(xml)
+    ? xml
+    : xml.replace(/^<md:EntityDescriptor/, `<md:EntityDescriptor ID="${newSamlId()}"`);
+  const sig = new SignedXml({
+    privateKey: keys.privateKeyPem,
+    publicCert: keys.certificatePem,
+    signatureAlgorithm: SIGNATURE_ALGORITHMS['rsa-sha256'],
+    canonicalizationAlgorithm: C14N_EXC,
+    idAttribute: 'ID',
+  });
+  sig.addReference({
+    xpath: '/*',
+    transforms: [TRANSFORM_ENVELOPED, C14N_EXC],
+    digestAlgorithm: DIGEST_ALGORITHMS.sha256,
+  });
+  sig.computeSignature(withId, { prefix: 'ds', location: { reference: '/*', action: 'prepend' } });
+  return sig.getSignedXml();
+}
+
 export interface EncryptionSpec {
   /** The SP's encryption certificate (PEM); the assertion key is wrapped with its public key. */
   spCertificatePem: string;
