@@ -7,21 +7,16 @@
 import 'reflect-metadata';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { Client } from 'pg';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
+import { ADMIN_KEY, createBenchDatabase, cpuMs, peakRssMb, startBenchBridge } from './bench-bridge';
 
 const SMOKE = process.argv.includes('--smoke');
 const DURATION_S = SMOKE ? 1 : 10;
 const CONCURRENCY = SMOKE ? [8] : [1, 8, 32];
-const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-const BASE_URL = 'https://bench.local';
-const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface Row {
   scenario: string;
@@ -36,60 +31,6 @@ interface Row {
   unexpected: number;
   cpuMsPerRequest: number;
   peakRssMb: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU milliseconds (user + system) the server process has used so far. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
-
-async function startBridge(databaseUrl: string): Promise<{ child: ChildProcess; base: string }> {
-  const port = await freePort();
-  // BENCH_CPU_PROF=1: the bridge writes a V8 CPU profile (bench/results/profiles) when it exits.
-  const profile =
-    process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      BASE_URL,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      BRIDGE_SECRET: 'bench-bridge-secret-0123456789abcdef0123',
-      ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'error',
-      METADATA_SCHEDULER_SECONDS: '0',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) return { child, base };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the bridge did not become ready');
 }
 
 function expectedCount(result: autocannon.Result, status: number): number {
@@ -125,14 +66,8 @@ async function run(
 }
 
 async function main(): Promise<void> {
-  const dbName = `bridge_bench_${Date.now()}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const dbUrl = new URL(PG_ADMIN);
-  dbUrl.pathname = `/${dbName}`;
-  const { child, base } = await startBridge(dbUrl.toString());
+  const db = await createBenchDatabase('bench');
+  const { child, base } = await startBenchBridge(db.url);
   const pid = child.pid as number;
   const rows: Row[] = [];
   const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
@@ -287,10 +222,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    const drop = new Client({ connectionString: PG_ADMIN });
-    await drop.connect();
-    await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await drop.end();
+    await db.drop();
   }
 }
 

@@ -1,9 +1,20 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository root (also from a compiled copy of this file, e.g. under dist-bench/). */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'src'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('project root not found');
+    dir = parent;
+  }
+  return dir;
+}
+
+const ROOT = projectRoot();
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 /** A free TCP port on loopback. */

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+import { BridgeProcess, startBridgeProcess } from '../test/support/bridge-process';
+
+export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+/** The bridge's public URL; the load generator talks to 127.0.0.1 with X-Forwarded-Proto as a proxy does. */
+export const BASE_URL = 'https://bench.local';
+export const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh database on the benchmark's PostgreSQL server: its URL, and how to drop it. */
+export async function createBenchDatabase(
+  prefix: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `bridge_${prefix}_${Date.now()}`;
+  const admin = new Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new Client({ connectionString: PG_ADMIN });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** The production build on `databaseUrl`, as its own process (the load generator is this process). */
+export function startBenchBridge(databaseUrl: string): Promise<BridgeProcess> {
+  // BENCH_CPU_PROF=1: the bridge writes a V8 CPU profile (bench/results/profiles) when it exits.
+  const profile =
+    process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
+  return startBridgeProcess({
+    nodeArgs: profile,
+    stdio: 'inherit',
+    env: {
+      NODE_ENV: 'production',
+      BASE_URL,
+      TRUST_PROXY: 'true',
+      DATABASE_URL: databaseUrl,
+      BRIDGE_SECRET: 'bench-bridge-secret-0123456789abcdef0123',
+      ADMIN_API_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'error',
+      METADATA_SCHEDULER_SECONDS: '0',
+    },
+  });
+}
+
+/** An admin API call; throws on an error answer. */
+export async function adminCall<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** CPU milliseconds (user + system) the process has used so far. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** Peak resident set size so far, MB. */
+export const peakRssMb = (pid: number): number => statusMb(pid, 'VmHWM');
+/** Current resident set size, MB. */
+export const rssMb = (pid: number): number => statusMb(pid, 'VmRSS');
