@@ -6,6 +6,8 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { consoleErrorPage } from './admin/console/console-html';
+import { isConsolePath } from './admin/console/console.guard';
 import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
@@ -74,18 +76,29 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
   );
   app.useGlobalFilters(
     new ApiExceptionFilter({
-      // Errors raised before a SAML controller runs (e.g. an oversized ACS body) still get the HTML page.
-      matches: (path) => path.startsWith('/saml/'),
-      render: (body) =>
-        errorPage({
-          title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
-          message:
-            body.statusCode >= 500
-              ? 'Something went wrong on our side. Try again in a moment.'
-              : body.message,
-          reason: body.code,
-          traceId: body.requestId,
-        }),
+      // Errors raised before a SAML or console controller runs (an oversized body, an unknown page) still
+      // get an HTML page.
+      matches: (path) => path.startsWith('/saml/') || isConsolePath(path),
+      render: (body, path) =>
+        isConsolePath(path)
+          ? consoleErrorPage({
+              status: body.statusCode,
+              message:
+                body.statusCode >= 500 && body.statusCode !== 503
+                  ? 'Something went wrong on our side. Try again; if it keeps happening, quote the request id.'
+                  : body.message,
+              reason: body.code,
+              requestId: body.requestId,
+            })
+          : errorPage({
+              title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
+              message:
+                body.statusCode >= 500
+                  ? 'Something went wrong on our side. Try again in a moment.'
+                  : body.message,
+              reason: body.code,
+              traceId: body.requestId,
+            }),
     }),
   );
   app.enableShutdownHooks();
