@@ -58,6 +58,11 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       hsts: config.baseUrl.startsWith('https:'),
     }),
   );
+  // Console forms are checked by Origin: with helmet's no-referrer, Chromium would send `Origin: null`.
+  app.use('/admin', (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+    res.setHeader('Referrer-Policy', 'same-origin');
+    next();
+  });
   // The OpenID Provider (oidc-provider) serves discovery, JWKS, authorize, token… and parses its own bodies.
   app.use(app.get(OidcProviderHost).middleware());
   // SAML endpoints take form posts only, with a tighter limit than the admin API.

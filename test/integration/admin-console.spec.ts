@@ -132,6 +132,8 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
         .send({ key })
         .expect(401);
       expect(res.headers['content-type']).toMatch(/text\/html/);
+      // Same-origin referrer policy: browsers then send the Origin the CSRF check needs (not "null").
+      expect(res.headers['referrer-policy']).toBe('same-origin');
       expect(consoleCookie(res)).toBeUndefined();
     }
   });
