@@ -95,6 +95,23 @@ export interface TestLoginResult {
 
 export type CompletedLogin = LoginResult | TestLoginResult;
 
+/** The pending request's context of an admin console SSO sign-in; the ACS continues at continuePath. */
+export const ADMIN_CONSOLE_LOGIN_CONTEXT = {
+  purpose: 'admin-console',
+  continuePath: '/admin/sso/continue',
+} as const;
+
+function isAdminConsoleLogin(context: Record<string, unknown> | undefined): boolean {
+  return context?.purpose === ADMIN_CONSOLE_LOGIN_CONTEXT.purpose;
+}
+
+/** A finished admin console SSO sign-in: who the IdP says the person is (nothing provisioned). */
+export interface AdminConsoleIdentity {
+  connection: ConnectionEntity;
+  mapped: MappedUser;
+  returnTo: string;
+}
+
 /** A rejection with the trace id the browser should show. */
 export class TracedSamlRejection extends SamlRejection {
   constructor(
@@ -471,9 +488,13 @@ export class SamlService {
         : (idpTarget ?? connection.options.idpInitiatedTarget ?? DEFAULT_LANDING_PATH),
       context: pending?.context ?? {},
     });
+    // An admin console sign-in continues at the console (which opens its own session), never at /saml.
+    const continueUrl = isAdminConsoleLogin(pending?.context)
+      ? `${ADMIN_CONSOLE_LOGIN_CONTEXT.continuePath}?connection=${connection.slug}&code=${code}`
+      : `/saml/${connection.slug}/continue?code=${code}`;
     return {
       connection,
-      continueUrl: `/saml/${connection.slug}/continue?code=${code}`,
+      continueUrl,
       subject: mapped.subject,
     };
   }
@@ -491,26 +512,7 @@ export class SamlService {
     try {
       const connection = await this.connection(slug);
       connectionId = connection.id;
-      const completion = typeof code === 'string' ? await this.state.takeCompletion(code) : null;
-      if (!completion || completion.connectionId !== connection.id) {
-        throw new SamlRejection(
-          'saml_login_not_found',
-          'This sign-in link was already used or has expired. Start the sign-in again.',
-          {},
-          400,
-        );
-      }
-      if (
-        completion.browserBinding &&
-        (!browserBinding || sha256(browserBinding) !== completion.browserBinding)
-      ) {
-        throw new SamlRejection(
-          'saml_browser_mismatch',
-          'This sign-in was started in another browser. Start the sign-in again from this browser.',
-          { subject: completion.login.mapped.subject },
-          403,
-        );
-      }
+      const completion = await this.takeCompletion(connection, code, browserBinding, false);
       const { mapped, attributes } = completion.login;
       if (isTestLogin(completion.context)) return await this.finishTestLogin(connection, completion);
       const user = await this.users.provision(connection.id, mapped, attributes);
@@ -566,6 +568,88 @@ export class SamlService {
       });
       throw new TracedSamlRejection(err, traceId);
     }
+  }
+
+  /**
+   * Finishes an admin console SSO sign-in (started with ADMIN_CONSOLE_LOGIN_CONTEXT): the same-site GET
+   * after the ACS, by the browser that started it. Returns the mapped identity only: no user is
+   * provisioned and no app session opened; the console decides (admin groups) and opens its own session.
+   */
+  async completeAdminConsoleLogin(
+    slug: string,
+    code: unknown,
+    browserBinding: string | undefined,
+  ): Promise<AdminConsoleIdentity> {
+    let connectionId: string | null = null;
+    try {
+      const connection = await this.connection(slug);
+      connectionId = connection.id;
+      const completion = await this.takeCompletion(connection, code, browserBinding, true);
+      const { mapped } = completion.login;
+      await this.traces.record({
+        connectionId: connection.id,
+        kind: 'acs',
+        outcome: 'success',
+        message: `Admin console sign-in by ${mapped.email ?? mapped.subject} (identity checked, no app session)`,
+        detail: { adminConsole: true, assertionId: completion.login.assertionId, subject: mapped.subject },
+      });
+      return { connection, mapped, returnTo: completion.returnTo };
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      const traceId = await this.traces.record({
+        connectionId,
+        kind: 'acs',
+        outcome: 'failure',
+        reason: err.reason,
+        message: err.message,
+        detail: err.detail,
+      });
+      throw new TracedSamlRejection(err, traceId);
+    }
+  }
+
+  /**
+   * Takes a validated login out (single use) for the browser that started it. An admin console sign-in
+   * can only be finished by the console, and an app login only by the SAML continue step.
+   */
+  private async takeCompletion(
+    connection: ConnectionEntity,
+    code: unknown,
+    browserBinding: string | undefined,
+    adminConsole: boolean,
+  ): Promise<LoginCompletion> {
+    const completion = typeof code === 'string' ? await this.state.takeCompletion(code) : null;
+    if (!completion || completion.connectionId !== connection.id) {
+      throw new SamlRejection(
+        'saml_login_not_found',
+        'This sign-in link was already used or has expired. Start the sign-in again.',
+        {},
+        400,
+      );
+    }
+    if (
+      completion.browserBinding &&
+      (!browserBinding || sha256(browserBinding) !== completion.browserBinding)
+    ) {
+      throw new SamlRejection(
+        'saml_browser_mismatch',
+        'This sign-in was started in another browser. Start the sign-in again from this browser.',
+        { subject: completion.login.mapped.subject },
+        403,
+      );
+    }
+    if (
+      isAdminConsoleLogin(completion.context) !== adminConsole ||
+      (adminConsole && !completion.browserBinding)
+    ) {
+      throw new SamlRejection(
+        'saml_login_not_found',
+        'This sign-in link belongs to another page. Start the sign-in again.',
+        {},
+        400,
+      );
+    }
+    return completion;
   }
 
   private async finishTestLogin(

@@ -23,6 +23,20 @@ const alice: SimpleSamlPhpUser = {
   },
 };
 
+const carol: SimpleSamlPhpUser = {
+  username: 'carol',
+  password: 'carol-pass',
+  nameId: 'carol-0003',
+  attributes: { mail: ['carol@example.com'], groups: ['it-admins'] },
+};
+
+const bob: SimpleSamlPhpUser = {
+  username: 'bob',
+  password: 'bob-pass',
+  nameId: 'bob-0002',
+  attributes: { mail: ['bob@example.com'], groups: ['staff'] },
+};
+
 describe('admin console in Chromium', () => {
   let t: TestApp;
   let base: string;
@@ -43,7 +57,7 @@ describe('admin console in Chromium', () => {
   beforeAll(async () => {
     t = await startTestApp(databaseKinds()[0], {}, undefined, { listen: true, baseHost: 'localhost' });
     base = t.config.baseUrl;
-    idp = await SimpleSamlPhpIdp.start({ users: [alice] });
+    idp = await SimpleSamlPhpIdp.start({ users: [alice, bob, carol] });
     browser = await launchBrowser();
     admin = await newContext();
     await admin.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
@@ -188,6 +202,39 @@ describe('admin console in Chromium', () => {
     await loginAtSimpleSamlPhp(again, 'alice', 'alice-pass');
     await again.waitForSelector('h1');
     expect(await again.content()).toContain('saml_user_disabled');
+  });
+
+  it('lets members of the admin groups sign in through SSO, and refuses others with a clear page', async () => {
+    await page.goto(`${base}/admin/connections?q=ssp`);
+    await page.click('a:has-text("SimpleSAMLphp")');
+    await page.fill('#adminGroups', 'it-admins');
+    await page.click('button:has-text("Save settings")');
+    await page.waitForURL(/notice=saved/);
+    await expect(page.locator('#adminGroups').inputValue()).resolves.toBe('it-admins');
+
+    const adminPage = await (await newContext()).newPage();
+    await adminPage.goto(`${base}/admin/users`);
+    await adminPage.waitForURL(/\/admin\/sign-in/);
+    await adminPage.click('button:has-text("Sign in with SimpleSAMLphp")');
+    await loginAtSimpleSamlPhp(adminPage, 'carol', 'carol-pass');
+    await adminPage.waitForURL(`${base}/admin/users`);
+    await expect(adminPage.locator('.signout').textContent()).resolves.toContain(
+      'Signed in as carol@example.com',
+    );
+    // An SSO admin session is a full console session (forms and CSRF work).
+    await adminPage.goto(`${base}/admin/keys`);
+    await adminPage.click('button:has-text("Rotate the OIDC signing keys")');
+    await expect(adminPage.locator('[role=status]').textContent()).resolves.toContain('rotated');
+
+    const staffPage = await (await newContext()).newPage();
+    await staffPage.goto(`${base}/admin/sign-in`);
+    await staffPage.click('button:has-text("Sign in with SimpleSAMLphp")');
+    await loginAtSimpleSamlPhp(staffPage, 'bob', 'bob-pass');
+    await staffPage.waitForSelector('h1:has-text("Not allowed")');
+    const refused = await staffPage.content();
+    expect(refused).toContain('not_an_admin');
+    expect(refused).toContain('bob@example.com');
+    expect((await staffPage.context().cookies(base)).some((c) => c.name === 'admin_console')).toBe(false);
   });
 
   it('signs out: the console asks for the key again', async () => {

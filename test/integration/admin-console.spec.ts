@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { UsersService } from '../../src/users/users.service';
+import { createTestConnection, SamlConnectionFixture, startLogin } from '../support/saml-flow';
 import { databaseKinds, FIXTURES, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
 const ORIGIN = 'http://bridge.test';
@@ -98,11 +100,15 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
   it('enumerates the console routes from the router, and every one needs a session', async () => {
     const routes = consoleRoutes(t);
     expect(routes.length).toBeGreaterThan(25);
+    // Reachable without a session: the sign-in page and its POST, the static files, and the SSO sign-in
+    // steps (which only open a session after a validated SAML login; tested below).
     const open = new Set([
       'get /admin/sign-in',
       'post /admin/sign-in',
       'get /admin/assets/console.css',
       'get /admin/assets/console.js',
+      'post /admin/sso/start',
+      'get /admin/sso/continue',
     ]);
     for (const [method, path] of routes) {
       if (open.has(`${method} ${path}`)) continue;
@@ -385,6 +391,122 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       .set('Cookie', s.cookie)
       .expect(200);
     expect(pem.text).toContain('BEGIN CERTIFICATE');
+  });
+
+  describe('SSO sign-in for admins', () => {
+    let corp: SamlConnectionFixture;
+
+    beforeAll(async () => {
+      corp = await createTestConnection(t, 'corp', { options: { adminGroups: ['bridge-admins'] } });
+    });
+
+    /** Starts an admin SSO sign-in; returns the AuthnRequest ID and the browser-binding cookie. */
+    async function startAdminSso(slug: string) {
+      const res = await t
+        .http()
+        .post('/admin/sso/start')
+        .set('Origin', ORIGIN)
+        .type('form')
+        .send({ connection: slug, next: '/admin/users' })
+        .expect(303);
+      const url = new URL(res.headers.location as string);
+      const xml = inflateRawSync(
+        Buffer.from(url.searchParams.get('SAMLRequest') as string, 'base64'),
+      ).toString();
+      const browser = (res.headers['set-cookie'] as unknown as string[])
+        .find((c) => c.startsWith('bridge_browser='))
+        ?.split(';')[0] as string;
+      return { requestId: /ID="([^"]+)"/.exec(xml)?.[1] as string, browser };
+    }
+
+    async function acs(inResponseTo: string, subject: string, groups: string[]): Promise<string> {
+      const xml = await corp.idp.responseXmlAsync({
+        spEntityId: corp.spEntityId,
+        acsUrl: corp.acsUrl,
+        inResponseTo,
+        nameId: subject,
+        attributes: { email: `${subject}@example.com`, groups },
+      });
+      const res = await t
+        .http()
+        .post('/saml/corp/acs')
+        .type('form')
+        .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
+        .expect(303);
+      return res.headers.location as string;
+    }
+
+    it('opens a console session for a member of an admin group', async () => {
+      const { requestId, browser } = await startAdminSso('corp');
+      const location = await acs(requestId, 'root', ['staff', 'bridge-admins']);
+      expect(location).toMatch(/^\/admin\/sso\/continue\?connection=corp&code=/);
+      const done = await t.http().get(location).set('Cookie', browser).expect(200);
+      expect(done.text).toContain('Signed in to the console as <strong>root@example.com</strong>');
+      const cookie = consoleCookie(done) as string;
+      expect(cookie).toBeDefined();
+      const page = await t.http().get('/admin/users').set('Cookie', cookie).expect(200);
+      expect(page.text).toContain('Signed in as root@example.com');
+      // No app session and no provisioned user.
+      expect(done.headers['set-cookie']?.toString()).not.toContain('bridge_session=');
+      expect((await t.admin.get(`/api/v1/users?connectionId=${corp.id}`).expect(200)).body.total).toBe(0);
+    });
+
+    it('refuses a user outside the admin groups with a page that says why', async () => {
+      const { requestId, browser } = await startAdminSso('corp');
+      const refused = await t
+        .http()
+        .get(await acs(requestId, 'clerk', ['staff']))
+        .set('Cookie', browser)
+        .expect(403);
+      expect(refused.headers['content-type']).toMatch(/text\/html/);
+      expect(refused.text).toContain('not_an_admin');
+      expect(refused.text).toContain('bridge-admins');
+      expect(consoleCookie(refused)).toBeUndefined();
+    });
+
+    it('keeps admin sign-ins and app logins apart, and needs the browser that started it', async () => {
+      const admin = await startAdminSso('corp');
+      const adminCode = new URL(
+        await acs(admin.requestId, 'root', ['bridge-admins']),
+        ORIGIN,
+      ).searchParams.get('code');
+      const asApp = await t
+        .http()
+        .get(`/saml/corp/continue?code=${adminCode}`)
+        .set('Cookie', admin.browser)
+        .expect(400);
+      expect(asApp.headers['set-cookie']?.toString() ?? '').not.toContain('bridge_session=');
+
+      const app = await startLogin(t, 'corp');
+      const appLocation = await acs(app.requestId, 'root', ['bridge-admins']);
+      const appCode = new URL(appLocation, ORIGIN).searchParams.get('code');
+      const asAdmin = await t
+        .http()
+        .get(`/admin/sso/continue?connection=corp&code=${appCode}`)
+        .set('Cookie', app.browser as string)
+        .expect(400);
+      expect(consoleCookie(asAdmin)).toBeUndefined();
+
+      const other = await startAdminSso('corp');
+      const stolen = await t
+        .http()
+        .get(await acs(other.requestId, 'root', ['bridge-admins']))
+        .set('Cookie', 'bridge_browser=someone-elses-browser-binding-value-0123456789')
+        .expect(403);
+      expect(stolen.text).toContain('saml_browser_mismatch');
+      expect(consoleCookie(stolen)).toBeUndefined();
+    });
+
+    it('refuses to start an SSO sign-in through a connection without admin groups', async () => {
+      const res = await t
+        .http()
+        .post('/admin/sso/start')
+        .set('Origin', ORIGIN)
+        .type('form')
+        .send({ connection: 'okta' })
+        .expect(403);
+      expect(res.text).toContain('admin_sso_not_enabled');
+    });
   });
 
   it('slows down guessing: after 10 failed sign-ins even the right key waits', async () => {

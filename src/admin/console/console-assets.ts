@@ -59,6 +59,8 @@ export const CONSOLE_JS = `
     return ok;
   }
   document.addEventListener('DOMContentLoaded', function () {
+    var onward = document.querySelector('a[data-auto-continue]');
+    if (onward) window.location.assign(onward.href);
     var buttons = document.querySelectorAll('button.copy[data-copy]');
     Array.prototype.forEach.call(buttons, function (button) {
       button.hidden = false;

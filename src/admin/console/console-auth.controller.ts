@@ -6,6 +6,7 @@ import { Public } from '../../common/public.decorator';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
 import { isSafeReturnPath } from '../../saml/return-path';
+import { ConnectionsService } from '../../connections/connections.service';
 import { AdminApiKeysService } from '../admin-api-keys.service';
 import { CONSOLE_CSS, CONSOLE_JS } from './console-assets';
 import { clearConsoleCookie, setConsoleCookie } from './console-cookie';
@@ -40,6 +41,7 @@ export class ConsoleAuthController {
   constructor(
     private readonly keys: AdminApiKeysService,
     private readonly sessions: ConsoleSessionsService,
+    private readonly connections: ConnectionsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -62,12 +64,16 @@ export class ConsoleAuthController {
 
   @ConsoleOpen()
   @Get('sign-in')
-  signInPage(@Query('next') next: unknown, @Req() req: ConsoleRequest, @Res() res: Response): void {
+  async signInPage(
+    @Query('next') next: unknown,
+    @Req() req: ConsoleRequest,
+    @Res() res: Response,
+  ): Promise<void> {
     if (req.consoleSession) {
       res.redirect(HttpStatus.SEE_OTHER, consoleNext(next));
       return;
     }
-    noStore(res).send(this.renderSignIn(consoleNext(next)));
+    noStore(res).send(this.renderSignIn(consoleNext(next), await this.ssoConnections()));
   }
 
   @ConsoleOpen()
@@ -82,6 +88,7 @@ export class ConsoleAuthController {
         .send(
           this.renderSignIn(
             next,
+            await this.ssoConnections(),
             'Too many failed sign-ins from your address. Wait 15 minutes, then try again.',
             'signin_rate_limited',
           ),
@@ -97,6 +104,7 @@ export class ConsoleAuthController {
         .send(
           this.renderSignIn(
             next,
+            await this.ssoConnections(),
             key
               ? 'That key is not valid or was revoked.'
               : 'Enter the bootstrap admin key (ADMIN_API_KEY) or an admin API key.',
@@ -128,7 +136,18 @@ export class ConsoleAuthController {
     res.redirect(HttpStatus.SEE_OTHER, '/admin/sign-in?signed-out=1');
   }
 
-  private renderSignIn(next: string, error?: string, reason?: string): string {
+  /** Enabled connections through which admins may sign in (their `adminGroups` option is set). */
+  private async ssoConnections(): Promise<Array<{ slug: string; name: string }>> {
+    const { items } = await this.connections.list({ limit: 500, offset: 0 });
+    return items.filter((c) => c.enabled && (c.options.adminGroups?.length ?? 0) > 0);
+  }
+
+  private renderSignIn(
+    next: string,
+    sso: Array<{ slug: string; name: string }>,
+    error?: string,
+    reason?: string,
+  ): string {
     return consolePage(
       { title: 'Sign in', error: error ? `${error}${reason ? ` (${reason})` : ''}` : undefined },
       `<p>Sign in with the bootstrap admin key (<code>ADMIN_API_KEY</code>) or an admin API key.</p>` +
@@ -142,7 +161,18 @@ export class ConsoleAuthController {
           autocomplete: 'current-password',
           error: error ? error : undefined,
         }) +
-        `<button type="submit">Sign in</button></form>`,
+        `<button type="submit">Sign in</button></form>` +
+        (sso.length
+          ? `<h2>Or sign in with your company account</h2>` +
+            sso
+              .map(
+                (c) =>
+                  `<form method="post" action="/admin/sso/start" class="inline">` +
+                  `<input type="hidden" name="connection" value="${h(c.slug)}"><input type="hidden" name="next" value="${h(next)}">` +
+                  `<button type="submit">Sign in with ${h(c.name)}</button></form>`,
+              )
+              .join('')
+          : ''),
     );
   }
 }

@@ -271,6 +271,7 @@ export class ConsoleConnectionsController {
       authnRequestBinding: formText(body, 'authnRequestBinding', 20),
       subjectSource: formText(body, 'subjectSource', 20),
       idpInitiatedTarget: formText(body, 'idpInitiatedTarget', 2048),
+      adminGroups: formList(body, 'adminGroups') ?? [],
     };
     if (presetChanged) {
       // A new preset brings its own defaults: only the options the admin changed on this form override them.
@@ -685,6 +686,14 @@ export class ConsoleConnectionsController {
         value: val('idpInitiatedTarget', options.idpInitiatedTarget),
         error: errors.idpInitiatedTarget,
         hint: 'A path on this site, such as /welcome.',
+      }) +
+      textArea({
+        name: 'adminGroups',
+        label: 'Admin groups (console sign-in through this connection)',
+        value: values.adminGroups ?? (options.adminGroups ?? []).join('\n'),
+        error: errors.adminGroups,
+        rows: 2,
+        hint: 'One group per line, as in the groups claim (see a test login). Members may sign in to this console. Empty: nobody.',
       }) +
       `<button type="submit">Save settings</button></form>`;
 

@@ -12,6 +12,7 @@ import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleSsoController } from './console-sso.controller';
 import { ConsoleUploadMiddleware } from './console-upload.middleware';
 import { ConsoleUsersController } from './console-users.controller';
 import { ConsoleSessionGuard } from './console.guard';
@@ -25,6 +26,7 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleAppsController,
     ConsoleUsersController,
     ConsoleKeysController,
+    ConsoleSsoController,
   ],
   providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
   exports: [ConsoleSessionsService],
