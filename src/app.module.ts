@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { ConsoleModule } from './admin/console/console.module';
 import { ClockModule } from './common/clock';
 import type { BridgeConfig } from './config/bridge-config';
 import { ConfigModule } from './config/config.module';
@@ -27,6 +28,7 @@ export class AppModule {
         UsersModule,
         SamlModule,
         OidcModule,
+        ConsoleModule,
       ],
     };
   }

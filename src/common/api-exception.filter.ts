@@ -73,7 +73,7 @@ function multerError(err: unknown): ApiErrorBody | undefined {
 /** Routes whose errors a browser sees: answered with an HTML page instead of JSON. */
 export interface HtmlErrorRoutes {
   matches(path: string): boolean;
-  render(body: ApiErrorBody): string;
+  render(body: ApiErrorBody, path: string): string;
 }
 
 /**
@@ -107,7 +107,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         .status(body.statusCode)
         .type('html')
         .setHeader('Cache-Control', 'no-store')
-        .send(this.htmlRoutes.render(body));
+        .send(this.htmlRoutes.render(body, req.path));
       return;
     }
     res.status(body.statusCode).json(body);

@@ -44,6 +44,10 @@ export interface BridgeConfig {
   readonly oidcKeyRotationDays: number;
   /** Domain for the bridge's session cookies (shared across subdomains); host-only when unset. */
   readonly cookieDomain: string | undefined;
+  /** A web console session ends after this many minutes without a request. */
+  readonly adminSessionIdleMinutes: number;
+  /** A web console session ends this many hours after sign-in, however active. */
+  readonly adminSessionMaxHours: number;
 }
 
 export class ConfigValidationError extends Error {
@@ -225,6 +229,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
     cookieDomain,
+    adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
+    adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -44,6 +44,8 @@ export interface ConnectionOptions {
   acsUrl?: string;
   /** Attribute names that override the preset's mapping, per field. */
   attributeMapping?: AttributeMappingOverrides;
+  /** Members of any of these IdP groups may sign in to the admin console through this connection. */
+  adminGroups?: string[];
 }
 
 /** What the bridge read from the IdP's metadata (the last good copy). */

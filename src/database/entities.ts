@@ -1,4 +1,5 @@
 import { AdminApiKeyEntity } from '../admin/admin-api-key.entity';
+import { ConsoleSessionEntity } from '../admin/console/console-session.entity';
 import { SsoTraceEntity } from '../audit/sso-trace.entity';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { SpKeyEntity } from '../keys/sp-key.entity';
@@ -17,4 +18,5 @@ export const ENTITIES = [
   LoginSessionEntity,
   SsoTraceEntity,
   OidcClientEntity,
+  ConsoleSessionEntity,
 ];

@@ -13,6 +13,6 @@ import { OidcSigningKeysService } from './oidc-signing-keys.service';
   imports: [UsersModule, SamlModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
   providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
-  exports: [OidcProviderHost],
+  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],
 })
 export class OidcModule {}

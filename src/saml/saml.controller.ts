@@ -20,7 +20,7 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { UsersService } from '../users/users.service';
-import { messagePage, sessionPage } from './html';
+import { messagePage, sessionPage, testLoginPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlPageFilter } from './saml-page.filter';
 import { SamlService, sendOutgoing } from './saml.service';
@@ -147,6 +147,13 @@ export class SamlController {
   ): Promise<void> {
     addLogContext(res, { connection: slug });
     const result = await this.saml.completeLogin(slug, code, readCookie(req, browserCookieName(this.config)));
+    res.setHeader('Cache-Control', 'no-store');
+    if (result.kind === 'test') {
+      // A test login only shows what the IdP sent and how it maps: no session, no provisioning.
+      addLogContext(res, { outcome: 'test_login' });
+      res.type('html').send(testLoginPage(result));
+      return;
+    }
     setSessionCookie(res, this.config, result.sessionToken, result.sessionExpiresAt);
     addLogContext(res, { user: result.user.id, outcome: 'success' });
     res.setHeader('Cache-Control', 'no-store');

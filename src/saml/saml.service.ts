@@ -13,7 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
 import { SpKeysService } from '../keys/sp-keys.service';
-import { mapIdentity, MappingError } from '../mapping/attribute-mapping';
+import { mapIdentity, MappedUser, MappingError } from '../mapping/attribute-mapping';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
@@ -28,7 +28,7 @@ import {
   ResponseFacts,
 } from './saml-policy';
 import { SamlRejection } from './saml-rejection';
-import { newMessageId, SamlStateService } from './saml-state.service';
+import { LoginCompletion, newMessageId, SamlStateService } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
 
 /** Largest decoded SAML message accepted (the HTTP body limit on /saml is a little above it). */
@@ -58,11 +58,58 @@ export interface AcsSuccess {
 
 /** A finished login: the session to set, where to go, and the pending request's context (e.g. OIDC). */
 export interface LoginResult {
+  kind: 'session';
   user: UserEntity;
   sessionToken: string;
   sessionExpiresAt: Date;
   redirectTo: string;
   context: Record<string, unknown>;
+}
+
+/** The pending request's context of a test login (see SamlService.startTestLogin). */
+export const TEST_LOGIN_CONTEXT = { purpose: 'test' } as const;
+
+function isTestLogin(context: Record<string, unknown> | undefined): boolean {
+  return context?.purpose === TEST_LOGIN_CONTEXT.purpose;
+}
+
+/**
+ * A finished test login: what the IdP asserted and what the bridge mapped it to. No user is provisioned,
+ * no session opened, no app signed in.
+ */
+export interface TestLoginResult {
+  kind: 'test';
+  connection: { id: string; slug: string; name: string };
+  mapped: MappedUser;
+  attributes: Record<string, string[]>;
+  nameId: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+  authnContextClassRef?: string;
+  /** The local user this identity is (null: a real login would create one). */
+  existingUser: { id: string; disabled: boolean } | null;
+  /** Where the result page links back to (a same-site path). */
+  backTo: string | null;
+  traceId?: string;
+}
+
+export type CompletedLogin = LoginResult | TestLoginResult;
+
+/** The pending request's context of an admin console SSO sign-in; the ACS continues at continuePath. */
+export const ADMIN_CONSOLE_LOGIN_CONTEXT = {
+  purpose: 'admin-console',
+  continuePath: '/admin/sso/continue',
+} as const;
+
+function isAdminConsoleLogin(context: Record<string, unknown> | undefined): boolean {
+  return context?.purpose === ADMIN_CONSOLE_LOGIN_CONTEXT.purpose;
+}
+
+/** A finished admin console SSO sign-in: who the IdP says the person is (nothing provisioned). */
+export interface AdminConsoleIdentity {
+  connection: ConnectionEntity;
+  mapped: MappedUser;
+  returnTo: string;
 }
 
 /** A rejection with the trace id the browser should show. */
@@ -265,6 +312,16 @@ export class SamlService {
     return { kind: 'redirect', url: await engine.getAuthorizeUrlAsync(id, '', {}) };
   }
 
+  /**
+   * Starts a test login: a real SP-initiated login whose result is only shown (mapped claims and raw
+   * attributes) at the continue step: no user is provisioned, no session opened. The browser that starts
+   * it must be the one that finishes it. Callers must restrict who may start one (the console requires an
+   * admin session; a customer setup page would require its setup link).
+   */
+  startTestLogin(slug: string, browserBinding: string, backTo?: string): Promise<OutgoingMessage> {
+    return this.startLogin(slug, backTo, browserBinding, { ...TEST_LOGIN_CONTEXT });
+  }
+
   /** The assertion consumer service: every check, then the user, the session, and where to go next. */
   async consumeResponse(
     slug: string,
@@ -391,7 +448,8 @@ export class SamlService {
     }
     // Refuse a disabled user now; the user is created or updated only when the login completes.
     const existing = await this.users.findBySubject(connection.id, mapped.subject);
-    if (existing?.disabled) {
+    // A test login shows a disabled user's claims too (the result page says the user is disabled).
+    if (existing?.disabled && !isTestLogin(pending?.context)) {
       // A login an app started (OIDC) ends at the app with access_denied rather than on our error page.
       const interaction = pending?.context.interaction;
       throw new SamlRejection(
@@ -430,9 +488,13 @@ export class SamlService {
         : (idpTarget ?? connection.options.idpInitiatedTarget ?? DEFAULT_LANDING_PATH),
       context: pending?.context ?? {},
     });
+    // An admin console sign-in continues at the console (which opens its own session), never at /saml.
+    const continueUrl = isAdminConsoleLogin(pending?.context)
+      ? `${ADMIN_CONSOLE_LOGIN_CONTEXT.continuePath}?connection=${connection.slug}&code=${code}`
+      : `/saml/${connection.slug}/continue?code=${code}`;
     return {
       connection,
-      continueUrl: `/saml/${connection.slug}/continue?code=${code}`,
+      continueUrl,
       subject: mapped.subject,
     };
   }
@@ -441,32 +503,18 @@ export class SamlService {
    * The same-site GET after the ACS: the browser that started the login (its binding cookie) turns the
    * validated login into a session. Another browser is refused (login CSRF).
    */
-  async completeLogin(slug: string, code: unknown, browserBinding: string | undefined): Promise<LoginResult> {
+  async completeLogin(
+    slug: string,
+    code: unknown,
+    browserBinding: string | undefined,
+  ): Promise<CompletedLogin> {
     let connectionId: string | null = null;
     try {
       const connection = await this.connection(slug);
       connectionId = connection.id;
-      const completion = typeof code === 'string' ? await this.state.takeCompletion(code) : null;
-      if (!completion || completion.connectionId !== connection.id) {
-        throw new SamlRejection(
-          'saml_login_not_found',
-          'This sign-in link was already used or has expired. Start the sign-in again.',
-          {},
-          400,
-        );
-      }
-      if (
-        completion.browserBinding &&
-        (!browserBinding || sha256(browserBinding) !== completion.browserBinding)
-      ) {
-        throw new SamlRejection(
-          'saml_browser_mismatch',
-          'This sign-in was started in another browser. Start the sign-in again from this browser.',
-          { subject: completion.login.mapped.subject },
-          403,
-        );
-      }
+      const completion = await this.takeCompletion(connection, code, browserBinding, false);
       const { mapped, attributes } = completion.login;
+      if (isTestLogin(completion.context)) return await this.finishTestLogin(connection, completion);
       const user = await this.users.provision(connection.id, mapped, attributes);
       if (user.disabled) {
         throw new SamlRejection(
@@ -501,6 +549,7 @@ export class SamlService {
         userId: user.id,
       });
       return {
+        kind: 'session',
         user,
         sessionToken: token,
         sessionExpiresAt: session.expiresAt,
@@ -519,6 +568,125 @@ export class SamlService {
       });
       throw new TracedSamlRejection(err, traceId);
     }
+  }
+
+  /**
+   * Finishes an admin console SSO sign-in (started with ADMIN_CONSOLE_LOGIN_CONTEXT): the same-site GET
+   * after the ACS, by the browser that started it. Returns the mapped identity only: no user is
+   * provisioned and no app session opened; the console decides (admin groups) and opens its own session.
+   */
+  async completeAdminConsoleLogin(
+    slug: string,
+    code: unknown,
+    browserBinding: string | undefined,
+  ): Promise<AdminConsoleIdentity> {
+    let connectionId: string | null = null;
+    try {
+      const connection = await this.connection(slug);
+      connectionId = connection.id;
+      const completion = await this.takeCompletion(connection, code, browserBinding, true);
+      const { mapped } = completion.login;
+      await this.traces.record({
+        connectionId: connection.id,
+        kind: 'acs',
+        outcome: 'success',
+        message: `Admin console sign-in by ${mapped.email ?? mapped.subject} (identity checked, no app session)`,
+        detail: { adminConsole: true, assertionId: completion.login.assertionId, subject: mapped.subject },
+      });
+      return { connection, mapped, returnTo: completion.returnTo };
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      const traceId = await this.traces.record({
+        connectionId,
+        kind: 'acs',
+        outcome: 'failure',
+        reason: err.reason,
+        message: err.message,
+        detail: err.detail,
+      });
+      throw new TracedSamlRejection(err, traceId);
+    }
+  }
+
+  /**
+   * Takes a validated login out (single use) for the browser that started it. An admin console sign-in
+   * can only be finished by the console, and an app login only by the SAML continue step.
+   */
+  private async takeCompletion(
+    connection: ConnectionEntity,
+    code: unknown,
+    browserBinding: string | undefined,
+    adminConsole: boolean,
+  ): Promise<LoginCompletion> {
+    const completion = typeof code === 'string' ? await this.state.takeCompletion(code) : null;
+    if (!completion || completion.connectionId !== connection.id) {
+      throw new SamlRejection(
+        'saml_login_not_found',
+        'This sign-in link was already used or has expired. Start the sign-in again.',
+        {},
+        400,
+      );
+    }
+    if (
+      completion.browserBinding &&
+      (!browserBinding || sha256(browserBinding) !== completion.browserBinding)
+    ) {
+      throw new SamlRejection(
+        'saml_browser_mismatch',
+        'This sign-in was started in another browser. Start the sign-in again from this browser.',
+        { subject: completion.login.mapped.subject },
+        403,
+      );
+    }
+    if (
+      isAdminConsoleLogin(completion.context) !== adminConsole ||
+      (adminConsole && !completion.browserBinding)
+    ) {
+      throw new SamlRejection(
+        'saml_login_not_found',
+        'This sign-in link belongs to another page. Start the sign-in again.',
+        {},
+        400,
+      );
+    }
+    return completion;
+  }
+
+  private async finishTestLogin(
+    connection: ConnectionEntity,
+    completion: LoginCompletion,
+  ): Promise<TestLoginResult> {
+    const { mapped, attributes, session } = completion.login;
+    // Only a browser-bound request can be a test login (the result is for the admin who started it).
+    if (!completion.browserBinding) {
+      throw new SamlRejection('saml_login_not_found', 'This test login has no browser binding.', {}, 400);
+    }
+    const existing = await this.users.findBySubject(connection.id, mapped.subject);
+    const traceId = await this.traces.record({
+      connectionId: connection.id,
+      kind: 'acs',
+      outcome: 'success',
+      message: `Test login mapped ${mapped.email ?? mapped.subject} (no user provisioned, no session)`,
+      detail: {
+        test: true,
+        assertionId: completion.login.assertionId,
+        subject: mapped.subject,
+        inResponseTo: completion.login.inResponseTo,
+      },
+    });
+    return {
+      kind: 'test',
+      connection: { id: connection.id, slug: connection.slug, name: connection.name },
+      mapped,
+      attributes,
+      nameId: session.nameId,
+      nameIdFormat: session.nameIdFormat,
+      sessionIndex: session.sessionIndex,
+      authnContextClassRef: session.authnContextClassRef,
+      existingUser: existing ? { id: existing.id, disabled: existing.disabled } : null,
+      backTo: completion.returnTo === DEFAULT_LANDING_PATH ? null : completion.returnTo,
+      traceId,
+    };
   }
 
   private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {

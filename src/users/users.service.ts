@@ -87,6 +87,16 @@ export class UsersService {
     return { items, total };
   }
 
+  /** The latest login of any user of each connection (connection id → time). */
+  async lastLoginByConnection(): Promise<Map<string, Date>> {
+    const rows: Array<{ connection_id: string; last: Date | string | null }> = await this.dataSource.query(
+      `SELECT connection_id, max(last_login_at) AS last FROM users GROUP BY connection_id`,
+    );
+    const out = new Map<string, Date>();
+    for (const r of rows) if (r.last) out.set(r.connection_id, new Date(r.last));
+    return out;
+  }
+
   async setDisabled(id: string, disabled: boolean): Promise<UserEntity> {
     const result = await this.users.update({ id }, { disabled });
     if (!result.affected) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);

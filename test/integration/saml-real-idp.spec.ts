@@ -283,7 +283,8 @@ describe('real IdP responses (frozen clock)', () => {
     try {
       const result = await saml.consumeResponse(slug, { SAMLResponse: base64 });
       const code = new URL(result.continueUrl, 'http://bridge.test').searchParams.get('code');
-      const login = complete ? await saml.completeLogin(slug, code, undefined) : undefined;
+      const completed = complete ? await saml.completeLogin(slug, code, undefined) : undefined;
+      const login = completed?.kind === 'session' ? completed : undefined;
       return { ...result, login };
     } finally {
       jest.useRealTimers();

@@ -71,6 +71,9 @@ describe('loadConfig', () => {
     [{ BASE_URL: 'https://sso.example.com', COOKIE_DOMAIN: 'other.com' }, 'must be the BASE_URL host'],
     [{ ISSUER: 'ftp://x' }, 'ISSUER must be an http(s) URL'],
     [{ OIDC_KEY_ROTATION_DAYS: '999' }, 'OIDC_KEY_ROTATION_DAYS must be between'],
+    [{ ADMIN_SESSION_IDLE_MINUTES: '0' }, 'ADMIN_SESSION_IDLE_MINUTES must be between 1 and 1440'],
+    [{ ADMIN_SESSION_IDLE_MINUTES: 'soon' }, 'ADMIN_SESSION_IDLE_MINUTES must be a whole number'],
+    [{ ADMIN_SESSION_MAX_HOURS: '1000' }, 'ADMIN_SESSION_MAX_HOURS must be between 1 and 168'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig({ ...GOOD, ...env }, tmp())).toThrow(message);
   });

@@ -126,6 +126,19 @@ export class ConnectionOptionsDto implements Partial<ConnectionOptions> {
   authnRequestBinding?: 'HTTP-Redirect' | 'HTTP-POST';
 
   @ApiPropertyOptional({
+    type: [String],
+    description:
+      'IdP groups (as mapped into the groups claim) whose members may sign in to the admin console through this connection; empty: nobody',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(256, { each: true })
+  adminGroups?: string[];
+
+  @ApiPropertyOptional({
     description: 'Where IdP-initiated logins land: a same-origin path such as /welcome',
   })
   @IsOptional()

@@ -1,0 +1,102 @@
+import { Body, Controller, Get, HttpStatus, Inject, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { setAuditActor } from '../../audit/audit-context';
+import { ApiError } from '../../common/api-error';
+import { Public } from '../../common/public.decorator';
+import type { BridgeConfig } from '../../config/bridge-config';
+import { BRIDGE_CONFIG } from '../../config/config.module';
+import { ConnectionsService } from '../../connections/connections.service';
+import { ADMIN_CONSOLE_LOGIN_CONTEXT, SamlService, sendOutgoing } from '../../saml/saml.service';
+import { browserCookieName, ensureBrowserBinding, readCookie } from '../../saml/session-cookie';
+import { consoleNext } from './console-auth.controller';
+import { setConsoleCookie } from './console-cookie';
+import { formText, type FormBody } from './console-forms';
+import { consolePage, h } from './console-html';
+import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleOpen, type ConsoleRequest } from './console.guard';
+import { ConsolePageFilter } from './console.filter';
+
+/**
+ * Admin sign-in through SSO: a connection whose `adminGroups` option names IdP groups lets members of
+ * those groups open a console session. Everyone else is refused with a page that says why.
+ */
+@ApiExcludeController()
+@Public()
+@UseFilters(ConsolePageFilter)
+@Controller('admin/sso')
+export class ConsoleSsoController {
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly saml: SamlService,
+    private readonly sessions: ConsoleSessionsService,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {}
+
+  @ConsoleOpen()
+  @Post('start')
+  async start(@Body() body: FormBody, @Req() req: ConsoleRequest, @Res() res: Response): Promise<void> {
+    const slug = formText(body, 'connection', 64) ?? '';
+    const connection = /^[a-z0-9-]{1,64}$/.test(slug) ? await this.connections.findBySlug(slug) : null;
+    if (!connection || !connection.enabled || !connection.options.adminGroups?.length) {
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        'admin_sso_not_enabled',
+        'This connection is not set up for admin sign-in. Sign in with an admin key instead.',
+      );
+    }
+    const binding = ensureBrowserBinding(req, res, this.config);
+    sendOutgoing(
+      res,
+      await this.saml.startLogin(connection.slug, consoleNext(body?.next), binding, {
+        ...ADMIN_CONSOLE_LOGIN_CONTEXT,
+      }),
+    );
+  }
+
+  @ConsoleOpen()
+  @Get('continue')
+  async continue(
+    @Query('connection') slug: unknown,
+    @Query('code') code: unknown,
+    @Req() req: ConsoleRequest,
+    @Res() res: Response,
+  ): Promise<void> {
+    const identity = await this.saml.completeAdminConsoleLogin(
+      typeof slug === 'string' ? slug : '',
+      code,
+      readCookie(req, browserCookieName(this.config)),
+    );
+    const { connection, mapped } = identity;
+    const adminGroups = connection.options.adminGroups ?? [];
+    const who = mapped.email ?? mapped.subject;
+    if (!mapped.groups.some((g) => adminGroups.includes(g))) {
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        'not_an_admin',
+        `${who} signed in at ${connection.name}, but is not in an admin group of this connection (${adminGroups.join(', ')}), so the console stays closed. Ask a bridge administrator to add you to one of these groups.`,
+      );
+    }
+    if (req.consoleSession) await this.sessions.end(req.consoleSession.id);
+    const { token, session } = await this.sessions.create({
+      kind: 'sso',
+      id: `sso:${connection.id}:${mapped.subject}`,
+      name: who,
+    });
+    setAuditActor({ type: 'admin-session', id: session.admin.id, name: session.admin.name });
+    setConsoleCookie(res, this.config, token, session.expiresAt);
+    // The browser arrives here through the IdP's cross-site POST: a SameSite=Strict cookie is only sent on
+    // the next same-site navigation, so continue from this page (automatically when script runs).
+    const next = consoleNext(identity.returnTo);
+    res
+      .setHeader('Cache-Control', 'no-store')
+      .type('html')
+      .send(
+        consolePage(
+          { title: 'Signed in' },
+          `<p role="status">Signed in to the console as <strong>${h(who)}</strong> through ${h(connection.name)}.</p>` +
+            `<p><a href="${h(next)}" data-auto-continue>Continue to the console</a></p>`,
+        ),
+      );
+  }
+}

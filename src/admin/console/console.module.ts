@@ -1,0 +1,38 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from '../../audit/audit.module';
+import { ConnectionsModule } from '../../connections/connections.module';
+import { KeysModule } from '../../keys/keys.module';
+import { OidcModule } from '../../oidc/oidc.module';
+import { SamlModule } from '../../saml/saml.module';
+import { UsersModule } from '../../users/users.module';
+import { AdminModule } from '../admin.module';
+import { ConsoleAppsController } from './console-apps.controller';
+import { ConsoleAuthController } from './console-auth.controller';
+import { ConsoleConnectionsController } from './console-connections.controller';
+import { ConsoleKeysController } from './console-keys.controller';
+import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleSsoController } from './console-sso.controller';
+import { ConsoleUploadMiddleware } from './console-upload.middleware';
+import { ConsoleUsersController } from './console-users.controller';
+import { ConsoleSessionGuard } from './console.guard';
+
+/** The web admin console at /admin: server-rendered pages over the bridge's services. */
+@Module({
+  imports: [AdminModule, AuditModule, ConnectionsModule, KeysModule, UsersModule, SamlModule, OidcModule],
+  controllers: [
+    ConsoleAuthController,
+    ConsoleConnectionsController,
+    ConsoleAppsController,
+    ConsoleUsersController,
+    ConsoleKeysController,
+    ConsoleSsoController,
+  ],
+  providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
+  exports: [ConsoleSessionsService],
+})
+export class ConsoleModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ConsoleUploadMiddleware).forRoutes(ConsoleConnectionsController);
+  }
+}
