@@ -42,6 +42,8 @@ export interface BridgeConfig {
   readonly metadataAllowPrivateHosts: boolean;
   /** Rotate the OIDC signing keys every this many days (0: only on demand). */
   readonly oidcKeyRotationDays: number;
+  /** SSO traces (login diagnostics with the decoded SAML messages) are deleted after this many days. */
+  readonly ssoTraceRetentionDays: number;
   /** Domain for the bridge's session cookies (shared across subdomains); host-only when unset. */
   readonly cookieDomain: string | undefined;
   /** A web console session ends after this many minutes without a request. */
@@ -228,6 +230,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataSchedulerSeconds: intInRange(env, 'METADATA_SCHEDULER_SECONDS', 60, 0, 86400, problems),
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
+    ssoTraceRetentionDays: intInRange(env, 'SSO_TRACE_RETENTION_DAYS', 14, 1, 3650, problems),
     cookieDomain,
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
     adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),

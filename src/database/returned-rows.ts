@@ -13,3 +13,8 @@ export function returnedRows<T>(result: unknown): T[] {
   }
   return Array.isArray(result) ? (result as T[]) : [];
 }
+
+/** How many rows an UPDATE or DELETE run through `DataSource.query` affected. */
+export function affectedRows(result: unknown): number {
+  return Array.isArray(result) && result.length === 2 && typeof result[1] === 'number' ? result[1] : 0;
+}

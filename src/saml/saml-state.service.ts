@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
-import { returnedRows } from '../database/returned-rows';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { affectedRows, returnedRows } from '../database/returned-rows';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { SamlRequestEntity } from './saml-request.entity';
 
@@ -54,6 +56,7 @@ export class SamlStateService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.requests = dataSource.getRepository(SamlRequestEntity);
   }
@@ -153,21 +156,35 @@ export class SamlStateService {
     };
   }
 
-  /** Deletes expired requests and replay entries. */
-  async purgeExpired(): Promise<{ requests: number; replay: number }> {
+  /**
+   * Deletes what has expired: AuthnRequest IDs, replay entries and login completions as soon as they
+   * expire; login sessions an hour after they expired or ended (late SLO messages still find them);
+   * console sessions a day after they ended or expired, and sign-in counters a day old; SSO traces after
+   * SSO_TRACE_RETENTION_DAYS. Each runs as one indexed DELETE.
+   */
+  async purgeExpired(): Promise<Record<string, number>> {
     const now = this.clock.now();
-    const a = await this.requests
-      .createQueryBuilder()
-      .delete()
-      .where('expires_at <= :now', { now })
-      .execute();
-    const b = await this.dataSource
-      .createQueryBuilder()
-      .delete()
-      .from('saml_replay_cache')
-      .where('expires_at <= :now', { now })
-      .execute();
-    await this.dataSource.query('DELETE FROM login_completions WHERE expires_at <= $1', [now]);
-    return { requests: a.affected ?? 0, replay: b.affected ?? 0 };
+    const hourAgo = new Date(now.getTime() - 3600_000);
+    const dayAgo = new Date(now.getTime() - 86_400_000);
+    const traceCutoff = new Date(now.getTime() - this.config.ssoTraceRetentionDays * 86_400_000);
+    const purges: Array<[string, string, unknown[]]> = [
+      ['requests', 'DELETE FROM saml_requests WHERE expires_at <= $1', [now]],
+      ['replay', 'DELETE FROM saml_replay_cache WHERE expires_at <= $1', [now]],
+      ['completions', 'DELETE FROM login_completions WHERE expires_at <= $1', [now]],
+      ['sessions', 'DELETE FROM login_sessions WHERE expires_at <= $1 OR ended_at <= $1', [hourAgo]],
+      [
+        'consoleSessions',
+        'DELETE FROM admin_console_sessions WHERE expires_at <= $1 OR ended_at <= $1',
+        [dayAgo],
+      ],
+      ['signInCounters', 'DELETE FROM admin_console_signin_failures WHERE window_started_at <= $1', [dayAgo]],
+      ['traces', 'DELETE FROM sso_traces WHERE created_at <= $1', [traceCutoff]],
+    ];
+    const purged: Record<string, number> = {};
+    for (const [name, sql, params] of purges) {
+      const result: unknown = await this.dataSource.query(sql, params);
+      purged[name] = affectedRows(result);
+    }
+    return purged;
   }
 }

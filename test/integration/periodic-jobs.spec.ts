@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { PeriodicJobs } from '../../src/database/periodic-jobs';
 import { purgeExpiredOidcModels } from '../../src/oidc/oidc-adapter';
+import { SamlStateService } from '../../src/saml/saml-state.service';
+import { createTestConnection } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
 
 describe.each(databaseKinds())('periodic jobs on %s', (kind) => {
@@ -47,5 +49,52 @@ describe.each(databaseKinds())('periodic jobs on %s', (kind) => {
       `SELECT id FROM oidc_models WHERE id IN ('old', 'live')`,
     );
     expect(left.map((r) => r.id)).toEqual(['live']);
+  });
+
+  it('purges expired SAML state, old login sessions, console sessions and SSO traces, and keeps the rest', async () => {
+    const ds = t.app.get(DataSource);
+    const conn = await createTestConnection(t, `retention-${kind}`);
+    const [user] = await ds.query(
+      `INSERT INTO users (connection_id, subject, email) VALUES ($1, 'ret-1', 'ret@example.com') RETURNING id`,
+      [conn.id],
+    );
+    const session = (id: string, expires: string, ended: string | null) =>
+      ds.query(
+        `INSERT INTO login_sessions (id, user_id, connection_id, name_id, expires_at, ended_at)
+         VALUES ($1, $2, $3, 'ret-1', now() + $4::interval, now() + $5::interval)`,
+        [id.padEnd(64, '0'), user.id, conn.id, expires, ended],
+      );
+    await session('live', '8 hours', null);
+    await session('justended', '8 hours', '-5 minutes');
+    await session('ended', '8 hours', '-2 hours');
+    await session('expired', '-2 hours', null);
+    await ds.query(
+      `INSERT INTO sso_traces (connection_id, created_at, kind, outcome) VALUES
+        ($1, now() - interval '15 days', 'login', 'failure'), ($1, now() - interval '1 day', 'login', 'failure')`,
+      [conn.id],
+    );
+    await ds.query(
+      `INSERT INTO saml_replay_cache (connection_id, assertion_id, expires_at) VALUES
+        ($1, 'gone', now() - interval '1 second'), ($1, 'kept', now() + interval '5 minutes')`,
+      [conn.id],
+    );
+    const purged = await t.app.get(SamlStateService).purgeExpired();
+    expect(purged).toMatchObject({ sessions: 2, replay: 1 });
+    expect(purged.traces).toBeGreaterThanOrEqual(1);
+    const sessions: Array<{ id: string }> = await ds.query(
+      `SELECT rtrim(id, '0') AS id FROM login_sessions WHERE user_id = $1 ORDER BY id`,
+      [user.id],
+    );
+    expect(sessions.map((r) => r.id)).toEqual(['justended', 'live']);
+    const [{ traces }] = await ds.query(
+      `SELECT count(*)::int AS traces FROM sso_traces WHERE connection_id = $1`,
+      [conn.id],
+    );
+    expect(traces).toBe(1);
+    const replay: Array<{ assertion_id: string }> = await ds.query(
+      `SELECT assertion_id FROM saml_replay_cache WHERE connection_id = $1`,
+      [conn.id],
+    );
+    expect(replay.map((r) => r.assertion_id)).toEqual(['kept']);
   });
 });

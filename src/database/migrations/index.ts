@@ -5,6 +5,7 @@ import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
 import { ScheduledJobs1764200000000 } from './1764200000000-scheduled-jobs';
 import { BackchannelDeliveries1764300000000 } from './1764300000000-backchannel-deliveries';
 import { AdminConsole1764500000000 } from './1764500000000-admin-console';
+import { Retention1764600000000 } from './1764600000000-retention';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ScheduledJobs1764200000000,
   BackchannelDeliveries1764300000000,
   AdminConsole1764500000000,
+  Retention1764600000000,
 ];
