@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
 import { ClockModule } from './common/clock';
 import type { BridgeConfig } from './config/bridge-config';
 import { ConfigModule } from './config/config.module';
@@ -21,6 +22,7 @@ export class AppModule {
         ClockModule,
         DatabaseModule.forRoot(),
         MetricsModule,
+        AuditModule,
         AdminModule,
         HealthModule,
         ConnectionsModule,

@@ -4,6 +4,7 @@ import { LoginCompletions1764000000000 } from './1764000000000-login-completions
 import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
 import { ScheduledJobs1764200000000 } from './1764200000000-scheduled-jobs';
 import { BackchannelDeliveries1764300000000 } from './1764300000000-backchannel-deliveries';
+import { AuditLog1764400000000 } from './1764400000000-audit-log';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OpenIdProvider1764100000000,
   ScheduledJobs1764200000000,
   BackchannelDeliveries1764300000000,
+  AuditLog1764400000000,
 ];
