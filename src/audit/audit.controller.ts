@@ -4,7 +4,13 @@ import type { Response } from 'express';
 import { once } from 'node:events';
 import { ApiError } from '../common/api-error';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination.query';
-import { AuditFilterQuery, AuditPageView, AuditVerifyView, ListAuditQuery } from './audit.dto';
+import {
+  AuditFilterQuery,
+  AuditPageView,
+  AuditVerifyView,
+  ListAuditQuery,
+  VerifyAuditQuery,
+} from './audit.dto';
 import { AuditFilter, AuditService } from './audit.service';
 
 const CURSOR_PREFIX = 'a1.';
@@ -110,10 +116,19 @@ export class AuditController {
     summary: 'Verify the hash chain',
     description:
       'Recomputes every event’s hash in order and checks the links, the sequence and the chain head. ' +
-      'Answers `{ok: true, checked, lastSeq, lastHash}` or `{ok: false, checked, firstBrokenSeq, reason}`.',
+      'Answers `{ok: true, checked, lastSeq, lastHash}` or `{ok: false, checked, firstBrokenSeq, reason}`. ' +
+      'Keep `lastSeq`/`lastHash` outside the database and pass them back as `anchorSeq`/`anchorHash` to also ' +
+      'detect a cut of the newest events by someone able to bypass the database triggers.',
   })
   @ApiOkResponse({ type: AuditVerifyView })
-  verify(): Promise<AuditVerifyView> {
-    return this.audit.verify();
+  verify(@Query() query: VerifyAuditQuery): Promise<AuditVerifyView> {
+    if ((query.anchorSeq === undefined) !== (query.anchorHash === undefined)) {
+      throw ApiError.badRequest('invalid_anchor', 'Give both anchorSeq and anchorHash, or neither.');
+    }
+    const anchor =
+      query.anchorSeq !== undefined && query.anchorHash !== undefined
+        ? { seq: query.anchorSeq, hash: query.anchorHash }
+        : undefined;
+    return this.audit.verify(1000, anchor);
   }
 }

@@ -68,6 +68,23 @@ export class ListAuditQuery extends AuditFilterQuery {
   limit?: number;
 }
 
+export class VerifyAuditQuery {
+  @ApiPropertyOptional({
+    description:
+      'The lastSeq of an earlier verify, kept outside the database: that event must still exist with anchorHash',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  anchorSeq?: number;
+
+  @ApiPropertyOptional({ description: 'The lastHash of that earlier verify' })
+  @IsOptional()
+  @Matches(/^[0-9a-f]{64}$/, { message: 'anchorHash must be 64 lowercase hex digits' })
+  anchorHash?: string;
+}
+
 export class AuditActorView {
   @ApiProperty({ enum: ACTOR_TYPES }) type!: string;
   @ApiProperty({ nullable: true, type: String }) id!: string | null;

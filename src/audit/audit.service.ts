@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { returnedRows } from '../database/returned-rows';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditActor, currentAuditActor, currentAuditRequest } from './audit-context';
@@ -129,9 +131,33 @@ export class AuditService {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Appends an event, inside the caller's transaction when `manager` is given. Throws on failure. */
+  /**
+   * Appends an event, inside the caller's transaction when `manager` is given (the change and its event
+   * commit together or not at all). Throws on failure: `audit_unavailable` (503) unless the database itself
+   * is down (then the usual `database_unavailable`).
+   */
   async record(input: AuditEventInput, manager?: EntityManager): Promise<AuditEvent> {
     const draft = this.draft(input);
+    try {
+      return await this.append(draft, manager);
+    } catch (err) {
+      if (err instanceof ApiError || isDatabaseUnavailable(err)) throw err;
+      this.logger.error(
+        { err, auditEvent: { type: input.type } },
+        `Audit append failed: ${(err as Error).message}`,
+      );
+      throw new ApiError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'audit_unavailable',
+        'The audit log could not record this change, so it was not made. Retry shortly.',
+      );
+    }
+  }
+
+  private async append(
+    draft: Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>,
+    manager?: EntityManager,
+  ): Promise<AuditEvent> {
     if (manager) {
       if (!manager.queryRunner?.isTransactionActive) {
         throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
@@ -167,7 +193,7 @@ export class AuditService {
   /** Appends an event for an action that already happened (logins, logouts): never throws (see above). */
   async recordSafely(input: AuditEventInput): Promise<AuditEvent | undefined> {
     try {
-      return await this.record(input);
+      return await this.append(this.draft(input));
     } catch (err) {
       this.metrics.auditAppendFailures.inc({ type: input.type });
       this.logger.error(
@@ -235,8 +261,12 @@ export class AuditService {
    * Recomputes the chain, in batches, up to the head read at the start: every seq present (1, 2, …), each
    * prevHash equal to the previous hash, each hash equal to the recomputed one, and the last event equal to
    * the head (so deleting the newest events is detected too). Reports the first broken link.
+   *
+   * Someone who can bypass the triggers (a database superuser) can also cut the tail and move the head
+   * back; an `anchor` kept outside the database (the `lastSeq`/`lastHash` of an earlier verify) catches
+   * that: the anchored event must still be there with the same hash.
    */
-  async verify(batchSize = 1000): Promise<VerifyResult> {
+  async verify(batchSize = 1000, anchor?: { seq: number; hash: string }): Promise<VerifyResult> {
     const head: Array<{ last_seq: string; last_hash: string }> = await this.dataSource.query(
       'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1',
     );
@@ -257,6 +287,9 @@ export class AuditService {
         if (event.seq !== expected) return broken(expected, 'sequence_gap');
         if (event.prevHash !== prevHash) return broken(event.seq, 'prev_hash_mismatch');
         if (eventHash(event) !== event.hash) return broken(event.seq, 'hash_mismatch');
+        if (anchor && event.seq === anchor.seq && event.hash !== anchor.hash) {
+          return broken(event.seq, 'hash_mismatch');
+        }
         prevHash = event.hash;
         expected++;
         checked++;
@@ -265,6 +298,8 @@ export class AuditService {
     // Events missing at the end (the head says there were more), or a rewritten last event.
     if (expected <= headSeq) return broken(expected, 'sequence_gap');
     if (headSeq > 0 && prevHash !== head[0].last_hash) return broken(headSeq, 'hash_mismatch');
+    // The chain is shorter than it was when the anchor was taken: its end was cut.
+    if (anchor && anchor.seq > headSeq) return broken(headSeq + 1, 'sequence_gap');
     return { ok: true, checked, lastSeq: headSeq, lastHash: prevHash };
   }
 
