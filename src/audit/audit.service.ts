@@ -11,6 +11,12 @@ import { AuditActor, currentAuditActor, currentAuditRequest } from './audit-cont
 import { ChainedEventFields, eventHash, GENESIS_HASH } from './audit-hash';
 import { redactSecrets } from './redact';
 
+type Draft = Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>;
+interface HeadRow {
+  last_seq: string;
+  last_hash: string;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 
@@ -75,16 +81,19 @@ interface EventRow {
 const COLUMNS =
   'seq, id, occurred_at, type, actor_type, actor_id, actor_name, connection_id, user_id, client_id, request_id, ip, data, prev_hash, hash';
 
-// The head only advances from the seq we read under its row lock; the insert happens only if it did.
+// The head only advances from the seq read under its row lock, and the events are inserted only if it did.
 const APPEND_SQL = `
   WITH head AS (
-    UPDATE audit_chain_head SET last_seq = $1::bigint, last_hash = $15::char(64)
-     WHERE id = 1 AND last_seq = $1::bigint - 1 RETURNING 1)
+    UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
+     WHERE id = 1 AND last_seq = $1::bigint RETURNING 1)
   INSERT INTO audit_events (${COLUMNS})
-  SELECT $1::bigint, $2::uuid, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::uuid, $9::uuid,
-         $10::text, $11::text, $12::text, $13::jsonb, $14::char(64), $15::char(64)
-    FROM head
+  SELECT ${COLUMNS}
+    FROM jsonb_to_recordset($4::jsonb) AS e(seq bigint, id uuid, occurred_at timestamptz, type text,
+           actor_type text, actor_id text, actor_name text, connection_id uuid, user_id uuid, client_id text,
+           request_id text, ip text, data jsonb, prev_hash char(64), hash char(64)), head
   RETURNING seq`;
+/** At most this many queued events go into one transaction. */
+const MAX_BATCH = 200;
 const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
 function clip(value: string | null | undefined, max: number): string | null {
@@ -124,6 +133,12 @@ function toEvent(row: EventRow): AuditEvent {
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger('Audit');
+  private readonly queue: Array<{
+    draft: Draft;
+    resolve: (e: AuditEvent) => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  private flushing = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -154,32 +169,62 @@ export class AuditService {
     }
   }
 
-  private async append(
-    draft: Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>,
-    manager?: EntityManager,
-  ): Promise<AuditEvent> {
-    if (manager) {
-      if (!manager.queryRunner?.isTransactionActive) {
-        throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
-      }
-      const head: Array<{ last_seq: string; last_hash: string }> = await manager.query(LOCK_HEAD_SQL);
-      const event = this.seal(draft, head[0]);
-      const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(event)));
-      if (inserted.length !== 1) throw new Error('The audit chain head moved while it was locked');
-      return event;
+  private append(draft: Draft, manager?: EntityManager): Promise<AuditEvent> {
+    if (manager) return this.appendInTransaction(draft, manager);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ draft, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
+  private async appendInTransaction(draft: Draft, manager: EntityManager): Promise<AuditEvent> {
+    if (!manager.queryRunner?.isTransactionActive) {
+      throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
     }
-    // Own transaction on a pooled client: 3 round trips (BEGIN + lock + read head, insert, COMMIT).
+    const head: HeadRow[] = await manager.query(LOCK_HEAD_SQL);
+    const events = this.chain([draft], head[0]);
+    const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(head[0], events)));
+    if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
+    return events[0];
+  }
+
+  /**
+   * Group commit for events outside a caller's transaction (logins, logouts): one transaction at a time
+   * per instance; events that arrive meanwhile go together into the next one. A lone event costs one short
+   * transaction (3 round trips: BEGIN + lock and read head, insert, COMMIT); under load, one lock and one
+   * commit (its fsync) serve a whole batch, so throughput is not bounded by one commit per event.
+   */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const events = await this.appendBatch(batch.map((b) => b.draft));
+          batch.forEach((b, i) => b.resolve(events[i]));
+        } catch (err) {
+          batch.forEach((b) => b.reject(err));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async appendBatch(drafts: Draft[]): Promise<AuditEvent[]> {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     const client: PoolClient = await pool.connect();
     let broken: Error | undefined;
     try {
       const results = (await client.query(`BEGIN; ${LOCK_HEAD_SQL}`)) as unknown as QueryResult[];
-      const head = results[results.length - 1].rows[0] as { last_seq: string; last_hash: string };
-      const event = this.seal(draft, head);
-      const inserted = await client.query(APPEND_SQL, this.params(event));
-      if (inserted.rowCount !== 1) throw new Error('The audit chain head moved while it was locked');
+      const head = results[results.length - 1].rows[0] as HeadRow;
+      const events = this.chain(drafts, head);
+      const inserted = await client.query(APPEND_SQL, this.params(head, events));
+      if (inserted.rowCount !== events.length)
+        throw new Error('The audit chain head moved while it was locked');
       await client.query('COMMIT');
-      return event;
+      return events;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: Error) => {
         broken = e;
@@ -325,7 +370,7 @@ export class AuditService {
   }
 
   /** The event's fields that do not depend on its place in the chain. */
-  private draft(input: AuditEventInput): Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'> {
+  private draft(input: AuditEventInput): Draft {
     if (!EVENT_TYPE.test(input.type) || input.type.length > 64) {
       throw new Error(`Invalid audit event type ${JSON.stringify(input.type)}`);
     }
@@ -356,38 +401,39 @@ export class AuditService {
     };
   }
 
-  /** Places the event after the head (locked by the caller) and computes its hash. */
-  private seal(
-    draft: Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>,
-    head: { last_seq: string; last_hash: string },
-  ): AuditEvent {
+  /** Places the events after the head (locked by the caller), in order, and computes their hashes. */
+  private chain(drafts: Draft[], head: HeadRow): AuditEvent[] {
     // Taken under the lock, in ms, so events are time-ordered like the chain and the value round-trips.
-    const fields: ChainedEventFields = {
-      ...draft,
-      seq: Number(head.last_seq) + 1,
-      prevHash: head.last_hash,
-      occurredAt: this.clock.now().toISOString(),
-    };
-    return { ...fields, hash: eventHash(fields) };
+    const occurredAt = this.clock.now().toISOString();
+    let seq = Number(head.last_seq);
+    let prevHash = head.last_hash;
+    return drafts.map((draft) => {
+      const fields: ChainedEventFields = { ...draft, seq: ++seq, prevHash, occurredAt };
+      const event = { ...fields, hash: eventHash(fields) };
+      prevHash = event.hash;
+      return event;
+    });
   }
 
-  private params(e: AuditEvent): unknown[] {
-    return [
-      e.seq,
-      e.id,
-      e.occurredAt,
-      e.type,
-      e.actor.type,
-      e.actor.id,
-      e.actor.name,
-      e.connectionId,
-      e.userId,
-      e.clientId,
-      e.requestId,
-      e.ip,
-      JSON.stringify(e.data),
-      e.prevHash,
-      e.hash,
-    ];
+  private params(head: HeadRow, events: AuditEvent[]): unknown[] {
+    const last = events[events.length - 1];
+    const rows = events.map((e) => ({
+      seq: e.seq,
+      id: e.id,
+      occurred_at: e.occurredAt,
+      type: e.type,
+      actor_type: e.actor.type,
+      actor_id: e.actor.id,
+      actor_name: e.actor.name,
+      connection_id: e.connectionId,
+      user_id: e.userId,
+      client_id: e.clientId,
+      request_id: e.requestId,
+      ip: e.ip,
+      data: e.data,
+      prev_hash: e.prevHash,
+      hash: e.hash,
+    }));
+    return [head.last_seq, last.seq, last.hash, JSON.stringify(rows)];
   }
 }

@@ -60,14 +60,14 @@ export class AuditLog1764400000000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events
         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`);
-    // The head only moves forward, one event at a time, and is never removed.
+    // The head only moves forward and is never removed.
     await q.query(`
       CREATE FUNCTION audit_chain_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.last_seq = OLD.last_seq + 1 THEN
+        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.last_seq > OLD.last_seq THEN
           RETURN NEW;
         END IF;
-        RAISE EXCEPTION 'audit_chain_head only advances by one event: % is not allowed', TG_OP
+        RAISE EXCEPTION 'audit_chain_head only advances: % is not allowed', TG_OP
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
     await q.query(`
