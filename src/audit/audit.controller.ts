@@ -1,7 +1,6 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { once } from 'node:events';
 import { ApiError } from '../common/api-error';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination.query';
 import {
@@ -14,6 +13,19 @@ import {
 import { AuditFilter, AuditService } from './audit.service';
 
 const CURSOR_PREFIX = 'a1.';
+
+/** Resolves when the response can take more data, or is closed (the client went away). */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
 
 /** The opaque cursor of a page: the seq the next page starts below. */
 export function encodeCursor(seq: number): string {
@@ -98,8 +110,9 @@ export class AuditController {
       let batch = first;
       while (!batch.done) {
         const chunk = batch.value.map((e) => `${JSON.stringify(e)}\n`).join('');
-        if (!res.write(chunk)) await once(res, 'drain');
-        if (res.destroyed) return;
+        // Backpressure: wait until the client has taken the data (or has gone away).
+        if (!res.write(chunk)) await drainedOrClosed(res);
+        if (res.destroyed || res.writableEnded) return;
         batch = await stream.next();
       }
       res.end();

@@ -243,6 +243,19 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
     expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 40 });
   });
 
+  it('streams the export in batches, with filters, oldest first', async () => {
+    const batches: number[][] = [];
+    for await (const batch of audit.stream({ type: 'test.' }, 7)) batches.push(batch.map((e) => e.seq));
+    expect(batches.length).toBeGreaterThan(3);
+    expect(batches.slice(0, -1).every((b) => b.length === 7)).toBe(true);
+    const exported = (await t.admin.get('/api/v1/audit/export?type=test.').expect(200)).text
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(batches.flat()).toEqual(exported);
+    expect(exported).toEqual([...exported].sort((x, y) => x - y));
+  });
+
   it('verifies in batches', async () => {
     const small = await audit.verify(3);
     expect(small).toEqual(await audit.verify(1000));
