@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
 import { ConsoleModule } from './admin/console/console.module';
 import { ClockModule } from './common/clock';
 import type { BridgeConfig } from './config/bridge-config';
@@ -22,6 +23,7 @@ export class AppModule {
         ClockModule,
         DatabaseModule.forRoot(),
         MetricsModule,
+        AuditModule,
         AdminModule,
         HealthModule,
         ConnectionsModule,

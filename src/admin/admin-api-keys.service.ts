@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
@@ -19,13 +20,22 @@ export interface AdminPrincipal {
 
 export const hashApiKey = sha256;
 
+/** What the audit log keeps of an admin API key (never the key or its hash). */
+function adminKeyAuditView(k: AdminApiKeyEntity): Record<string, unknown> {
+  return { id: k.id, name: k.name, keyPrefix: k.keyPrefix, revokedAt: k.revokedAt };
+}
+
 /** Admin API keys: created (shown once), listed, revoked; stored only as SHA-256 hashes. */
 @Injectable()
 export class AdminApiKeysService {
   private readonly keys: Repository<AdminApiKeyEntity>;
   private readonly bootstrapHash: Buffer;
 
-  constructor(dataSource: DataSource, @Inject(BRIDGE_CONFIG) config: BridgeConfig) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    @Inject(BRIDGE_CONFIG) config: BridgeConfig,
+  ) {
     this.keys = dataSource.getRepository(AdminApiKeyEntity);
     this.bootstrapHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
   }
@@ -49,15 +59,23 @@ export class AdminApiKeysService {
 
   async create(name: string): Promise<{ key: AdminApiKeyEntity; secret: string }> {
     const secret = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const key = await this.keys.save(
-      this.keys.create({
-        name,
-        keyPrefix: secret.slice(0, 12),
-        keyHash: hashApiKey(secret),
-        lastUsedAt: null,
-        revokedAt: null,
-      }),
-    );
+    const key = await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(AdminApiKeyEntity);
+      const saved = await repo.save(
+        repo.create({
+          name,
+          keyPrefix: secret.slice(0, 12),
+          keyHash: hashApiKey(secret),
+          lastUsedAt: null,
+          revokedAt: null,
+        }),
+      );
+      await this.audit.record(
+        { type: 'admin_key.created', data: { after: adminKeyAuditView(saved) } },
+        manager,
+      );
+      return saved;
+    });
     return { key, secret };
   }
 
@@ -66,12 +84,20 @@ export class AdminApiKeysService {
   }
 
   async revoke(id: string): Promise<AdminApiKeyEntity> {
-    const key = await this.keys.findOne({ where: { id } });
-    if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
-    if (!key.revokedAt) {
-      key.revokedAt = new Date();
-      await this.keys.save(key);
-    }
-    return key;
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(AdminApiKeyEntity);
+      const key = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
+      if (!key.revokedAt) {
+        const before = adminKeyAuditView(key);
+        key.revokedAt = new Date();
+        await repo.save(key);
+        await this.audit.record(
+          { type: 'admin_key.revoked', data: { before, after: adminKeyAuditView(key) } },
+          manager,
+        );
+      }
+      return key;
+    });
   }
 }

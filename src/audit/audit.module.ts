@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AuditController } from './audit.controller';
+import { AuditService } from './audit.service';
 import { SsoTracesService } from './sso-traces.service';
 
-@Module({ providers: [SsoTracesService], exports: [SsoTracesService] })
+@Module({
+  controllers: [AuditController],
+  providers: [SsoTracesService, AuditService],
+  exports: [SsoTracesService, AuditService],
+})
 export class AuditModule {}

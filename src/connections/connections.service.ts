@@ -1,7 +1,10 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { changeSet } from '../audit/redact';
 import { ApiError } from '../common/api-error';
-import { SpKeysService } from '../keys/sp-keys.service';
+import { sha256 } from '../common/sha256';
+import { certificateFingerprint, SpKeysService } from '../keys/sp-keys.service';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -43,6 +46,27 @@ export interface RefreshOutcome {
   error?: { code: string; message: string };
 }
 
+/** What the audit log keeps of a connection (no metadata document: its SHA-256 and certificates). */
+export function connectionAuditView(c: ConnectionEntity): Record<string, unknown> {
+  return {
+    slug: c.slug,
+    name: c.name,
+    preset: c.preset,
+    enabled: c.enabled,
+    domains: [...(c.domains ?? [])],
+    allowIdpInitiated: c.allowIdpInitiated,
+    options: structuredClone(c.options ?? {}),
+    idpEntityId: c.idpEntityId,
+    idpSigningCertificates: (c.idp?.signingCertificates ?? []).map((x) => x.fingerprintSha256),
+    metadataUrl: c.metadataUrl,
+    metadataEntityId: c.metadataEntityId,
+    metadataSigningCertificate: c.metadataSigningCertificate,
+    metadataRefreshSeconds: c.metadataRefreshSeconds,
+    metadataSha256: c.metadataXml ? sha256(c.metadataXml) : null,
+    metadataValidUntil: c.metadataValidUntil,
+  };
+}
+
 function isUniqueViolation(err: unknown): boolean {
   return (
     err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505'
@@ -74,9 +98,36 @@ export class ConnectionsService {
     private readonly clock: Clock,
     private readonly spKeys: SpKeysService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.connections = dataSource.getRepository(ConnectionEntity);
+  }
+
+  /** Saves an admin change and its audit event in one transaction: an unaudited change is never kept. */
+  private saveAudited(
+    entity: ConnectionEntity,
+    before: Record<string, unknown>,
+    operation?: string,
+  ): Promise<ConnectionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      const saved = await manager.getRepository(ConnectionEntity).save(entity);
+      const changes = changeSet(before, connectionAuditView(saved));
+      await this.audit.record(
+        {
+          type: 'connection.updated',
+          connectionId: saved.id,
+          data: {
+            slug: saved.slug,
+            ...(operation ? { operation } : {}),
+            before: changes?.before ?? {},
+            after: changes?.after ?? {},
+          },
+        },
+        manager,
+      );
+      return saved;
+    });
   }
 
   async create(dto: CreateConnectionDto): Promise<ConnectionEntity> {
@@ -125,7 +176,19 @@ export class ConnectionsService {
       // The connection and its first SP key are written together, or not at all.
       return await this.dataSource.transaction(async (manager) => {
         const saved = await manager.getRepository(ConnectionEntity).save(entity);
-        await this.spKeys.store(saved.id, spKey, 'current', manager);
+        const key = await this.spKeys.store(saved.id, spKey, 'current', manager);
+        await this.audit.record(
+          {
+            type: 'connection.created',
+            connectionId: saved.id,
+            data: {
+              slug: saved.slug,
+              after: connectionAuditView(saved),
+              spKey: { id: key.id, fingerprint: certificateFingerprint(key.certificatePem) },
+            },
+          },
+          manager,
+        );
         return saved;
       });
     } catch (err) {
@@ -171,6 +234,7 @@ export class ConnectionsService {
       );
     }
     const entity = await this.get(id);
+    const before = connectionAuditView(entity);
     if (dto.name !== undefined) entity.name = dto.name.trim();
     if (dto.enabled !== undefined) entity.enabled = dto.enabled;
     if (dto.allowIdpInitiated !== undefined) entity.allowIdpInitiated = dto.allowIdpInitiated;
@@ -207,7 +271,7 @@ export class ConnectionsService {
     } else if (dto.metadataRefreshSeconds !== undefined && entity.metadataUrl) {
       entity.metadataNextRefreshAt = this.nextRefreshAt(entity, this.clock.now());
     }
-    return this.connections.save(entity);
+    return this.saveAudited(entity, before);
   }
 
   /**
@@ -216,6 +280,7 @@ export class ConnectionsService {
    */
   async replaceMetadata(id: string, body: Buffer, entityId?: string): Promise<ConnectionEntity> {
     const entity = await this.get(id);
+    const before = connectionAuditView(entity);
     const source: MetadataSource = {
       url: null,
       entityId: entityId ?? entity.metadataEntityId,
@@ -226,12 +291,24 @@ export class ConnectionsService {
     entity.metadataEntityId = source.entityId ?? null;
     entity.lastRefreshError = null;
     this.applyMetadata(entity, loaded, this.clock.now());
-    return this.connections.save(entity);
+    return this.saveAudited(entity, before, 'metadata_replaced');
   }
 
   async remove(id: string): Promise<void> {
-    const result = await this.connections.delete({ id });
-    if (!result.affected) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+    await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(ConnectionEntity);
+      const entity = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!entity) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+      await repo.delete({ id });
+      await this.audit.record(
+        {
+          type: 'connection.deleted',
+          connectionId: id,
+          data: { slug: entity.slug, before: connectionAuditView(entity) },
+        },
+        manager,
+      );
+    });
   }
 
   /** Refreshes one connection's metadata from its URL now. Failures are recorded, never thrown. */
@@ -293,24 +370,42 @@ export class ConnectionsService {
           `The fetched metadata expired on ${loaded.parsed.validUntil}; the last good metadata is kept.`,
         );
       }
+      const before = connectionAuditView(entity);
       this.applyMetadata(entity, loaded, now);
-      await this.connections.update(
-        { id: entity.id },
-        {
-          idpEntityId: entity.idpEntityId,
-          idp: entity.idp,
-          metadataXml: entity.metadataXml,
-          metadataSignature: entity.metadataSignature,
-          metadataStatus: entity.metadataStatus,
-          metadataWarnings: entity.metadataWarnings,
-          metadataValidUntil: entity.metadataValidUntil,
-          metadataCacheDurationSeconds: entity.metadataCacheDurationSeconds,
-          metadataUpdatedAt: entity.metadataUpdatedAt,
-          metadataNextRefreshAt: entity.metadataNextRefreshAt,
-          metadataRefreshAttemptedAt: now,
-          lastRefreshError: null,
-        },
-      );
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(ConnectionEntity).update(
+          { id: entity.id },
+          {
+            idpEntityId: entity.idpEntityId,
+            idp: entity.idp,
+            metadataXml: entity.metadataXml,
+            metadataSignature: entity.metadataSignature,
+            metadataStatus: entity.metadataStatus,
+            metadataWarnings: entity.metadataWarnings,
+            metadataValidUntil: entity.metadataValidUntil,
+            metadataCacheDurationSeconds: entity.metadataCacheDurationSeconds,
+            metadataUpdatedAt: entity.metadataUpdatedAt,
+            metadataNextRefreshAt: entity.metadataNextRefreshAt,
+            metadataRefreshAttemptedAt: now,
+            lastRefreshError: null,
+          },
+        );
+        const changes = changeSet(before, connectionAuditView(entity));
+        await this.audit.record(
+          {
+            type: 'connection.metadata_refreshed',
+            connectionId: entity.id,
+            data: {
+              slug: entity.slug,
+              url: entity.metadataUrl,
+              changed: changes !== undefined,
+              before: changes?.before ?? {},
+              after: changes?.after ?? {},
+            },
+          },
+          manager,
+        );
+      });
       this.metrics.metadataRefreshes.inc({ connection: entity.slug, result: 'ok' });
       return { id: entity.id, slug: entity.slug, ok: true };
     } catch (err) {
@@ -324,15 +419,25 @@ export class ConnectionsService {
       const expired =
         entity.metadataValidUntil !== null && entity.metadataValidUntil.getTime() <= now.getTime();
       const retry = Math.min(RETRY_AFTER_FAILURE_SECONDS, this.refreshPeriodSeconds(entity));
-      await this.connections.update(
-        { id: entity.id },
-        {
-          metadataStatus: expired ? 'expired' : 'refresh_failed',
-          lastRefreshError: { code, message, at: now.toISOString() },
-          metadataRefreshAttemptedAt: now,
-          metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
-        },
-      );
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(ConnectionEntity).update(
+          { id: entity.id },
+          {
+            metadataStatus: expired ? 'expired' : 'refresh_failed',
+            lastRefreshError: { code, message, at: now.toISOString() },
+            metadataRefreshAttemptedAt: now,
+            metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
+          },
+        );
+        await this.audit.record(
+          {
+            type: 'connection.metadata_refresh_failed',
+            connectionId: entity.id,
+            data: { slug: entity.slug, url: entity.metadataUrl, code, message, expired },
+          },
+          manager,
+        );
+      });
       this.metrics.metadataRefreshes.inc({ connection: entity.slug, result: code });
       return { id: entity.id, slug: entity.slug, ok: false, error: { code, message } };
     }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { SpKeysService } from './sp-keys.service';
 
 /** SP key storage; its admin API (SpKeysController) is served by ConnectionsModule, which owns connections. */
-@Module({ providers: [SpKeysService], exports: [SpKeysService] })
+@Module({ imports: [AuditModule], providers: [SpKeysService], exports: [SpKeysService] })
 export class KeysModule {}

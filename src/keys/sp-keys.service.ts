@@ -1,6 +1,7 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash, X509Certificate } from 'node:crypto';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
@@ -48,6 +49,7 @@ export class SpKeysService {
   constructor(
     dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
   ) {
     this.keys = dataSource.getRepository(SpKeyEntity);
@@ -131,7 +133,23 @@ export class SpKeysService {
         'A next SP key already exists: promote it (or wait) before creating another.',
       );
     }
-    await this.store(connectionId, await this.generate(slug), 'next');
+    const pair = await this.generate(slug);
+    await this.keys.manager.transaction(async (manager) => {
+      const key = await this.store(connectionId, pair, 'next', manager);
+      await this.audit.record(
+        {
+          type: 'sp_key.next_created',
+          connectionId,
+          data: {
+            slug,
+            keyId: key.id,
+            fingerprint: certificateFingerprint(key.certificatePem),
+            notAfter: key.notAfter,
+          },
+        },
+        manager,
+      );
+    });
   }
 
   /** Finishes a rollover: next becomes current; the old current is retired (still decrypts for 24 h). */
@@ -148,11 +166,26 @@ export class SpKeysService {
           'There is no next SP key to promote: create one first.',
         );
       }
+      const retired = await repo.find({ where: { connectionId, status: 'current' } });
       await repo.update(
         { connectionId, status: 'current' },
         { status: 'retired', retiredAt: this.clock.now() },
       );
       await repo.update({ id: next.id }, { status: 'current' });
+      await this.audit.record(
+        {
+          type: 'sp_key.promoted',
+          connectionId,
+          data: {
+            current: { keyId: next.id, fingerprint: certificateFingerprint(next.certificatePem) },
+            retired: retired.map((k) => ({
+              keyId: k.id,
+              fingerprint: certificateFingerprint(k.certificatePem),
+            })),
+          },
+        },
+        manager,
+      );
     });
   }
 

@@ -43,6 +43,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Audit events that could not be appended (logins and logouts go on; admin changes are refused). */
+  readonly auditAppendFailures = new Counter({
+    name: 'bridge_audit_append_failures_total',
+    help: 'Audit events that could not be written, by event type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });
     new Gauge({

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { changeSet } from '../audit/redact';
 import { ApiError } from '../common/api-error';
 import { definedFields } from '../common/defined';
 import { sha256 } from '../common/sha256';
@@ -32,8 +34,23 @@ function checkUri(raw: string, field: string): string | undefined {
 export class OidcClientsService {
   private readonly clients: Repository<OidcClientEntity>;
 
-  constructor(dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {
     this.clients = dataSource.getRepository(OidcClientEntity);
+  }
+
+  /** Saves an app and its audit event in one transaction (an unaudited change is never kept). */
+  private saveAudited(
+    client: OidcClientEntity,
+    event: (saved: OidcClientEntity) => { type: string; data: Record<string, unknown> },
+  ): Promise<OidcClientEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      const saved = await manager.getRepository(OidcClientEntity).save(client);
+      await this.audit.record({ ...event(saved), clientId: saved.clientId }, manager);
+      return saved;
+    });
   }
 
   private validate(c: OidcClientEntity): void {
@@ -111,7 +128,11 @@ export class OidcClientsService {
       clientSecret = newSecret();
       client.secretHash = sha256(clientSecret);
     }
-    return { client: await this.clients.save(client), clientSecret };
+    const saved = await this.saveAudited(client, (c) => ({
+      type: 'app.created',
+      data: { after: clientAuditView(c) },
+    }));
+    return { client: saved, clientSecret };
   }
 
   list(): Promise<OidcClientEntity[]> {
@@ -135,6 +156,7 @@ export class OidcClientsService {
     dto: UpdateClientDto,
   ): Promise<{ client: OidcClientEntity; clientSecret?: string }> {
     const client = await this.get(clientId);
+    const before = clientAuditView(client);
     const hadSecret = this.needsSecret(client);
     if (dto.name !== undefined) client.name = dto.name.trim();
     if (dto.redirectUris !== undefined) client.redirectUris = dto.redirectUris;
@@ -158,11 +180,24 @@ export class OidcClientsService {
       clientSecret = newSecret();
       client.secretHash = sha256(clientSecret);
     }
-    return { client: await this.clients.save(client), clientSecret };
+    const saved = await this.saveAudited(client, (c) => {
+      const changes = changeSet(before, clientAuditView(c));
+      return {
+        type: 'app.updated',
+        data: {
+          name: c.name,
+          ...(clientSecret ? { secretIssued: true } : {}),
+          before: changes?.before ?? {},
+          after: changes?.after ?? {},
+        },
+      };
+    });
+    return { client: saved, clientSecret };
   }
 
   async rotateSecret(clientId: string): Promise<{ client: OidcClientEntity; clientSecret: string }> {
     const client = await this.get(clientId);
+    const before = client.secretHash;
     if (!this.needsSecret(client)) {
       throw ApiError.badRequest(
         'client_has_no_secret',
@@ -171,14 +206,45 @@ export class OidcClientsService {
     }
     const clientSecret = newSecret();
     client.secretHash = sha256(clientSecret);
-    return { client: await this.clients.save(client), clientSecret };
+    const saved = await this.saveAudited(client, (c) => ({
+      type: 'app.secret_rotated',
+      data: { name: c.name, before: { secretHash: before }, after: { secretHash: c.secretHash } },
+    }));
+    return { client: saved, clientSecret };
   }
 
   async remove(clientId: string): Promise<void> {
-    const result = await this.clients.delete({ clientId });
-    if (!result.affected)
-      throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+    await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(OidcClientEntity);
+      const client = await repo.findOne({ where: { clientId }, lock: { mode: 'pessimistic_write' } });
+      if (!client)
+        throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+      await repo.delete({ clientId });
+      await this.audit.record(
+        { type: 'app.deleted', clientId, data: { name: client.name, before: clientAuditView(client) } },
+        manager,
+      );
+    });
   }
+}
+
+/** What the audit log keeps of an app (the secret hash is redacted by the audit log's helper). */
+function clientAuditView(c: OidcClientEntity): Record<string, unknown> {
+  return {
+    clientId: c.clientId,
+    name: c.name,
+    redirectUris: [...c.redirectUris],
+    postLogoutRedirectUris: [...c.postLogoutRedirectUris],
+    backchannelLogoutUri: c.backchannelLogoutUri,
+    grantTypes: [...c.grantTypes],
+    tokenEndpointAuthMethod: c.tokenEndpointAuthMethod,
+    jwksUri: c.jwksUri,
+    allowedConnections: c.allowedConnections ? [...c.allowedConnections] : null,
+    accessTokenFormat: c.accessTokenFormat,
+    idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
+    lifetimes: { ...c.lifetimes },
+    secretHash: c.secretHash,
+  };
 }
 
 function newSecret(): string {

@@ -143,6 +143,7 @@ export class OidcInteractionController {
       const binding = ensureBrowserBinding(req, res, this.config);
       const message = await this.saml.startLogin(choice.slug, `/oidc/interaction/${uid}/callback`, binding, {
         interaction: uid,
+        clientId: client.clientId,
       });
       sendOutgoing(res, message);
       return;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from '../connections/connection.entity';
@@ -14,6 +15,8 @@ import { SloService } from '../saml/slo.service';
 import { OidcProviderHost } from './oidc-provider.host';
 
 /** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const BACKCHANNEL_RETRY_DELAYS_S = [30, 120, 600, 3600];
 
 interface Delivery {
@@ -40,6 +43,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     private readonly jobs: PeriodicJobs,
     private readonly slo: SloService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -68,6 +72,18 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     const session = await this.sessions.findActive(
       ctx.cookies.get(cookieName, { signed: false }) ?? undefined,
     );
+    const clientId = (ctx.oidc as { client?: { clientId?: string } }).client?.clientId ?? null;
+    // Best effort, like logins (see AuditService): the session has already ended.
+    await this.audit.recordSafely({
+      type: 'logout.oidc_end_session',
+      actor: session
+        ? { type: 'user', id: session.userId, name: session.nameId }
+        : { type: 'system', id: null, name: 'anonymous' },
+      connectionId: session?.connectionId ?? null,
+      userId: session?.userId ?? null,
+      clientId,
+      data: { samlSessionEnded: Boolean(session) },
+    });
     if (!session) return;
     const connection = await this.dataSource
       .getRepository(ConnectionEntity)
@@ -123,6 +139,16 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     return queued;
   }
 
+  private auditDelivery(type: string, d: Delivery, error?: string): Promise<unknown> {
+    return this.audit.recordSafely({
+      type,
+      actor: { type: 'system', id: null, name: 'back-channel logout' },
+      userId: UUID.test(d.sub) ? d.sub : null,
+      clientId: d.client_id,
+      data: { sub: d.sub, sid: d.sid, attempts: d.attempts, ...(error ? { error } : {}) },
+    });
+  }
+
   /** Sends every due logout token (claimed with SKIP LOCKED, so instances never send one twice). */
   async deliverDue(limit = 50): Promise<{ delivered: number; failed: number }> {
     const claimed: unknown = await this.dataSource.query(
@@ -148,6 +174,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
         );
         delivered++;
         this.metrics.backchannelDeliveries.inc({ result: 'delivered' });
+        await this.auditDelivery('logout.backchannel_delivered', d);
       } catch (err) {
         failed++;
         this.metrics.backchannelDeliveries.inc({ result: 'failed' });
@@ -165,6 +192,9 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
         this.logger.warn(
           `Back-channel logout to ${d.client_id} failed (attempt ${d.attempts}): ${(err as Error).message}`,
         );
+        // Retries are not audited; the final failure (no retry left) is.
+        if (delay === undefined)
+          await this.auditDelivery('logout.backchannel_failed', d, (err as Error).message.slice(0, 500));
       }
     }
     return { delivered, failed };

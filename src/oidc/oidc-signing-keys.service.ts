@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
+import { returnedRows } from '../database/returned-rows';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { SecretBox } from '../keys/secret-box';
@@ -31,6 +33,7 @@ export class OidcSigningKeysService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
   ) {
     this.box = SecretBox.forConfig(config);
@@ -55,7 +58,7 @@ export class OidcSigningKeysService {
     run: (sql: string, params: unknown[]) => Promise<unknown>,
     alg: SigningAlg,
     status: 'next' | 'current',
-  ): Promise<void> {
+  ): Promise<string> {
     const key = await this.generate(alg);
     const now = this.clock.now();
     await run(
@@ -71,6 +74,7 @@ export class OidcSigningKeysService {
         status === 'current' ? now : null,
       ],
     );
+    return key.kid;
   }
 
   /** Makes sure every algorithm has a current and a next key (safe when instances start together). */
@@ -80,12 +84,20 @@ export class OidcSigningKeysService {
       const rows: Array<{ alg: SigningAlg; status: string }> = await m.query(
         `SELECT alg, status FROM oidc_signing_keys WHERE status IN ('current','next')`,
       );
+      const created: Array<{ kid: string; alg: SigningAlg; status: string }> = [];
       for (const alg of SIGNING_ALGS) {
         for (const status of ['current', 'next'] as const) {
           if (!rows.some((r) => r.alg === alg && r.status === status)) {
-            await this.insert((sql, params) => m.query(sql, params), alg, status);
+            created.push({
+              kid: await this.insert((sql, params) => m.query(sql, params), alg, status),
+              alg,
+              status,
+            });
           }
         }
+      }
+      if (created.length > 0) {
+        await this.audit.record({ type: 'oidc_keys.generated', data: { created } }, m);
       }
     });
   }
@@ -95,19 +107,39 @@ export class OidcSigningKeysService {
     await this.dataSource.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
       const now = this.clock.now();
+      const rotated: Array<{ alg: SigningAlg; retired: string[]; current: string[]; next: string }> = [];
       for (const alg of SIGNING_ALGS) {
-        await m.query(
-          `UPDATE oidc_signing_keys SET status = 'retired', retired_at = $2, publish_until = $3
-            WHERE alg = $1 AND status = 'current'`,
-          [alg, now, new Date(now.getTime() + RETIRED_KEY_PUBLISH_MS)],
+        const retired = returnedRows<{ kid: string }>(
+          await m.query(
+            `UPDATE oidc_signing_keys SET status = 'retired', retired_at = $2, publish_until = $3
+              WHERE alg = $1 AND status = 'current' RETURNING kid`,
+            [alg, now, new Date(now.getTime() + RETIRED_KEY_PUBLISH_MS)],
+          ),
         );
-        await m.query(
-          `UPDATE oidc_signing_keys SET status = 'current', activated_at = $2 WHERE alg = $1 AND status = 'next'`,
-          [alg, now],
+        const current = returnedRows<{ kid: string }>(
+          await m.query(
+            `UPDATE oidc_signing_keys SET status = 'current', activated_at = $2 WHERE alg = $1 AND status = 'next' RETURNING kid`,
+            [alg, now],
+          ),
         );
-        await this.insert((sql, params) => m.query(sql, params), alg, 'next');
+        const next = await this.insert((sql, params) => m.query(sql, params), alg, 'next');
+        rotated.push({
+          alg,
+          retired: retired.map((r) => r.kid),
+          current: current.map((r) => r.kid),
+          next,
+        });
       }
-      await m.query(`DELETE FROM oidc_signing_keys WHERE status = 'retired' AND publish_until <= $1`, [now]);
+      const purged = returnedRows<{ kid: string }>(
+        await m.query(
+          `DELETE FROM oidc_signing_keys WHERE status = 'retired' AND publish_until <= $1 RETURNING kid`,
+          [now],
+        ),
+      );
+      await this.audit.record(
+        { type: 'oidc_keys.rotated', data: { keys: rotated, unpublished: purged.map((r) => r.kid) } },
+        m,
+      );
     });
     this.logger.log('OIDC signing keys rotated');
   }

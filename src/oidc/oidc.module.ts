@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { SamlModule } from '../saml/saml.module';
 import { UsersModule } from '../users/users.module';
 import { OidcClientsController } from './oidc-clients.controller';
@@ -10,7 +11,7 @@ import { OidcProviderHost } from './oidc-provider.host';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
 @Module({
-  imports: [UsersModule, SamlModule],
+  imports: [UsersModule, SamlModule, AuditModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
   providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
   exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],

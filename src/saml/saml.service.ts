@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
 import type { Document } from '@xmldom/xmldom';
 import { DataSource, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
@@ -225,9 +226,38 @@ export class SamlService {
     private readonly traces: SsoTracesService,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.connections = dataSource.getRepository(ConnectionEntity);
+  }
+
+  /**
+   * A refused login, in the audit log. Best effort (recordSafely): the refusal stands whether or not the
+   * audit log can be written; a failed append is logged and counted.
+   */
+  private async auditLoginFailure(
+    stage: 'acs' | 'continue',
+    connection: { id: string | null; slug: string },
+    err: SamlRejection,
+    traceId: string | undefined,
+    subject?: string,
+  ): Promise<void> {
+    const userId = typeof err.detail.userId === 'string' ? err.detail.userId : null;
+    await this.audit.recordSafely({
+      type: 'login.failed',
+      actor: { type: 'user', id: userId, name: subject ?? 'anonymous' },
+      connectionId: connection.id,
+      userId,
+      data: {
+        stage,
+        reason: err.reason,
+        message: err.message,
+        connection: connection.slug,
+        ...(subject ? { subject } : {}),
+        ...(traceId ? { traceId } : {}),
+      },
+    });
   }
 
   async connection(slug: string, requireEnabled = true): Promise<ConnectionEntity> {
@@ -350,6 +380,12 @@ export class SamlService {
       this.logger.warn(
         { connection: slug, reason: err.reason, traceId },
         `SAML response refused: ${err.message}`,
+      );
+      await this.auditLoginFailure(
+        'acs',
+        { id: connection?.id ?? null, slug: connection?.slug ?? slug.slice(0, 64) },
+        err,
+        traceId,
       );
       throw new TracedSamlRejection(err, traceId);
     }
@@ -509,11 +545,13 @@ export class SamlService {
     browserBinding: string | undefined,
   ): Promise<CompletedLogin> {
     let connectionId: string | null = null;
+    let subject: string | undefined;
     try {
       const connection = await this.connection(slug);
       connectionId = connection.id;
       const completion = await this.takeCompletion(connection, code, browserBinding, false);
       const { mapped, attributes } = completion.login;
+      subject = mapped.subject;
       if (isTestLogin(completion.context)) return await this.finishTestLogin(connection, completion);
       const user = await this.users.provision(connection.id, mapped, attributes);
       if (user.disabled) {
@@ -536,18 +574,39 @@ export class SamlService {
         sessionNotOnOrAfter: s.sessionNotOnOrAfter ? new Date(s.sessionNotOnOrAfter) : undefined,
       });
       this.metrics.logins.inc({ connection: connection.slug, result: 'success' });
-      await this.traces.record({
-        connectionId: connection.id,
-        kind: 'acs',
-        outcome: 'success',
-        message: `Signed in ${user.email ?? user.subject}`,
-        detail: {
-          assertionId: completion.login.assertionId,
-          subject: user.subject,
-          inResponseTo: completion.login.inResponseTo,
-        },
-        userId: user.id,
-      });
+      const clientId = completion.context.clientId;
+      // The trace and the audit event are independent writes: done together, not one after the other.
+      await Promise.all([
+        this.traces.record({
+          connectionId: connection.id,
+          kind: 'acs',
+          outcome: 'success',
+          message: `Signed in ${user.email ?? user.subject}`,
+          detail: {
+            assertionId: completion.login.assertionId,
+            subject: user.subject,
+            inResponseTo: completion.login.inResponseTo,
+          },
+          userId: user.id,
+        }),
+        // Best effort (see AuditService): a sign-in that succeeded is not turned into an error page.
+        this.audit.recordSafely({
+          type: 'login.succeeded',
+          actor: { type: 'user', id: user.id, name: user.email ?? user.subject },
+          connectionId: connection.id,
+          userId: user.id,
+          clientId: typeof clientId === 'string' ? clientId : null,
+          data: {
+            connection: connection.slug,
+            subject: user.subject,
+            email: user.email,
+            assertionId: completion.login.assertionId,
+            inResponseTo: completion.login.inResponseTo ?? null,
+            idpInitiated: !completion.login.inResponseTo,
+            authnContextClassRef: completion.login.session.authnContextClassRef ?? null,
+          },
+        }),
+      ]);
       return {
         kind: 'session',
         user,
@@ -566,6 +625,13 @@ export class SamlService {
         message: err.message,
         detail: err.detail,
       });
+      await this.auditLoginFailure(
+        'continue',
+        { id: connectionId, slug: slug.slice(0, 64) },
+        err,
+        traceId,
+        subject ?? (typeof err.detail.subject === 'string' ? err.detail.subject : undefined),
+      );
       throw new TracedSamlRejection(err, traceId);
     }
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Document, Element } from '@xmldom/xmldom';
 import { createVerify } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
@@ -106,8 +107,24 @@ export class SloService {
     private readonly sessions: LoginSessionsService,
     private readonly traces: SsoTracesService,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
+
+  /** A logout, in the audit log: best effort, like logins (the session already ended; see AuditService). */
+  private auditSpLogout(
+    connection: ConnectionEntity,
+    session: LoginSessionEntity,
+    idpLogoutRequestId: string | null,
+  ): Promise<unknown> {
+    return this.audit.recordSafely({
+      type: 'logout.saml_sp_initiated',
+      actor: { type: 'user', id: session.userId, name: session.nameId },
+      connectionId: connection.id,
+      userId: session.userId,
+      data: { connection: connection.slug, sessionIndex: session.sessionIndex, idpLogoutRequestId },
+    });
+  }
 
   /** SP-initiated logout: ends the bridge session, then asks the IdP to end its own (if it can). */
   async startLogout(
@@ -127,7 +144,10 @@ export class SloService {
     await this.sessions.end(session, 'sp_logout');
     const endpoint = pickEndpoint(connection.idp.sloEndpoints, 'HTTP-Redirect');
     const sso = pickEndpoint(connection.idp.ssoEndpoints);
-    if (!endpoint || endpoint.binding !== 'HTTP-Redirect' || !sso) return done();
+    if (!endpoint || endpoint.binding !== 'HTTP-Redirect' || !sso) {
+      await this.auditSpLogout(connection, session, null);
+      return done();
+    }
     const ring = await this.spKeys.ring(connection.id);
     const id = newMessageId();
     await this.state.createRequest({
@@ -159,6 +179,7 @@ export class SloService {
       message: `LogoutRequest ${id} sent`,
       userId: session.userId,
     });
+    await this.auditSpLogout(connection, session, id);
     return { kind: 'redirect', url, clearSession: true };
   }
 
@@ -225,6 +246,18 @@ export class SloService {
         { connection: slug, reason: err.reason, traceId },
         `Logout message refused: ${err.message}`,
       );
+      await this.audit.recordSafely({
+        type: 'logout.saml_rejected',
+        actor: { type: 'system', id: null, name: 'identity provider' },
+        connectionId: connection?.id ?? null,
+        data: {
+          connection: connection?.slug ?? slug.slice(0, 64),
+          binding: input.binding,
+          reason: err.reason,
+          message: err.message,
+          ...(traceId ? { traceId } : {}),
+        },
+      });
       throw Object.assign(err, { traceId });
     }
   }
@@ -378,14 +411,30 @@ export class SloService {
       message.sessionIndexes,
       'idp_logout',
     );
-    await this.traces.record({
-      connectionId: connection.id,
-      kind: 'slo',
-      outcome: 'success',
-      message: `IdP logout ended ${ended.length} session(s)`,
-      detail: { requestId: message.id, sessionIndexes: message.sessionIndexes, ended: ended.length },
-      userId: ended[0]?.userId,
-    });
+    await Promise.all([
+      this.traces.record({
+        connectionId: connection.id,
+        kind: 'slo',
+        outcome: 'success',
+        message: `IdP logout ended ${ended.length} session(s)`,
+        detail: { requestId: message.id, sessionIndexes: message.sessionIndexes, ended: ended.length },
+        userId: ended[0]?.userId,
+      }),
+      this.audit.recordSafely({
+        type: 'logout.saml_idp_initiated',
+        actor: { type: 'system', id: null, name: 'identity provider' },
+        connectionId: connection.id,
+        userId: ended[0]?.userId ?? null,
+        data: {
+          connection: connection.slug,
+          logoutRequestId: message.id,
+          nameId: message.nameId,
+          sessionIndexes: message.sessionIndexes,
+          sessionsEnded: ended.length,
+          users: [...new Set(ended.map((s) => s.userId))],
+        },
+      }),
+    ]);
     const endpoint = pickEndpoint(connection.idp.sloEndpoints, 'HTTP-Redirect');
     const sso = pickEndpoint(connection.idp.ssoEndpoints);
     if (!endpoint || endpoint.binding !== 'HTTP-Redirect' || !sso) {
@@ -425,6 +474,17 @@ export class SloService {
       );
     }
     const ok = message.statusCode === STATUS_SUCCESS;
+    await this.audit.recordSafely({
+      type: 'logout.saml_idp_response',
+      actor: { type: 'system', id: null, name: 'identity provider' },
+      connectionId: connection.id,
+      data: {
+        connection: connection.slug,
+        inResponseTo: message.inResponseTo ?? null,
+        confirmed: ok,
+        statusCode: message.statusCode ?? null,
+      },
+    });
     await this.traces.record({
       connectionId: connection.id,
       kind: 'slo',

@@ -1,9 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { UserEntity } from './user.entity';
+
+/** What the audit log keeps of a provisioned user (the profile, not every raw attribute). */
+function userAuditView(u: UserEntity): Record<string, unknown> {
+  return {
+    subject: u.subject,
+    email: u.email,
+    emailVerified: u.emailVerified,
+    givenName: u.givenName,
+    familyName: u.familyName,
+    displayName: u.displayName,
+    groups: u.groups,
+  };
+}
 
 export interface UserQuery {
   connectionId?: string;
@@ -20,6 +34,7 @@ export class UsersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {
     this.users = dataSource.getRepository(UserEntity);
   }
@@ -34,14 +49,14 @@ export class UsersService {
     attributes: Record<string, string[]>,
   ): Promise<UserEntity> {
     const now = this.clock.now();
-    const rows: Array<{ id: string }> = await this.dataSource.query(
+    const rows: Array<{ id: string; inserted: boolean }> = await this.dataSource.query(
       `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
        ON CONFLICT (connection_id, subject) DO UPDATE SET
          email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
          family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
          attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
-       RETURNING id`,
+       RETURNING id, (xmax = 0) AS inserted`,
       [
         connectionId,
         mapped.subject,
@@ -55,7 +70,18 @@ export class UsersService {
         now,
       ],
     );
-    return this.get(rows[0].id);
+    const user = await this.get(rows[0].id);
+    if (rows[0].inserted) {
+      // On the login path: the user exists now whatever happens to the audit log (see AuditService).
+      await this.audit.recordSafely({
+        type: 'user.provisioned',
+        actor: { type: 'system', id: null, name: 'just-in-time provisioning' },
+        connectionId,
+        userId: user.id,
+        data: { after: userAuditView(user) },
+      });
+    }
+    return user;
   }
 
   async get(id: string): Promise<UserEntity> {
@@ -98,8 +124,26 @@ export class UsersService {
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<UserEntity> {
-    const result = await this.users.update({ id }, { disabled });
-    if (!result.affected) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+    await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+      await repo.update({ id }, { disabled });
+      await this.audit.record(
+        {
+          type: disabled ? 'user.disabled' : 'user.enabled',
+          connectionId: user.connectionId,
+          userId: id,
+          data: {
+            subject: user.subject,
+            email: user.email,
+            before: { disabled: user.disabled },
+            after: { disabled },
+          },
+        },
+        manager,
+      );
+    });
     return this.get(id);
   }
 }

@@ -526,6 +526,23 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         ]);
         expect(done.status).toBe('delivered');
 
+        // Audited: the OIDC-started login names its app; each delivery once, B's only when it got through.
+        const audit = async (query: string) =>
+          (await t.admin.get(`/api/v1/audit?${query}`).expect(200)).body.items;
+        const [signedIn] = await audit(`type=login.succeeded&clientId=${a.clientId}`);
+        expect(signedIn).toMatchObject({ userId: sa.tokens.claims()?.sub, data: { subject: 'grace-0001' } });
+        for (const client of [a, b]) {
+          const delivered = await audit(`type=logout.backchannel_delivered&clientId=${client.clientId}`);
+          expect(delivered).toHaveLength(1);
+          expect(delivered[0]).toMatchObject({
+            userId: sa.tokens.claims()?.sub,
+            data: { sid: expect.any(String) },
+          });
+        }
+        expect(await audit(`type=logout.backchannel_failed`)).toHaveLength(0);
+        const [idpLogout] = await audit('type=logout.saml_idp_initiated&limit=1');
+        expect(idpLogout).toMatchObject({ connectionId: saml.id, userId: sa.tokens.claims()?.sub });
+
         // The apps' grants are revoked: their refresh tokens no longer work.
         await expect(
           oc.refreshTokenGrant(sa.config, sa.tokens.refresh_token as string),
@@ -590,6 +607,23 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         )
         .expect(303);
       expect(back.headers.location).toBe('https://app.example.com/bye?state=bye-state');
+
+      const audit = async (type: string) =>
+        (await t.admin.get(`/api/v1/audit?type=${type}&limit=1`).expect(200)).body.items[0];
+      expect(await audit('logout.oidc_end_session')).toMatchObject({
+        clientId: rp.clientId,
+        userId: tokens.claims()?.sub,
+        connectionId: saml.id,
+        data: { samlSessionEnded: true },
+      });
+      expect(await audit('logout.saml_sp_initiated')).toMatchObject({
+        userId: tokens.claims()?.sub,
+        data: { idpLogoutRequestId: id },
+      });
+      expect(await audit('logout.saml_idp_response')).toMatchObject({
+        connectionId: saml.id,
+        data: { inResponseTo: id, confirmed: true },
+      });
     });
 
     it('ends in access_denied for a disabled user, at the app rather than on an error page', async () => {

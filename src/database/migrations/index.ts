@@ -4,6 +4,7 @@ import { LoginCompletions1764000000000 } from './1764000000000-login-completions
 import { OpenIdProvider1764100000000 } from './1764100000000-openid-provider';
 import { ScheduledJobs1764200000000 } from './1764200000000-scheduled-jobs';
 import { BackchannelDeliveries1764300000000 } from './1764300000000-backchannel-deliveries';
+import { AuditLog1764400000000 } from './1764400000000-audit-log';
 import { AdminConsole1764500000000 } from './1764500000000-admin-console';
 import { Retention1764600000000 } from './1764600000000-retention';
 
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   OpenIdProvider1764100000000,
   ScheduledJobs1764200000000,
   BackchannelDeliveries1764300000000,
+  AuditLog1764400000000,
   AdminConsole1764500000000,
   Retention1764600000000,
 ];

@@ -1,0 +1,264 @@
+import { DataSource } from 'typeorm';
+import { runWithAuditActor } from '../../../src/audit/audit-context';
+import { eventHash, GENESIS_HASH } from '../../../src/audit/audit-hash';
+import { AuditService } from '../../../src/audit/audit.service';
+import { databaseKinds, startTestApp, TestApp } from '../../support/test-app';
+
+const JOB = { type: 'system' as const, id: 'test-job', name: 'test job' };
+
+type Row = Record<string, unknown> & { seq: string; data: Record<string, unknown> };
+
+describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
+  let t: TestApp;
+  let audit: AuditService;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind);
+    audit = t.app.get(AuditService);
+    ds = t.app.get(DataSource);
+  });
+  afterAll(async () => t?.close());
+
+  /** Runs statements with triggers off (session_replication_role), as a database superuser tampering would. */
+  const asSuperuser = (
+    statements: (run: (sql: string, params?: unknown[]) => Promise<unknown>) => Promise<unknown>,
+  ) =>
+    ds.transaction(async (m) => {
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await statements((sql, params) => m.query(sql, params));
+    });
+  const row = async (seq: number): Promise<Row> =>
+    (await ds.query(`SELECT * FROM audit_events WHERE seq = $1`, [seq]))[0] as Row;
+  /** Puts a row back exactly as it was (after a tampering test). */
+  const restore = (r: Row) =>
+    asSuperuser(async (run) => {
+      await run(`DELETE FROM audit_events WHERE seq = $1`, [r.seq]);
+      await run(
+        `INSERT INTO audit_events (seq, id, occurred_at, type, actor_type, actor_id, actor_name, connection_id, user_id,
+           client_id, request_id, ip, data, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          r.seq,
+          r.id,
+          r.occurred_at,
+          r.type,
+          r.actor_type,
+          r.actor_id,
+          r.actor_name,
+          r.connection_id,
+          r.user_id,
+          r.client_id,
+          r.request_id,
+          r.ip,
+          JSON.stringify(r.data),
+          r.prev_hash,
+          r.hash,
+        ],
+      );
+    });
+  const verify = async (query = '') => (await t.admin.get(`/api/v1/audit/verify${query}`).expect(200)).body;
+  const append = (n: number, type = 'test.appended') =>
+    runWithAuditActor(JOB, async () => {
+      for (let i = 0; i < n; i++) await audit.record({ type, data: { i, note: `event ${i}` } });
+    });
+  const lastSeq = async () =>
+    Number((await ds.query(`SELECT max(seq) AS s FROM audit_events`))[0].s as string);
+
+  it('chains events: seq 1, 2, 3…, prevHash = previous hash, hash recomputable from the stored row', async () => {
+    await append(5);
+    const events = (await t.admin.get('/api/v1/audit?limit=200').expect(200)).body.items.reverse();
+    expect(events[0].seq).toBe(1);
+    expect(events[0].prevHash).toBe(GENESIS_HASH);
+    for (let i = 0; i < events.length; i++) {
+      expect(events[i].seq).toBe(i + 1);
+      if (i > 0) expect(events[i].prevHash).toBe(events[i - 1].hash);
+      expect(eventHash(events[i])).toBe(events[i].hash);
+      expect(events[i].occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    }
+    expect(events[events.length - 1]).toMatchObject({ type: 'test.appended', actor: JOB, requestId: null });
+    expect(await verify()).toEqual({
+      ok: true,
+      checked: events.length,
+      lastSeq: events.length,
+      lastHash: events[events.length - 1].hash,
+    });
+  });
+
+  it('stores awkward data exactly (unicode, NUL, lone surrogates, nested keys in any order) so hashes round-trip', async () => {
+    const event = await runWithAuditActor(JOB, () =>
+      audit.record({
+        type: 'test.awkward',
+        data: {
+          z: 1,
+          a: { y: [3, 'é', '日本'], b: 'nul\u0000 here', s: '\ud800x' },
+          n: 1e-7,
+          big: 12345678901,
+        },
+      }),
+    );
+    const stored = (await t.admin.get('/api/v1/audit?type=test.awkward').expect(200)).body.items[0];
+    expect(stored.hash).toBe(event.hash);
+    expect(eventHash(stored)).toBe(stored.hash);
+    expect(stored.data.a.b).toBe('nul here');
+    expect(stored.data.a.s).toBe('\ufffdx');
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('is append-only for the application: UPDATE, DELETE and TRUNCATE are refused', async () => {
+    await append(1);
+    await expect(ds.query(`UPDATE audit_events SET type = 'x.y' WHERE seq = 1`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(ds.query(`DELETE FROM audit_events WHERE seq = 1`)).rejects.toThrow(/append-only/);
+    await expect(ds.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+    await expect(ds.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    await expect(ds.query(`UPDATE audit_chain_head SET last_seq = 0`)).rejects.toThrow(/advances/);
+    await expect(ds.query(`DELETE FROM audit_chain_head`)).rejects.toThrow(/not allowed/);
+    await expect(ds.query(`TRUNCATE audit_chain_head`)).rejects.toThrow(/append-only/);
+    expect((await verify()).ok).toBe(true);
+  });
+
+  describe('detects tampering by someone who bypasses the triggers', () => {
+    let seq: number;
+    let original: Row;
+    beforeEach(async () => {
+      await append(4);
+      seq = (await lastSeq()) - 2;
+      original = await row(seq);
+    });
+    afterEach(async () => {
+      await restore(original);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('an edited row: hash_mismatch at its seq', async () => {
+      await asSuperuser((run) => run(`UPDATE audit_events SET data = '{"i": 999}' WHERE seq = $1`, [seq]));
+      expect(await verify()).toEqual({
+        ok: false,
+        checked: seq - 1,
+        firstBrokenSeq: seq,
+        reason: 'hash_mismatch',
+      });
+    });
+
+    it('an edited row whose hash was recomputed: prev_hash_mismatch at the next seq', async () => {
+      const edited = (await t.admin.get(`/api/v1/audit/export`).expect(200)).text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((e) => e.seq === seq);
+      edited.actor.name = 'someone else';
+      const forged = eventHash(edited);
+      await asSuperuser((run) =>
+        run(`UPDATE audit_events SET actor_name = 'someone else', hash = $2 WHERE seq = $1`, [seq, forged]),
+      );
+      expect(await verify()).toEqual({
+        ok: false,
+        checked: seq,
+        firstBrokenSeq: seq + 1,
+        reason: 'prev_hash_mismatch',
+      });
+    });
+
+    it('a deleted row: sequence_gap at its seq', async () => {
+      await asSuperuser((run) => run(`DELETE FROM audit_events WHERE seq = $1`, [seq]));
+      expect(await verify()).toEqual({
+        ok: false,
+        checked: seq - 1,
+        firstBrokenSeq: seq,
+        reason: 'sequence_gap',
+      });
+    });
+
+    it('a deleted row replaced by the next one (renumbered): prev_hash_mismatch at that seq', async () => {
+      const next = await row(seq + 1);
+      await asSuperuser(async (run) => {
+        await run(`DELETE FROM audit_events WHERE seq = $1`, [seq]);
+        await run(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [seq, seq + 1]);
+      });
+      expect(await verify()).toMatchObject({ ok: false, firstBrokenSeq: seq, reason: 'prev_hash_mismatch' });
+      await asSuperuser((run) => run(`UPDATE audit_events SET seq = $1 WHERE seq = $2`, [next.seq, seq]));
+    });
+  });
+
+  it('detects the deletion of the newest event (the chain head remembers it)', async () => {
+    await append(2);
+    const last = await lastSeq();
+    const original = await row(last);
+    await asSuperuser((run) => run(`DELETE FROM audit_events WHERE seq = $1`, [last]));
+    expect(await verify()).toEqual({
+      ok: false,
+      checked: last - 1,
+      firstBrokenSeq: last,
+      reason: 'sequence_gap',
+    });
+    await restore(original);
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('detects a cut of the newest events with the head moved back, given an anchor kept outside', async () => {
+    await append(3);
+    const anchor = await verify();
+    expect(anchor.ok).toBe(true);
+    const cut = [await row(anchor.lastSeq - 1), await row(anchor.lastSeq)];
+    const head = (await ds.query(`SELECT last_seq, last_hash FROM audit_chain_head`))[0];
+    await asSuperuser(async (run) => {
+      await run(`DELETE FROM audit_events WHERE seq >= $1`, [anchor.lastSeq - 1]);
+      await run(`UPDATE audit_chain_head SET last_seq = $1, last_hash = $2`, [
+        anchor.lastSeq - 2,
+        cut[0].prev_hash,
+      ]);
+    });
+    // Inside the database alone the shorter chain is consistent…
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: anchor.lastSeq - 2 });
+    // …but not with the anchor.
+    expect(await verify(`?anchorSeq=${anchor.lastSeq}&anchorHash=${anchor.lastHash}`)).toEqual({
+      ok: false,
+      checked: anchor.lastSeq - 2,
+      firstBrokenSeq: anchor.lastSeq - 1,
+      reason: 'sequence_gap',
+    });
+    await asSuperuser(async (run) => {
+      await run(`UPDATE audit_chain_head SET last_seq = $1, last_hash = $2`, [head.last_seq, head.last_hash]);
+    });
+    for (const r of cut) await restore(r);
+    expect(await verify(`?anchorSeq=${anchor.lastSeq}&anchorHash=${anchor.lastHash}`)).toMatchObject({
+      ok: true,
+    });
+    const wrong = await verify(`?anchorSeq=${anchor.lastSeq}&anchorHash=${'0'.repeat(64)}`);
+    expect(wrong).toMatchObject({ ok: false, firstBrokenSeq: anchor.lastSeq, reason: 'hash_mismatch' });
+    expect((await t.admin.get('/api/v1/audit/verify?anchorSeq=3')).body.code).toBe('invalid_anchor');
+    expect((await t.admin.get('/api/v1/audit/verify?anchorSeq=0&anchorHash=x')).status).toBe(400);
+  });
+
+  it('keeps one gap-free chain under concurrent appends from one instance', async () => {
+    const before = await lastSeq();
+    await runWithAuditActor(JOB, () =>
+      Promise.all(
+        Array.from({ length: 40 }, (_, i) => audit.record({ type: 'test.concurrent', data: { i } })),
+      ),
+    );
+    expect(await lastSeq()).toBe(before + 40);
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 40 });
+  });
+
+  it('streams the export in batches, with filters, oldest first', async () => {
+    const batches: number[][] = [];
+    for await (const batch of audit.stream({ type: 'test.' }, 7)) batches.push(batch.map((e) => e.seq));
+    expect(batches.length).toBeGreaterThan(3);
+    expect(batches.slice(0, -1).every((b) => b.length === 7)).toBe(true);
+    const exported = (await t.admin.get('/api/v1/audit/export?type=test.').expect(200)).text
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(batches.flat()).toEqual(exported);
+    expect(exported).toEqual([...exported].sort((x, y) => x - y));
+  });
+
+  it('verifies in batches', async () => {
+    const small = await audit.verify(3);
+    expect(small).toEqual(await audit.verify(1000));
+    expect(small.ok).toBe(true);
+  });
+});
