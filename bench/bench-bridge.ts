@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { BridgeProcess, startBridgeProcess } from '../test/support/bridge-process';
 
@@ -29,8 +31,11 @@ export async function createBenchDatabase(
   };
 }
 
-/** The production build on `databaseUrl`, as its own process (the load generator is this process). */
-export function startBenchBridge(databaseUrl: string): Promise<BridgeProcess> {
+/**
+ * The production build on `databaseUrl` (or, without one, on the embedded database in a fresh data
+ * directory), as its own process (the load generator is this process).
+ */
+export function startBenchBridge(databaseUrl?: string): Promise<BridgeProcess> {
   // BENCH_CPU_PROF=1: the bridge writes a V8 CPU profile (bench/results/profiles) when it exits.
   const profile =
     process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
@@ -41,7 +46,9 @@ export function startBenchBridge(databaseUrl: string): Promise<BridgeProcess> {
       NODE_ENV: 'production',
       BASE_URL,
       TRUST_PROXY: 'true',
-      DATABASE_URL: databaseUrl,
+      ...(databaseUrl
+        ? { DATABASE_URL: databaseUrl }
+        : { DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-bench-embedded-')) }),
       BRIDGE_SECRET: 'bench-bridge-secret-0123456789abcdef0123',
       ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'error',

@@ -76,32 +76,33 @@ export class LoginClient {
     return u.pathname + u.search;
   }
 
-  /** Logs `nameId` in; returns the token response. Throws LoginFailed or InstanceUnreachable. */
-  async login(
-    nameId: string,
-    email: string,
-    evidence: LoginEvidence,
-  ): Promise<{ idToken: string; accessToken: string; sub: string }> {
+  private discovered?: Promise<import('openid-client').Configuration>;
+
+  /** The app's view of the issuer (discovery once, as apps cache it); requests go through `fetchAny`. */
+  private async configuration() {
     this.oc ??= await import('openid-client');
     const oc = this.oc;
-    const { client, connection, publicBase } = this.target;
+    const { client, publicBase } = this.target;
     const customFetch = (url: string, options: RequestInit) => this.fetchAny(this.toPath(url), options);
-    const config = await oc.discovery(new URL(publicBase), client.clientId, client.clientSecret, undefined, {
-      execute: [oc.allowInsecureRequests],
-      [oc.customFetch]: customFetch as never,
-    });
-    config[oc.customFetch] = customFetch as never;
-    const verifier = oc.randomPKCECodeVerifier();
-    const state = oc.randomState();
-    const url = oc.buildAuthorizationUrl(config, {
-      redirect_uri: client.redirectUri,
-      scope: 'openid email',
-      code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      connection: connection.slug,
-    });
+    this.discovered ??= oc
+      .discovery(new URL(publicBase), client.clientId, client.clientSecret, undefined, {
+        execute: [oc.allowInsecureRequests],
+        [oc.customFetch]: customFetch as never,
+      })
+      .then((config) => {
+        config[oc.customFetch] = customFetch as never;
+        return config;
+      });
+    try {
+      return { oc, config: await this.discovered };
+    } catch (err) {
+      this.discovered = undefined;
+      throw err;
+    }
+  }
 
+  /** A browser: a cookie jar, and requests that keep it up to date. */
+  browser(): Browser {
     const jar = new Map<string, string>();
     const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const step = async (path: string, init: RequestInit = {}) => {
@@ -120,19 +121,69 @@ export class LoginClient {
       await res.arrayBuffer();
       return res;
     };
-    const expectRedirect = (res: Response, what: string) => {
-      const location = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || !location)
-        throw new LoginFailed(`${what}: HTTP ${res.status}`, res.status);
-      return location;
-    };
+    return { cookie, step };
+  }
+
+  /** An authorization request of the app: URL, PKCE verifier and state. */
+  private async authorizationRequest(options: LoginOptions) {
+    const { oc, config } = await this.configuration();
+    const verifier = oc.randomPKCECodeVerifier();
+    const state = oc.randomState();
+    const url = oc.buildAuthorizationUrl(config, {
+      redirect_uri: this.target.client.redirectUri,
+      scope: options.scope ?? 'openid email',
+      code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      connection: this.target.connection.slug,
+      ...(options.prompt ? { prompt: options.prompt } : {}),
+    });
+    return { url, verifier, state };
+  }
+
+  /** Follows same-site redirects until `until(location)`; throws LoginFailed on anything else. */
+  private async follow(browser: Browser, location: string, until: (l: string) => boolean, what: string) {
+    for (let hop = 0; hop < 10 && !until(location); hop++) {
+      location = expectRedirect(await browser.step(this.toPath(location)), what);
+    }
+    if (!until(location)) throw new LoginFailed(`${what}: too many redirects`);
+    return location;
+  }
+
+  /** Exchanges the code at the app's redirect URI for tokens (openid-client, PKCE, state). */
+  async exchange(callback: URL, verifier: string, state: string) {
+    const { oc, config } = await this.configuration();
+    return oc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  }
+
+  /** Refreshes (refresh tokens rotate: use the returned one next). */
+  async refresh(refreshToken: string) {
+    const { oc, config } = await this.configuration();
+    return oc.refreshTokenGrant(config, refreshToken);
+  }
+
+  /**
+   * Logs `nameId` in through the IdP; returns the tokens and the browser (whose bridge session gives
+   * further codes without the IdP: `mintCode`). Throws LoginFailed or InstanceUnreachable.
+   */
+  async login(
+    nameId: string,
+    email: string,
+    evidence: LoginEvidence,
+    options: LoginOptions = {},
+  ): Promise<{ idToken: string; accessToken: string; refreshToken?: string; sub: string; browser: Browser }> {
+    const { client, connection } = this.target;
+    const { url, verifier, state } = await this.authorizationRequest(options);
+    const browser = options.browser ?? this.browser();
 
     // authorize → interaction → SAML login → the IdP (another site).
-    let location = expectRedirect(await step(url.pathname + url.search), 'authorize');
-    for (let hop = 0; hop < 5 && !location.startsWith(connection.idp.ssoUrl); hop++) {
-      location = expectRedirect(await step(this.toPath(location)), 'to the IdP');
-    }
-    if (!location.startsWith(connection.idp.ssoUrl)) throw new LoginFailed('never reached the IdP');
+    const first = expectRedirect(await browser.step(url.pathname + url.search), 'authorize');
+    let location = await this.follow(
+      browser,
+      first,
+      (l) => l.startsWith(connection.idp.ssoUrl),
+      'to the IdP',
+    );
     const samlRequest = new URL(location).searchParams.get('SAMLRequest') as string;
     const requestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(samlRequest, 'base64')).toString())?.[1];
     const relayState = new URL(location).searchParams.get('RelayState');
@@ -152,29 +203,65 @@ export class LoginClient {
       ...(relayState ? { RelayState: relayState } : {}),
     });
     location = expectRedirect(
-      await step(`/saml/${connection.slug}/acs`, {
+      await browser.step(`/saml/${connection.slug}/acs`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: form.toString(),
       }),
       'ACS',
     );
-    evidence.continues.push({ path: this.toPath(location), cookie: cookie() });
+    evidence.continues.push({ path: this.toPath(location), cookie: browser.cookie() });
 
     // continue → interaction callback → authorize resume → the app's redirect URI with a code.
-    for (let hop = 0; hop < 8 && !location.startsWith(client.redirectUri); hop++) {
-      location = expectRedirect(await step(this.toPath(location)), 'back to the app');
-    }
+    location = await this.follow(
+      browser,
+      location,
+      (l) => l.startsWith(client.redirectUri),
+      'back to the app',
+    );
     const callback = new URL(location);
     const code = callback.searchParams.get('code');
     if (!code) throw new LoginFailed(`no code: ${callback.searchParams.get('error') ?? location}`);
     evidence.codes.push({ code, verifier });
-    const tokens = await oc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-    });
+    const tokens = await this.exchange(callback, verifier, state);
     const claims = tokens.claims();
     if (!claims || claims.email !== email) throw new LoginFailed('the ID token does not carry the email');
-    return { idToken: tokens.id_token as string, accessToken: tokens.access_token, sub: claims.sub };
+    return {
+      idToken: tokens.id_token as string,
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      sub: claims.sub,
+      browser,
+    };
   }
+
+  /** With a signed-in browser: a new authorization code from the bridge session (SSO, no IdP trip). */
+  async mintCode(browser: Browser, options: LoginOptions = {}) {
+    const { url, verifier, state } = await this.authorizationRequest(options);
+    const first = expectRedirect(await browser.step(url.pathname + url.search), 'authorize');
+    const redirectUri = this.target.client.redirectUri;
+    const callback = new URL(await this.follow(browser, first, (l) => l.startsWith(redirectUri), 'SSO'));
+    if (!callback.searchParams.get('code'))
+      throw new LoginFailed(`no code: ${callback.searchParams.get('error') ?? callback.href}`);
+    return { callback, verifier, state };
+  }
+}
+
+export interface LoginOptions {
+  scope?: string;
+  prompt?: string;
+  /** Sign in with this browser (default: a new one). */
+  browser?: Browser;
+}
+
+export interface Browser {
+  cookie: () => string;
+  step: (path: string, init?: RequestInit) => Promise<Response>;
+}
+
+function expectRedirect(res: Response, what: string): string {
+  const location = res.headers.get('location');
+  if (res.status < 300 || res.status >= 400 || !location)
+    throw new LoginFailed(`${what}: HTTP ${res.status}`, res.status);
+  return location;
 }
