@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { Client } from 'pg';
 import { LoginClient, type Browser, type LoginEvidence } from '../test/support/login-client';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
 import { adminCall, BASE_URL, createBenchDatabase, cpuMs, peakRssMb, startBenchBridge } from './bench-bridge';
@@ -222,6 +223,121 @@ async function seed(base: string): Promise<Seeded> {
   };
 }
 
+/** The ACS alone: `count` genuinely signed responses, each answering its own pending AuthnRequest. */
+async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, keep?: string[], label = '') {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = await fetch(`${bridge.base}/saml/bench/login`, { redirect: 'manual' });
+    const location = new URL(started.headers.get('location') as string);
+    const xml = inflateRawSync(
+      Buffer.from(location.searchParams.get('SAMLRequest') as string, 'base64'),
+    ).toString();
+    const response = s.idp.responseXml({
+      spEntityId: s.sp.entityId,
+      acsUrl: s.sp.acsUrl,
+      inResponseTo: /ID="([^"]+)"/.exec(xml)?.[1] as string,
+      nameId: `user-${c}-${i}${label}`,
+      attributes: { email: `user${i}@bench.example`, givenName: 'Bench', sn: 'User', groups: ['a', 'b'] },
+    }) as string;
+    if (keep && keep.length < 200) keep.push(response);
+    bodies.push(`SAMLResponse=${encodeURIComponent(Buffer.from(response).toString('base64'))}`);
+  }
+  let next = 0;
+  return load(
+    bridge,
+    `acs (assertion-signed)${label}`,
+    c,
+    {
+      url: `${bridge.base}/saml/bench/acs`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      amount: count,
+      duration: 600,
+      requests: [
+        { setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }) },
+      ],
+    },
+    303,
+  );
+}
+
+let loginCounter = 0;
+/** The full login, closed loop. */
+function fullLoginRun(bridge: Bridge, s: Seeded, c: number, label = '') {
+  return closedLoop(bridge, `full login${label}`, c, async () => {
+    const user = `login-${loginCounter++ % 1000}`;
+    await s.login.login(user, `${user}@bench.example`, noEvidence());
+  });
+}
+
+/**
+ * Scale runs (PostgreSQL): the ACS and the full login at c=32 as the database grows to 1,000 and 10,000
+ * connections (copies of the bench connection, with their SP keys) and then to 1,000,000 users, seeded
+ * with SQL.
+ */
+async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string): Promise<Row[]> {
+  const pg = new Client({ connectionString: databaseUrl });
+  await pg.connect();
+  const rows: Row[] = [];
+  try {
+    const columns = (
+      await pg.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'connections' AND column_name NOT IN ('id', 'slug') ORDER BY ordinal_position`,
+      )
+    ).rows.map((r: { column_name: string }) => `"${r.column_name}"`);
+    const growConnections = async (total: number) => {
+      const have = Number((await pg.query('SELECT count(*) AS n FROM connections')).rows[0].n);
+      if (total <= have) return;
+      await pg.query(
+        `INSERT INTO connections (id, slug, ${columns.join(', ')})
+         SELECT gen_random_uuid(), 'scale-' || g, ${columns.map((c) => `t.${c}`).join(', ')}
+           FROM connections t, generate_series($1::int, $2::int) g WHERE t.slug = 'bench'`,
+        [have, total - 1],
+      );
+      await pg.query(
+        `INSERT INTO sp_keys (connection_id, status, certificate_pem, private_key_sealed, not_after)
+         SELECT c.id, k.status, k.certificate_pem, k.private_key_sealed, k.not_after
+           FROM connections c CROSS JOIN (SELECT k.* FROM sp_keys k JOIN connections b ON b.id = k.connection_id
+                                           WHERE b.slug = 'bench' AND k.status = 'current') k
+          WHERE c.slug LIKE 'scale-%' AND NOT EXISTS (SELECT 1 FROM sp_keys x WHERE x.connection_id = c.id)`,
+      );
+    };
+    const growUsers = async (total: number) => {
+      const have = Number((await pg.query('SELECT count(*) AS n FROM users')).rows[0].n);
+      if (total <= have) return;
+      await pg.query(
+        `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, groups)
+         SELECT (SELECT id FROM connections WHERE slug = 'bench'), 'seed-' || g, 'seed-' || g || '@bench.example',
+                true, 'Seed', 'User', ARRAY['staff']
+           FROM generate_series($1::int, $2::int) g`,
+        [have, total - 1],
+      );
+      await pg.query('ANALYZE users');
+    };
+    const points: Array<[number, number]> = [
+      [10, 1000],
+      [1000, 1000],
+      [10000, 1000],
+      [10000, 1000000],
+    ];
+    for (const [connections, users] of points) {
+      const t0 = Date.now();
+      await growConnections(connections);
+      await growUsers(users);
+      await pg.query('ANALYZE connections; ANALYZE sp_keys');
+      process.stdout.write(
+        `scale: ${connections} connections, ${users} users (seeded in ${Date.now() - t0} ms)\n`,
+      );
+      const label = ` @ ${connections} conns / ${users} users`;
+      rows.push(await acsRun(bridge, s, 32, 1500, undefined, label));
+      rows.push(await fullLoginRun(bridge, s, 32, label));
+    }
+  } finally {
+    await pg.end();
+  }
+  return rows;
+}
+
 /** Every scenario against one database configuration. */
 async function suite(database: DatabaseKind, floorResponses: string[]): Promise<Row[]> {
   const db = database === 'postgresql' ? await createBenchDatabase('bench') : undefined;
@@ -260,58 +376,10 @@ async function suite(database: DatabaseKind, floorResponses: string[]): Promise<
     }
 
     // ACS: genuinely signed (assertion) responses, each answering its own pending AuthnRequest.
-    const perRun = SMOKE ? 200 : 3000;
-    for (const c of CONCURRENCY) {
-      const bodies: string[] = [];
-      for (let i = 0; i < perRun; i++) {
-        const started = await fetch(`${base}/saml/bench/login`, { redirect: 'manual' });
-        const location = new URL(started.headers.get('location') as string);
-        const xml = inflateRawSync(
-          Buffer.from(location.searchParams.get('SAMLRequest') as string, 'base64'),
-        ).toString();
-        const response = s.idp.responseXml({
-          spEntityId: s.sp.entityId,
-          acsUrl: s.sp.acsUrl,
-          inResponseTo: /ID="([^"]+)"/.exec(xml)?.[1] as string,
-          nameId: `user-${c}-${i}`,
-          attributes: { email: `user${i}@bench.example`, givenName: 'Bench', sn: 'User', groups: ['a', 'b'] },
-        }) as string;
-        if (floorResponses.length < 200) floorResponses.push(response);
-        bodies.push(`SAMLResponse=${encodeURIComponent(Buffer.from(response).toString('base64'))}`);
-      }
-      let next = 0;
-      record(
-        await load(
-          bridge,
-          'acs (assertion-signed)',
-          c,
-          {
-            url: `${base}/saml/bench/acs`,
-            method: 'POST',
-            headers: form,
-            amount: perRun,
-            duration: 600,
-            requests: [
-              {
-                setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }),
-              },
-            ],
-          },
-          303,
-        ),
-      );
-    }
+    for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, floorResponses));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
-    let n = 0;
-    for (const c of CONCURRENCY) {
-      record(
-        await closedLoop(bridge, 'full login', c, async () => {
-          const user = `login-${n++ % 1000}`;
-          await s.login.login(user, `${user}@bench.example`, noEvidence());
-        }),
-      );
-    }
+    for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c));
 
     // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
     const browsers: Browser[] = [];
@@ -356,6 +424,8 @@ async function suite(database: DatabaseKind, floorResponses: string[]): Promise<
         }),
       );
     }
+    if (db && !SMOKE && process.env.BENCH_SCALE !== '0')
+      for (const row of await scaleRuns(bridge, s, db.url)) record(row);
     return rows;
   } finally {
     await proc.stop();
@@ -409,6 +479,7 @@ function targets(rows: Row[], acsFloorMs: number) {
     return { target: name, measured: r ? shown(r) : 'not run', met: r ? pass(r) : false };
   };
   const maxLag = Math.max(...rows.filter((r) => r.database === 'postgresql').map((r) => r.loopLagMaxMs));
+  // Scale rows carry their point in the scenario name; the targets compare the plain c=32 rows.
   const peak = Math.max(...rows.filter((r) => r.database === 'postgresql').map((r) => r.peakRssMb));
   return [
     check(
