@@ -92,13 +92,13 @@ function notice(code: unknown): string | undefined {
   return typeof code === 'string' ? NOTICES[code] : undefined;
 }
 
-function metadataBadge(c: ConnectionView): string {
+export function metadataBadge(c: ConnectionView): string {
   if (c.metadata.status === 'ok') return '<span class="badge ok">metadata OK</span>';
   if (c.metadata.status === 'expired') return '<span class="badge bad">metadata expired</span>';
   return '<span class="badge warn">refresh failing</span>';
 }
 
-function certificateBadges(c: ConnectionView): string {
+export function certificateBadges(c: ConnectionView): string {
   const certs = c.idp.certificates;
   const expired = certs.filter((x) => x.expired);
   const soon = certs.filter((x) => x.expiresSoon);
@@ -107,6 +107,74 @@ function certificateBadges(c: ConnectionView): string {
       (soon.length
         ? `<span class="badge warn">certificate expires in ${Math.min(...soon.map((x) => x.daysLeft))} days</span>`
         : '') || '<span class="badge ok">certificates valid</span>'
+  );
+}
+
+/** New IdP metadata given on a form: exactly one of an uploaded file, pasted XML or a URL. */
+export interface MetadataInput {
+  pasted?: string;
+  url?: string;
+  file?: Buffer;
+}
+
+export function metadataInput(req: UploadedForm, body: FormBody): MetadataInput {
+  return {
+    pasted: formText(body, 'metadataXml'),
+    url: formText(body, 'metadataUrl', 2048),
+    file: req.file && req.file.buffer.length > 0 ? req.file.buffer : undefined,
+  };
+}
+
+/**
+ * Replaces a connection's metadata from a form (file or pasted XML: pinned document; URL: fetched now and
+ * refreshed on schedule), through ConnectionsService (validated and audited there).
+ */
+export async function applyMetadataInput(
+  connections: ConnectionsService,
+  id: string,
+  input: MetadataInput,
+): Promise<void> {
+  const given = [input.pasted, input.url, input.file].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw ApiError.badRequest(
+      'metadata_source_ambiguous',
+      'Give the new metadata one way: a file, pasted XML or a URL.',
+    );
+  }
+  if (input.url) {
+    await connections.update(id, Object.assign(new UpdateConnectionDto(), { metadataUrl: input.url }));
+  } else {
+    await connections.replaceMetadata(id, input.file ?? Buffer.from(input.pasted as string, 'utf8'));
+  }
+}
+
+/** The "replace the metadata" form (file, paste or URL); `action` receives it as multipart. */
+export function metadataForm(input: {
+  action: string;
+  hidden: string;
+  values: { metadataXml?: string; metadataUrl?: string };
+  error?: string;
+  legend: string;
+  submit: string;
+}): string {
+  return (
+    `<form method="post" action="${h(input.action)}" enctype="multipart/form-data" class="main">${input.hidden}` +
+    `<fieldset><legend>${h(input.legend)}</legend>` +
+    (input.error ? `<p class="field-error" id="metadata-error">${h(input.error)}</p>` : '') +
+    `<div class="field"><label for="replaceFile">Upload a metadata file</label><input id="replaceFile" name="metadataFile" type="file" accept=".xml,application/xml,text/xml"></div>` +
+    textArea({
+      name: 'metadataXml',
+      label: 'Or paste the metadata XML',
+      value: input.values.metadataXml,
+      rows: 4,
+    }) +
+    textField({
+      name: 'metadataUrl',
+      label: 'Or fetch it from a URL',
+      type: 'url',
+      value: input.values.metadataUrl,
+    }) +
+    `<button type="submit">${h(input.submit)}</button></fieldset></form>`
   );
 }
 
@@ -333,34 +401,23 @@ export class ConsoleConnectionsController {
   ): Promise<void> {
     const session = req.consoleSession as ConsoleSession;
     const entity = await this.connections.get(id);
-    const pasted = formText(body, 'metadataXml');
-    const url = formText(body, 'metadataUrl', 2048);
-    const file = req.file && req.file.buffer.length > 0 ? req.file.buffer : undefined;
-    const given = [pasted, url, file].filter((x) => x !== undefined).length;
-    const fail = async (message: string, status: number) =>
+    const input = metadataInput(req, body);
+    try {
+      await applyMetadataInput(this.connections, id, input);
+    } catch (err) {
+      const e = serviceError(err);
       this.send(
         res,
         await this.renderDetails(
           session,
           entity,
-          { metadataUrl: url, metadataXml: pasted },
-          { metadata: message },
+          { metadataUrl: input.url, metadataXml: input.pasted },
+          { metadata: e.message },
           undefined,
-          message,
+          e.message,
         ),
-        status,
+        e.status,
       );
-    if (given !== 1) {
-      await fail('Give the new metadata one way: a file, pasted XML or a URL.', HttpStatus.BAD_REQUEST);
-      return;
-    }
-    try {
-      if (url)
-        await this.connections.update(id, Object.assign(new UpdateConnectionDto(), { metadataUrl: url }));
-      else await this.connections.replaceMetadata(id, file ?? Buffer.from(pasted as string, 'utf8'));
-    } catch (err) {
-      const e = serviceError(err);
-      await fail(e.message, e.status);
       return;
     }
     res.redirect(HttpStatus.SEE_OTHER, `/admin/connections/${id}?notice=metadata#metadata`);
@@ -725,23 +782,14 @@ export class ConsoleConnectionsController {
         ? `<p class="muted">Warnings: ${c.metadata.warnings.map((w) => `<code>${h(w)}</code>`).join(' ')}</p>`
         : '') +
       (c.metadata.url ? actionButton(`${base}/metadata/refresh`, csrf, 'Refresh from the URL now') : '') +
-      `<form method="post" action="${base}/metadata" enctype="multipart/form-data" class="main">${csrfField(csrf)}` +
-      `<fieldset><legend>Replace the metadata (one of the three)</legend>` +
-      (errors.metadata ? `<p class="field-error" id="metadata-error">${h(errors.metadata)}</p>` : '') +
-      `<div class="field"><label for="replaceFile">Upload a metadata file</label><input id="replaceFile" name="metadataFile" type="file" accept=".xml,application/xml,text/xml"></div>` +
-      textArea({
-        name: 'metadataXml',
-        label: 'Or paste the metadata XML',
-        value: values.metadataXml,
-        rows: 4,
-      }) +
-      textField({
-        name: 'metadataUrl',
-        label: 'Or fetch it from a URL',
-        type: 'url',
-        value: values.metadataUrl,
-      }) +
-      `<button type="submit">Replace the metadata</button></fieldset></form>`;
+      metadataForm({
+        action: `${base}/metadata`,
+        hidden: csrfField(csrf),
+        values: { metadataXml: values.metadataXml, metadataUrl: values.metadataUrl },
+        error: errors.metadata,
+        legend: 'Replace the metadata (one of the three)',
+        submit: 'Replace the metadata',
+      });
 
     const keyRows = keys.map((k: SpKeyView) => [
       h(k.status),
