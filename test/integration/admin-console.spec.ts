@@ -301,6 +301,36 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
     await t.http().get('/admin/users').set('Cookie', s.cookie).expect(303);
   });
 
+  it('audits console sign-ins, failed sign-ins and sign-outs (never the presented key)', async () => {
+    const typed = 'wrong-key-audited-0123456789abcdef';
+    await t.http().post('/admin/sign-in').set('Origin', ORIGIN).type('form').send({ key: typed }).expect(401);
+    const key = await t.admin.post('/api/v1/api-keys').send({ name: 'audited laptop' }).expect(201);
+    const s = await signIn(key.body.key);
+    await t
+      .http()
+      .post('/admin/sign-out')
+      .set('Cookie', s.cookie)
+      .set('Origin', ORIGIN)
+      .type('form')
+      .send({ _csrf: s.csrf })
+      .expect(303);
+    const events = (await t.admin.get('/api/v1/audit?type=admin.&limit=200').expect(200)).body
+      .items as Array<{
+      type: string;
+      actor: { type: string; id: string | null; name: string };
+      data: Record<string, unknown>;
+    }>;
+    const failed = events.find(
+      (e) => e.type === 'admin.sign_in_failed' && e.data.reason === 'invalid_api_key',
+    );
+    expect(failed).toMatchObject({ actor: { type: 'system' }, data: { method: 'key' } });
+    const mine = events.filter((e) => e.actor.id === key.body.id).map((e) => `${e.type} ${e.actor.type}`);
+    expect(mine).toEqual(['admin.signed_out admin-session', 'admin.signed_in admin-session']);
+    const all = JSON.stringify(events);
+    expect(all).not.toContain(typed);
+    expect(all).not.toContain(key.body.key);
+  });
+
   it('ends the sessions of a revoked API key', async () => {
     const key = await t.admin.post('/api/v1/api-keys').send({ name: 'ops laptop' }).expect(201);
     const s = await signIn(key.body.key);
@@ -459,6 +489,13 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       // No app session and no provisioned user.
       expect(done.headers['set-cookie']?.toString()).not.toContain('bridge_session=');
       expect((await t.admin.get(`/api/v1/users?connectionId=${corp.id}`).expect(200)).body.total).toBe(0);
+      const signedIn = (
+        await t.admin.get(`/api/v1/audit?type=admin.signed_in&connectionId=${corp.id}`).expect(200)
+      ).body.items;
+      expect(signedIn[0]).toMatchObject({
+        actor: { type: 'admin-session', name: 'root@example.com' },
+        data: { method: 'sso', groups: ['bridge-admins'] },
+      });
     });
 
     it('refuses a user outside the admin groups with a page that says why', async () => {
@@ -472,6 +509,10 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       expect(refused.text).toContain('not_an_admin');
       expect(refused.text).toContain('bridge-admins');
       expect(consoleCookie(refused)).toBeUndefined();
+      const failed = (
+        await t.admin.get(`/api/v1/audit?type=admin.sign_in_failed&connectionId=${corp.id}`).expect(200)
+      ).body.items;
+      expect(failed[0]).toMatchObject({ data: { method: 'sso', reason: 'not_an_admin' } });
     });
 
     it('keeps admin sign-ins and app logins apart, and needs the browser that started it', async () => {
