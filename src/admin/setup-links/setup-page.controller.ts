@@ -47,7 +47,7 @@ const NOTICES: Record<string, string> = {
 /**
  * The customer's setup pages. The link `/setup/{token}` is exchanged for an HttpOnly cookie and a redirect
  * to the token-free `/setup`; every request then resolves the token to its one connection (refused once
- * the link expired or was revoked). Forms carry a CSRF token derived from the link token and the id of
+ * the link expired or was revoked). Forms carry a CSRF token derived from the link token, and the id of
  * the connection they were rendered for (checked against the link), and must come from this origin. A link can only replace this
  * connection's IdP metadata and start test logins: nothing else.
  */
