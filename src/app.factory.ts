@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { consoleErrorPage } from './admin/console/console-html';
 import { isConsolePath } from './admin/console/console.guard';
+import { isSetupPath, setupErrorPage } from './admin/setup-links/setup-html';
 import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
@@ -58,11 +59,14 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       hsts: config.baseUrl.startsWith('https:'),
     }),
   );
-  // Console forms are checked by Origin: with helmet's no-referrer, Chromium would send `Origin: null`.
-  app.use('/admin', (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+  // Console and setup-link forms are checked by Origin: with helmet's no-referrer, Chromium would send
+  // `Origin: null`. Same-origin only: a setup page never sends its URL to another site.
+  const sameOriginReferrer = (_req: express.Request, res: express.Response, next: express.NextFunction) => {
     res.setHeader('Referrer-Policy', 'same-origin');
     next();
-  });
+  };
+  app.use('/admin', sameOriginReferrer);
+  app.use('/setup', sameOriginReferrer);
   // The OpenID Provider (oidc-provider) serves discovery, JWKS, authorize, token… and parses its own bodies.
   app.use(app.get(OidcProviderHost).middleware());
   // SAML endpoints take form posts only, with a tighter limit than the admin API.
@@ -83,10 +87,10 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
     new ApiExceptionFilter({
       // Errors raised before a SAML or console controller runs (an oversized body, an unknown page) still
       // get an HTML page.
-      matches: (path) => path.startsWith('/saml/') || isConsolePath(path),
+      matches: (path) => path.startsWith('/saml/') || isConsolePath(path) || isSetupPath(path),
       render: (body, path) =>
-        isConsolePath(path)
-          ? consoleErrorPage({
+        isSetupPath(path)
+          ? setupErrorPage({
               status: body.statusCode,
               message:
                 body.statusCode >= 500 && body.statusCode !== 503
@@ -95,15 +99,25 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
               reason: body.code,
               requestId: body.requestId,
             })
-          : errorPage({
-              title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
-              message:
-                body.statusCode >= 500
-                  ? 'Something went wrong on our side. Try again in a moment.'
-                  : body.message,
-              reason: body.code,
-              traceId: body.requestId,
-            }),
+          : isConsolePath(path)
+            ? consoleErrorPage({
+                status: body.statusCode,
+                message:
+                  body.statusCode >= 500 && body.statusCode !== 503
+                    ? 'Something went wrong on our side. Try again; if it keeps happening, quote the request id.'
+                    : body.message,
+                reason: body.code,
+                requestId: body.requestId,
+              })
+            : errorPage({
+                title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
+                message:
+                  body.statusCode >= 500
+                    ? 'Something went wrong on our side. Try again in a moment.'
+                    : body.message,
+                reason: body.code,
+                traceId: body.requestId,
+              }),
     }),
   );
   app.enableShutdownHooks();

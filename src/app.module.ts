@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { ConsoleModule } from './admin/console/console.module';
+import { SetupLinksModule } from './admin/setup-links/setup-links.module';
 import { ClockModule } from './common/clock';
 import type { BridgeConfig } from './config/bridge-config';
 import { ConfigModule } from './config/config.module';
@@ -31,6 +32,7 @@ export class AppModule {
         SamlModule,
         OidcModule,
         ConsoleModule,
+        SetupLinksModule,
       ],
     };
   }

@@ -32,7 +32,7 @@ export function encodeCursor(seq: number): string {
   return Buffer.from(`${CURSOR_PREFIX}${seq}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
   if (!Number.isSafeInteger(seq) || seq < 1 || !/^\d+$/.test(text.slice(CURSOR_PREFIX.length))) {
@@ -41,7 +41,7 @@ function decodeCursor(cursor: string): number {
   return seq;
 }
 
-function toFilter(q: AuditFilterQuery): AuditFilter {
+export function toFilter(q: AuditFilterQuery): AuditFilter {
   const from = q.from ? new Date(q.from) : undefined;
   const to = q.to ? new Date(q.to) : undefined;
   for (const [name, d] of [
@@ -64,6 +64,40 @@ function toFilter(q: AuditFilterQuery): AuditFilter {
     userId: q.userId?.toLowerCase(),
     clientId: q.clientId,
   };
+}
+
+/**
+ * Streams the events matching the filter as JSON lines, oldest first, in batches with backpressure (shared
+ * by the API and the console's export link).
+ */
+export async function streamAuditExport(
+  audit: AuditService,
+  filter: AuditFilter,
+  res: Response,
+): Promise<void> {
+  const stream = audit.stream(filter);
+  // Read the first batch before answering, so a database error is still a proper error response.
+  const first = await stream.next();
+  res.status(200);
+  res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+  res.setHeader('Content-Disposition', 'attachment; filename="audit-events.ndjson"');
+  res.setHeader('Cache-Control', 'no-store');
+  try {
+    let batch = first;
+    while (!batch.done) {
+      const chunk = batch.value.map((e) => `${JSON.stringify(e)}\n`).join('');
+      // Backpressure: wait until the client has taken the data (or has gone away).
+      if (!res.write(chunk)) await drainedOrClosed(res);
+      if (res.destroyed || res.writableEnded) return;
+      batch = await stream.next();
+    }
+    res.end();
+  } catch (err) {
+    // Headers are sent: the only honest signal left is to cut the response short.
+    res.destroy(err as Error);
+  } finally {
+    await stream.return(undefined);
+  }
 }
 
 @ApiTags('audit')
@@ -98,30 +132,7 @@ export class AuditController {
   })
   @ApiProduces('application/x-ndjson')
   async export(@Query() query: AuditFilterQuery, @Res() res: Response): Promise<void> {
-    const filter = toFilter(query);
-    const stream = this.audit.stream(filter);
-    // Read the first batch before answering, so a database error is still a proper JSON error.
-    const first = await stream.next();
-    res.status(200);
-    res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
-    res.setHeader('Content-Disposition', 'attachment; filename="audit-events.ndjson"');
-    res.setHeader('Cache-Control', 'no-store');
-    try {
-      let batch = first;
-      while (!batch.done) {
-        const chunk = batch.value.map((e) => `${JSON.stringify(e)}\n`).join('');
-        // Backpressure: wait until the client has taken the data (or has gone away).
-        if (!res.write(chunk)) await drainedOrClosed(res);
-        if (res.destroyed || res.writableEnded) return;
-        batch = await stream.next();
-      }
-      res.end();
-    } catch (err) {
-      // Headers are sent: the only honest signal left is to cut the response short.
-      res.destroy(err as Error);
-    } finally {
-      await stream.return(undefined);
-    }
+    await streamAuditExport(this.audit, toFilter(query), res);
   }
 
   @Get('verify')

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import { redactPath } from '../logging/logger';
 import { ApiError, ApiErrorBody } from './api-error';
 
 const STATUS_CODES: Record<number, string> = {
@@ -93,11 +94,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const body = this.describe(exception);
     body.requestId = typeof req.id === 'string' ? req.id : undefined;
     if (body.statusCode === 503) {
-      this.logger.warn({ requestId: body.requestId }, `Database unavailable on ${req.method} ${req.path}`);
+      this.logger.warn(
+        { requestId: body.requestId },
+        `Database unavailable on ${req.method} ${redactPath(req.path)}`,
+      );
     } else if (body.statusCode >= 500) {
       this.logger.error(
         { err: exception, requestId: body.requestId },
-        `Unhandled error on ${req.method} ${req.path}`,
+        `Unhandled error on ${req.method} ${redactPath(req.path)}`,
       );
     }
     if (res.headersSent) return;

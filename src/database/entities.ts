@@ -1,5 +1,6 @@
 import { AdminApiKeyEntity } from '../admin/admin-api-key.entity';
 import { ConsoleSessionEntity } from '../admin/console/console-session.entity';
+import { SetupLinkEntity } from '../admin/setup-links/setup-link.entity';
 import { SsoTraceEntity } from '../audit/sso-trace.entity';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { SpKeyEntity } from '../keys/sp-key.entity';
@@ -19,4 +20,5 @@ export const ENTITIES = [
   SsoTraceEntity,
   OidcClientEntity,
   ConsoleSessionEntity,
+  SetupLinkEntity,
 ];

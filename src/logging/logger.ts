@@ -33,6 +33,19 @@ export function createRootLogger(level: LogLevel, destination?: pino.Destination
   );
 }
 
+/** The customer setup pages' own paths; any other segment after /setup/ is (or could be) a link token. */
+const SETUP_PATHS = new Set(['metadata', 'test-login', 'sp-certificate.pem']);
+
+/**
+ * A request path as it may be logged: the token of a setup link (`/setup/{token}`) is replaced, so that a
+ * link never reaches the log, whatever the token looks like.
+ */
+export function redactPath(path: string): string {
+  const m = /^\/setup\/([^/]+)(.*)$/.exec(path);
+  if (!m || SETUP_PATHS.has(m[1])) return path;
+  return `/setup/[redacted]${m[2] ? '/…' : ''}`;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Accepts a well-formed incoming X-Request-Id (from a load balancer), else makes one. */
@@ -73,7 +86,7 @@ export function createHttpLogger(logger: Logger) {
       req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        path: redactPath(req.url.split('?')[0]),
         remoteAddress: req.remoteAddress,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

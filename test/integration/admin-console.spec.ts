@@ -40,6 +40,7 @@ function consoleRoutes(t: TestApp): Array<[string, string]> {
     if (!route || typeof route.path !== 'string' || !/^\/admin(\/|$)/.test(route.path)) continue;
     const path = route.path
       .replace(':id', '00000000-0000-4000-8000-000000000000')
+      .replace(':linkId', '00000000-0000-4000-8000-000000000001')
       .replace(':clientId', 'app_0000');
     for (const [method, on] of Object.entries(route.methods))
       if (on && method !== '_all') out.push([method, path]);
@@ -100,6 +101,15 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
   it('enumerates the console routes from the router, and every one needs a session', async () => {
     const routes = consoleRoutes(t);
     expect(routes.length).toBeGreaterThan(25);
+    for (const added of [
+      'post /admin/connections/00000000-0000-4000-8000-000000000000/setup-links',
+      'post /admin/connections/00000000-0000-4000-8000-000000000000/setup-links/00000000-0000-4000-8000-000000000001/revoke',
+      'get /admin/audit',
+      'get /admin/audit/export',
+      'get /admin/audit/verify',
+    ]) {
+      expect(routes.map(([m, p]) => `${m} ${p}`)).toContain(added);
+    }
     // Reachable without a session: the sign-in page and its POST, the static files, and the SSO sign-in
     // steps (which only open a session after a validated SAML login; tested below).
     const open = new Set([
@@ -291,6 +301,36 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
     await t.http().get('/admin/users').set('Cookie', s.cookie).expect(303);
   });
 
+  it('audits console sign-ins, failed sign-ins and sign-outs (never the presented key)', async () => {
+    const typed = 'wrong-key-audited-0123456789abcdef';
+    await t.http().post('/admin/sign-in').set('Origin', ORIGIN).type('form').send({ key: typed }).expect(401);
+    const key = await t.admin.post('/api/v1/api-keys').send({ name: 'audited laptop' }).expect(201);
+    const s = await signIn(key.body.key);
+    await t
+      .http()
+      .post('/admin/sign-out')
+      .set('Cookie', s.cookie)
+      .set('Origin', ORIGIN)
+      .type('form')
+      .send({ _csrf: s.csrf })
+      .expect(303);
+    const events = (await t.admin.get('/api/v1/audit?type=admin.&limit=200').expect(200)).body
+      .items as Array<{
+      type: string;
+      actor: { type: string; id: string | null; name: string };
+      data: Record<string, unknown>;
+    }>;
+    const failed = events.find(
+      (e) => e.type === 'admin.sign_in_failed' && e.data.reason === 'invalid_api_key',
+    );
+    expect(failed).toMatchObject({ actor: { type: 'system' }, data: { method: 'key' } });
+    const mine = events.filter((e) => e.actor.id === key.body.id).map((e) => `${e.type} ${e.actor.type}`);
+    expect(mine).toEqual(['admin.signed_out admin-session', 'admin.signed_in admin-session']);
+    const all = JSON.stringify(events);
+    expect(all).not.toContain(typed);
+    expect(all).not.toContain(key.body.key);
+  });
+
   it('ends the sessions of a revoked API key', async () => {
     const key = await t.admin.post('/api/v1/api-keys').send({ name: 'ops laptop' }).expect(201);
     const s = await signIn(key.body.key);
@@ -449,6 +489,13 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       // No app session and no provisioned user.
       expect(done.headers['set-cookie']?.toString()).not.toContain('bridge_session=');
       expect((await t.admin.get(`/api/v1/users?connectionId=${corp.id}`).expect(200)).body.total).toBe(0);
+      const signedIn = (
+        await t.admin.get(`/api/v1/audit?type=admin.signed_in&connectionId=${corp.id}`).expect(200)
+      ).body.items;
+      expect(signedIn[0]).toMatchObject({
+        actor: { type: 'admin-session', name: 'root@example.com' },
+        data: { method: 'sso', groups: ['bridge-admins'] },
+      });
     });
 
     it('refuses a user outside the admin groups with a page that says why', async () => {
@@ -462,6 +509,10 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       expect(refused.text).toContain('not_an_admin');
       expect(refused.text).toContain('bridge-admins');
       expect(consoleCookie(refused)).toBeUndefined();
+      const failed = (
+        await t.admin.get(`/api/v1/audit?type=admin.sign_in_failed&connectionId=${corp.id}`).expect(200)
+      ).body.items;
+      expect(failed[0]).toMatchObject({ data: { method: 'sso', reason: 'not_an_admin' } });
     });
 
     it('keeps admin sign-ins and app logins apart, and needs the browser that started it', async () => {
@@ -507,6 +558,114 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
         .expect(403);
       expect(res.text).toContain('admin_sso_not_enabled');
     });
+  });
+
+  it('creates a setup link (shown once), lists and revokes it on the connection page', async () => {
+    const s = await signIn();
+    const form = (body: Record<string, string>) =>
+      t
+        .http()
+        .post(`/admin/connections/${connectionId}/setup-links`)
+        .set('Cookie', s.cookie)
+        .set('Origin', ORIGIN)
+        .type('form')
+        .send({ _csrf: s.csrf, ...body });
+    const bad = await form({ expiresInHours: '9999' }).expect(400);
+    expect(bad.text).toContain('id="expiresInHours-error"');
+    const created = await form({ expiresInHours: '12', note: 'for Jane' }).expect(201);
+    const url = /id="setup-link-url">([^<]+)</.exec(created.text)?.[1] as string;
+    expect(url).toMatch(/^http:\/\/bridge\.test\/setup\/sbl_[A-Za-z0-9_-]{43}$/);
+    expect(created.text).toContain('shown only now');
+    const page = await t.http().get(`/admin/connections/${connectionId}`).set('Cookie', s.cookie).expect(200);
+    expect(page.text).toContain('id="setup-links"');
+    expect(page.text).toContain('for Jane');
+    expect(page.text).not.toContain(url.slice(url.lastIndexOf('/') + 1));
+    const links = (await t.admin.get(`/api/v1/connections/${connectionId}/setup-links`).expect(200)).body
+      .items;
+    const link = links.find((l: { note: string }) => l.note === 'for Jane');
+    expect(link.status).toBe('active');
+    expect(link.createdBy).toBe('bootstrap (ADMIN_API_KEY)');
+    const revoked = await t
+      .http()
+      .post(`/admin/connections/${connectionId}/setup-links/${link.id}/revoke`)
+      .set('Cookie', s.cookie)
+      .set('Origin', ORIGIN)
+      .type('form')
+      .send({ _csrf: s.csrf })
+      .expect(303);
+    expect(revoked.headers.location).toBe(
+      `/admin/connections/${connectionId}?notice=link-revoked#setup-links`,
+    );
+    await t.http().get(new URL(url).pathname).expect(410);
+    const events = (
+      await t.admin.get(`/api/v1/audit?type=setup_link.&connectionId=${connectionId}`).expect(200)
+    ).body.items as Array<{ type: string; actor: { type: string } }>;
+    expect(events.map((e) => `${e.type} ${e.actor.type}`)).toEqual([
+      'setup_link.refused setup-link',
+      'setup_link.revoked admin-session',
+      'setup_link.created admin-session',
+    ]);
+  });
+
+  it('browses the audit log with filters and pages, verifies the chain and exports JSON lines', async () => {
+    const s = await signIn();
+    const get = (path: string) => t.http().get(path).set('Cookie', s.cookie);
+    const all = await get('/admin/audit').expect(200);
+    expect(all.text).toContain('<a href="/admin/audit" aria-current="page">Audit log</a>');
+    expect(all.text).toContain('connection.created');
+    const filtered = await get(`/admin/audit?type=setup_link.&connectionId=${connectionId}`).expect(200);
+    expect(filtered.text).toContain('setup_link.created');
+    expect(filtered.text).not.toContain('<code>connection.created</code>');
+    const byActor = await get('/admin/audit?actorType=setup-link').expect(200);
+    expect(byActor.text).toContain('setup_link.refused');
+    expect(byActor.text).not.toContain('<code>setup_link.created</code>');
+    const none = await get('/admin/audit?from=2000-01-01T00:00&to=2000-01-02T00:00').expect(200);
+    expect(none.text).toContain('No events match these filters.');
+    const invalid = await get('/admin/audit?type=Not%20a%20type&from=yesterday').expect(400);
+    expect(invalid.text).toContain('id="type-error"');
+    expect(invalid.text).toContain('id="from-error"');
+    await get('/admin/audit?cursor=bm9wZQ').expect(400);
+
+    // Cursor pages (50 events each): "Older" continues exactly where the first page ended, with the filters.
+    for (let i = 0; i < 55; i++) {
+      await t.admin
+        .post(`/api/v1/connections/${connectionId}/setup-links`)
+        .send({ note: `page ${i}` })
+        .expect(201);
+    }
+    const seqs = (html: string) =>
+      [...html.matchAll(/<tr><td><code>(\d+)<\/code>/g)].map((m) => Number(m[1]));
+    const first = await get('/admin/audit?type=setup_link.created').expect(200);
+    const firstSeqs = seqs(first.text);
+    expect(firstSeqs).toHaveLength(50);
+    const older = (/<a rel="next" href="([^"]+)">Older<\/a>/.exec(first.text)?.[1] as string).replace(
+      /&#38;/g,
+      '&',
+    );
+    expect(older).toContain('type=setup_link.created');
+    const second = await get(older).expect(200);
+    const secondSeqs = seqs(second.text);
+    expect(secondSeqs).toHaveLength(6);
+    expect(Math.max(...secondSeqs)).toBeLessThan(Math.min(...firstSeqs));
+    expect(second.text).not.toContain('>Older</a>');
+
+    const verify = await get('/admin/audit/verify').expect(200);
+    expect(verify.text).toMatch(/Chain OK: \d+ events verified intact/);
+    const exported = await get(`/admin/audit/export?type=setup_link.&connectionId=${connectionId}`).expect(
+      200,
+    );
+    expect(exported.headers['content-type']).toMatch(/application\/x-ndjson/);
+    const lines = exported.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(lines.slice(0, 3).map((l) => l.type)).toEqual([
+      'setup_link.created',
+      'setup_link.revoked',
+      'setup_link.refused',
+    ]);
+    expect(lines).toHaveLength(3 + 55);
+    await get('/admin/audit/export?connectionId=nope').expect(400);
   });
 
   it('slows down guessing: after 10 failed sign-ins even the right key waits', async () => {

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpStatus, Inject, Post, Query, Req, Res, UseFi
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { setAuditActor } from '../../audit/audit-context';
+import { AuditService } from '../../audit/audit.service';
 import { Public } from '../../common/public.decorator';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
@@ -42,6 +43,7 @@ export class ConsoleAuthController {
     private readonly keys: AdminApiKeysService,
     private readonly sessions: ConsoleSessionsService,
     private readonly connections: ConnectionsService,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -82,6 +84,10 @@ export class ConsoleAuthController {
     const next = consoleNext(body?.next);
     const client = req.ip ?? 'unknown';
     if (await this.sessions.signInBlocked(client)) {
+      await this.audit.recordSafely({
+        type: 'admin.sign_in_failed',
+        data: { method: 'key', reason: 'signin_rate_limited' },
+      });
       noStore(res)
         .status(HttpStatus.TOO_MANY_REQUESTS)
         .setHeader('Retry-After', '900')
@@ -99,6 +105,11 @@ export class ConsoleAuthController {
     const principal = key ? await this.keys.authenticate(key) : undefined;
     if (!principal) {
       await this.sessions.recordSignInFailure(client);
+      // Never the presented key (it may be a real key with a typo).
+      await this.audit.recordSafely({
+        type: 'admin.sign_in_failed',
+        data: { method: 'key', reason: key ? 'invalid_api_key' : 'key_missing' },
+      });
       noStore(res)
         .status(HttpStatus.UNAUTHORIZED)
         .send(
@@ -123,6 +134,7 @@ export class ConsoleAuthController {
       apiKeyId: principal.keyId,
     });
     setAuditActor({ type: 'admin-session', id: session.admin.id, name: session.admin.name });
+    await this.audit.recordSafely({ type: 'admin.signed_in', data: { method: 'key', kind: principal.kind } });
     setConsoleCookie(res, this.config, token, session.expiresAt);
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, next);
@@ -130,7 +142,10 @@ export class ConsoleAuthController {
 
   @Post('sign-out')
   async signOut(@Req() req: ConsoleRequest, @Res() res: Response): Promise<void> {
-    if (req.consoleSession) await this.sessions.end(req.consoleSession.id);
+    if (req.consoleSession) {
+      await this.sessions.end(req.consoleSession.id);
+      await this.audit.recordSafely({ type: 'admin.signed_out', data: {} });
+    }
     clearConsoleCookie(res, this.config);
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, '/admin/sign-in?signed-out=1');

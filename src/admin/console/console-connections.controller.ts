@@ -29,6 +29,12 @@ import { SpKeysService, SpKeyView } from '../../keys/sp-keys.service';
 import { SamlService, sendOutgoing } from '../../saml/saml.service';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { UsersService } from '../../users/users.service';
+import { CreateSetupLinkDto } from '../setup-links/setup-links.controller';
+import {
+  DEFAULT_EXPIRY_HOURS,
+  MAX_EXPIRY_HOURS,
+  SetupLinksService,
+} from '../setup-links/setup-links.service';
 import {
   formFlag,
   formInt,
@@ -69,6 +75,7 @@ const NOTICES: Record<string, string> = {
   'sp-next':
     'Next SP key created: it is in the SP metadata now. Ask the customer to refresh it at their IdP, then promote it.',
   'sp-promoted': 'The next SP key is now current; the previous one still decrypts for 24 hours.',
+  'link-revoked': 'Setup link revoked: it no longer opens, and pages already open refuse every action.',
 };
 
 const PRESET_LABELS: Record<string, string> = {
@@ -92,13 +99,13 @@ function notice(code: unknown): string | undefined {
   return typeof code === 'string' ? NOTICES[code] : undefined;
 }
 
-function metadataBadge(c: ConnectionView): string {
+export function metadataBadge(c: ConnectionView): string {
   if (c.metadata.status === 'ok') return '<span class="badge ok">metadata OK</span>';
   if (c.metadata.status === 'expired') return '<span class="badge bad">metadata expired</span>';
   return '<span class="badge warn">refresh failing</span>';
 }
 
-function certificateBadges(c: ConnectionView): string {
+export function certificateBadges(c: ConnectionView): string {
   const certs = c.idp.certificates;
   const expired = certs.filter((x) => x.expired);
   const soon = certs.filter((x) => x.expiresSoon);
@@ -107,6 +114,74 @@ function certificateBadges(c: ConnectionView): string {
       (soon.length
         ? `<span class="badge warn">certificate expires in ${Math.min(...soon.map((x) => x.daysLeft))} days</span>`
         : '') || '<span class="badge ok">certificates valid</span>'
+  );
+}
+
+/** New IdP metadata given on a form: exactly one of an uploaded file, pasted XML or a URL. */
+export interface MetadataInput {
+  pasted?: string;
+  url?: string;
+  file?: Buffer;
+}
+
+export function metadataInput(req: UploadedForm, body: FormBody): MetadataInput {
+  return {
+    pasted: formText(body, 'metadataXml'),
+    url: formText(body, 'metadataUrl', 2048),
+    file: req.file && req.file.buffer.length > 0 ? req.file.buffer : undefined,
+  };
+}
+
+/**
+ * Replaces a connection's metadata from a form (file or pasted XML: pinned document; URL: fetched now and
+ * refreshed on schedule), through ConnectionsService (validated and audited there).
+ */
+export async function applyMetadataInput(
+  connections: ConnectionsService,
+  id: string,
+  input: MetadataInput,
+): Promise<void> {
+  const given = [input.pasted, input.url, input.file].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw ApiError.badRequest(
+      'metadata_source_ambiguous',
+      'Give the new metadata one way: a file, pasted XML or a URL.',
+    );
+  }
+  if (input.url) {
+    await connections.update(id, Object.assign(new UpdateConnectionDto(), { metadataUrl: input.url }));
+  } else {
+    await connections.replaceMetadata(id, input.file ?? Buffer.from(input.pasted as string, 'utf8'));
+  }
+}
+
+/** The "replace the metadata" form (file, paste or URL); `action` receives it as multipart. */
+export function metadataForm(input: {
+  action: string;
+  hidden: string;
+  values: { metadataXml?: string; metadataUrl?: string };
+  error?: string;
+  legend: string;
+  submit: string;
+}): string {
+  return (
+    `<form method="post" action="${h(input.action)}" enctype="multipart/form-data" class="main">${input.hidden}` +
+    `<fieldset><legend>${h(input.legend)}</legend>` +
+    (input.error ? `<p class="field-error" id="metadata-error">${h(input.error)}</p>` : '') +
+    `<div class="field"><label for="replaceFile">Upload a metadata file</label><input id="replaceFile" name="metadataFile" type="file" accept=".xml,application/xml,text/xml"></div>` +
+    textArea({
+      name: 'metadataXml',
+      label: 'Or paste the metadata XML',
+      value: input.values.metadataXml,
+      rows: 4,
+    }) +
+    textField({
+      name: 'metadataUrl',
+      label: 'Or fetch it from a URL',
+      type: 'url',
+      value: input.values.metadataUrl,
+    }) +
+    `<button type="submit">${h(input.submit)}</button></fieldset></form>`
   );
 }
 
@@ -126,6 +201,7 @@ export class ConsoleConnectionsController {
     private readonly traces: SsoTracesService,
     private readonly users: UsersService,
     private readonly saml: SamlService,
+    private readonly setupLinks: SetupLinksService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -333,34 +409,23 @@ export class ConsoleConnectionsController {
   ): Promise<void> {
     const session = req.consoleSession as ConsoleSession;
     const entity = await this.connections.get(id);
-    const pasted = formText(body, 'metadataXml');
-    const url = formText(body, 'metadataUrl', 2048);
-    const file = req.file && req.file.buffer.length > 0 ? req.file.buffer : undefined;
-    const given = [pasted, url, file].filter((x) => x !== undefined).length;
-    const fail = async (message: string, status: number) =>
+    const input = metadataInput(req, body);
+    try {
+      await applyMetadataInput(this.connections, id, input);
+    } catch (err) {
+      const e = serviceError(err);
       this.send(
         res,
         await this.renderDetails(
           session,
           entity,
-          { metadataUrl: url, metadataXml: pasted },
-          { metadata: message },
+          { metadataUrl: input.url, metadataXml: input.pasted },
+          { metadata: e.message },
           undefined,
-          message,
+          e.message,
         ),
-        status,
+        e.status,
       );
-    if (given !== 1) {
-      await fail('Give the new metadata one way: a file, pasted XML or a URL.', HttpStatus.BAD_REQUEST);
-      return;
-    }
-    try {
-      if (url)
-        await this.connections.update(id, Object.assign(new UpdateConnectionDto(), { metadataUrl: url }));
-      else await this.connections.replaceMetadata(id, file ?? Buffer.from(pasted as string, 'utf8'));
-    } catch (err) {
-      const e = serviceError(err);
-      await fail(e.message, e.status);
       return;
     }
     res.redirect(HttpStatus.SEE_OTHER, `/admin/connections/${id}?notice=metadata#metadata`);
@@ -398,6 +463,60 @@ export class ConsoleConnectionsController {
     const entity = await this.connections.get(id);
     const binding = ensureBrowserBinding(req, res, this.config);
     sendOutgoing(res, await this.saml.startTestLogin(entity.slug, binding, `/admin/connections/${id}`));
+  }
+
+  @Post(':id/setup-links')
+  async createSetupLink(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() req: ConsoleRequest,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ): Promise<void> {
+    const session = req.consoleSession as ConsoleSession;
+    const entity = await this.connections.get(id);
+    const { dto, errors } = await validateForm(CreateSetupLinkDto, {
+      expiresInHours: formInt(body, 'expiresInHours'),
+      note: formText(body, 'note', 500),
+    });
+    if (Object.keys(errors).length > 0) {
+      this.send(
+        res,
+        await this.renderDetails(
+          session,
+          entity,
+          this.bodyValues(body),
+          errors,
+          undefined,
+          'The setup link was not created: fix the fields marked below.',
+        ),
+        HttpStatus.BAD_REQUEST,
+      );
+      return;
+    }
+    const { link, url } = await this.setupLinks.create(id, dto);
+    const base = `/admin/connections/${h(id)}`;
+    this.send(
+      res,
+      consolePage(
+        { title: `Setup link for ${entity.name}`, session: chrome(session), active: 'connections' },
+        `<section class="secret" aria-labelledby="link-heading"><h2 id="link-heading">Setup link — shown only now</h2>` +
+          `<p>Send it to the customer's IT admin. It opens the setup page of this connection only, until ${date(link.expiresAt)}. ` +
+          `The bridge stores only a hash: it cannot show this link again. If it is lost, revoke it and create another.</p>` +
+          copyable('setup-link-url', 'Setup link', url) +
+          `</section><p><a href="${base}#setup-links">Back to ${h(entity.name)}</a></p>`,
+      ),
+      HttpStatus.CREATED,
+    );
+  }
+
+  @Post(':id/setup-links/:linkId/revoke')
+  async revokeSetupLink(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('linkId', new ParseUUIDPipe()) linkId: string,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.setupLinks.revoke(id, linkId);
+    res.redirect(HttpStatus.SEE_OTHER, `/admin/connections/${id}?notice=link-revoked#setup-links`);
   }
 
   @Post(':id/sp-keys/next')
@@ -544,10 +663,11 @@ export class ConsoleConnectionsController {
     error?: string,
   ): Promise<string> {
     const c = this.view(entity);
-    const [keys, traces, lastLogins] = await Promise.all([
+    const [keys, traces, lastLogins, links] = await Promise.all([
       this.spKeys.list(c.id),
       this.traces.list(c.id, { limit: 20 }),
       this.users.lastLoginByConnection(),
+      this.setupLinks.list(c.id),
     ]);
     const val = (name: string, current: string | number | boolean | undefined | null) =>
       values[name] !== undefined
@@ -590,6 +710,58 @@ export class ConsoleConnectionsController {
       `<h2 id="test">Test login</h2><p>Runs a real sign-in at the IdP and shows what the bridge receives and maps. ` +
       `It does not sign anyone in to an app and does not create or update a user.</p>` +
       actionButton(`${base}/test-login`, csrf, 'Run a test login');
+
+    const linkRows = links.map((l) => {
+      const v = this.setupLinks.view(l);
+      const badge =
+        v.status === 'active'
+          ? '<span class="badge ok">active</span>'
+          : `<span class="badge ${v.status === 'revoked' ? 'bad' : 'warn'}">${v.status}</span>`;
+      return [
+        badge,
+        h(v.note) || '<span class="muted">—</span>',
+        `${date(v.createdAt)}<br><span class="muted">by ${h(v.createdBy)}</span>`,
+        date(v.expiresAt),
+        date(v.lastOpenedAt),
+        v.status === 'active'
+          ? actionButton(
+              `${base}/setup-links/${h(v.id)}/revoke`,
+              csrf,
+              `Revoke the link${v.note ? ` "${v.note.slice(0, 40)}"` : ''}`,
+            )
+          : '',
+      ];
+    });
+    const setupLinks =
+      `<h2 id="setup-links">Setup links</h2>` +
+      `<p>A setup link lets the customer's IT admin set up their side alone: it shows the steps for their IdP with ` +
+      `the values above, takes their IdP metadata (file, paste or URL) and runs a test login, for this connection ` +
+      `only. It expires, can be revoked, and every use is in the audit log.</p>` +
+      table(
+        'Setup links of this connection, newest first',
+        ['Status', 'Note', 'Created', 'Expires', 'Last opened', ''],
+        linkRows,
+        'No setup links yet.',
+      ) +
+      `<form method="post" action="${base}/setup-links" class="main">${csrfField(csrf)}` +
+      `<fieldset><legend>Create a setup link</legend>` +
+      textField({
+        name: 'expiresInHours',
+        label: 'Valid for (hours)',
+        type: 'number',
+        value: values.expiresInHours ?? String(DEFAULT_EXPIRY_HOURS),
+        error: errors.expiresInHours,
+        attrs: ` min="1" max="${MAX_EXPIRY_HOURS}"`,
+        hint: `1 to ${MAX_EXPIRY_HOURS} hours (30 days).`,
+      }) +
+      textField({
+        name: 'note',
+        label: 'Note (optional)',
+        value: values.note,
+        error: errors.note,
+        hint: 'For example who you send it to. Shown to admins only.',
+      }) +
+      `<button type="submit">Create a setup link</button></fieldset></form>`;
 
     const options = entity.options;
     const settings =
@@ -725,23 +897,14 @@ export class ConsoleConnectionsController {
         ? `<p class="muted">Warnings: ${c.metadata.warnings.map((w) => `<code>${h(w)}</code>`).join(' ')}</p>`
         : '') +
       (c.metadata.url ? actionButton(`${base}/metadata/refresh`, csrf, 'Refresh from the URL now') : '') +
-      `<form method="post" action="${base}/metadata" enctype="multipart/form-data" class="main">${csrfField(csrf)}` +
-      `<fieldset><legend>Replace the metadata (one of the three)</legend>` +
-      (errors.metadata ? `<p class="field-error" id="metadata-error">${h(errors.metadata)}</p>` : '') +
-      `<div class="field"><label for="replaceFile">Upload a metadata file</label><input id="replaceFile" name="metadataFile" type="file" accept=".xml,application/xml,text/xml"></div>` +
-      textArea({
-        name: 'metadataXml',
-        label: 'Or paste the metadata XML',
-        value: values.metadataXml,
-        rows: 4,
-      }) +
-      textField({
-        name: 'metadataUrl',
-        label: 'Or fetch it from a URL',
-        type: 'url',
-        value: values.metadataUrl,
-      }) +
-      `<button type="submit">Replace the metadata</button></fieldset></form>`;
+      metadataForm({
+        action: `${base}/metadata`,
+        hidden: csrfField(csrf),
+        values: { metadataXml: values.metadataXml, metadataUrl: values.metadataUrl },
+        error: errors.metadata,
+        legend: 'Replace the metadata (one of the three)',
+        submit: 'Replace the metadata',
+      });
 
     const keyRows = keys.map((k: SpKeyView) => [
       h(k.status),
@@ -789,11 +952,12 @@ export class ConsoleConnectionsController {
     return consolePage(
       { title: c.name, session: chrome(session), active: 'connections', notice: noticeText, error },
       `<p class="muted">Slug <code>${h(c.slug)}</code> · preset ${h(PRESET_LABELS[c.preset] ?? c.preset)} · ` +
-        `<a href="#sp-details">SP details</a> · <a href="#test">Test login</a> · <a href="#settings">Settings</a> · ` +
+        `<a href="#sp-details">SP details</a> · <a href="#test">Test login</a> · <a href="#setup-links">Setup links</a> · <a href="#settings">Settings</a> · ` +
         `<a href="#metadata">Metadata</a> · <a href="#sp-keys">SP keys</a> · <a href="#traces">Traces</a></p>` +
         status +
         sp +
         test +
+        setupLinks +
         settings +
         metadata +
         spKeys +

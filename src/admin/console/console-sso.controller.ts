@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpStatus, Inject, Post, Query, Req, Res, UseFi
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { setAuditActor } from '../../audit/audit-context';
+import { AuditService } from '../../audit/audit.service';
 import { ApiError } from '../../common/api-error';
 import { Public } from '../../common/public.decorator';
 import type { BridgeConfig } from '../../config/bridge-config';
@@ -30,6 +31,7 @@ export class ConsoleSsoController {
     private readonly connections: ConnectionsService,
     private readonly saml: SamlService,
     private readonly sessions: ConsoleSessionsService,
+    private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -71,6 +73,11 @@ export class ConsoleSsoController {
     const adminGroups = connection.options.adminGroups ?? [];
     const who = mapped.email ?? mapped.subject;
     if (!mapped.groups.some((g) => adminGroups.includes(g))) {
+      await this.audit.recordSafely({
+        type: 'admin.sign_in_failed',
+        connectionId: connection.id,
+        data: { method: 'sso', reason: 'not_an_admin', who },
+      });
       throw new ApiError(
         HttpStatus.FORBIDDEN,
         'not_an_admin',
@@ -84,6 +91,11 @@ export class ConsoleSsoController {
       name: who,
     });
     setAuditActor({ type: 'admin-session', id: session.admin.id, name: session.admin.name });
+    await this.audit.recordSafely({
+      type: 'admin.signed_in',
+      connectionId: connection.id,
+      data: { method: 'sso', groups: mapped.groups.filter((g) => adminGroups.includes(g)) },
+    });
     setConsoleCookie(res, this.config, token, session.expiresAt);
     // The browser arrives here through the IdP's cross-site POST: a SameSite=Strict cookie is only sent on
     // the next same-site navigation, so continue from this page (automatically when script runs).

@@ -24,6 +24,30 @@ export class ConsoleSignInRedirect extends Error {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
+/**
+ * Refuses a state-changing request that does not come from this origin (Origin, else Referer). Pages that
+ * post forms must send `Referrer-Policy: same-origin` (else Chromium sends `Origin: null`).
+ */
+export function assertSameOrigin(req: Request, origin: string): void {
+  const header = req.headers.origin;
+  let from: string | undefined;
+  if (typeof header === 'string' && header !== 'null') from = header;
+  else if (typeof req.headers.referer === 'string') {
+    try {
+      from = new URL(req.headers.referer).origin;
+    } catch {
+      from = undefined;
+    }
+  }
+  if (from !== origin) {
+    throw new ApiError(
+      HttpStatus.FORBIDDEN,
+      'origin_mismatch',
+      'This form was not sent from a page of this bridge, so it was refused.',
+    );
+  }
+}
+
 export function isConsolePath(path: string): boolean {
   return path === '/admin' || path.startsWith('/admin/');
 }
@@ -54,7 +78,7 @@ export class ConsoleSessionGuard implements CanActivate {
       context.getClass(),
     ]);
     const safe = SAFE_METHODS.has(req.method);
-    if (!safe) this.assertSameOrigin(req);
+    if (!safe) assertSameOrigin(req, this.origin);
     const session = await this.sessions.resolve(readConsoleCookie(req, this.config));
     if (session) {
       req.consoleSession = session;
@@ -82,25 +106,5 @@ export class ConsoleSessionGuard implements CanActivate {
       }
     }
     return true;
-  }
-
-  private assertSameOrigin(req: Request): void {
-    const origin = req.headers.origin;
-    let from: string | undefined;
-    if (typeof origin === 'string' && origin !== 'null') from = origin;
-    else if (typeof req.headers.referer === 'string') {
-      try {
-        from = new URL(req.headers.referer).origin;
-      } catch {
-        from = undefined;
-      }
-    }
-    if (from !== this.origin) {
-      throw new ApiError(
-        HttpStatus.FORBIDDEN,
-        'origin_mismatch',
-        'This form was not sent from the console page of this bridge, so it was refused.',
-      );
-    }
   }
 }

@@ -7,7 +7,9 @@ import { OidcModule } from '../../oidc/oidc.module';
 import { SamlModule } from '../../saml/saml.module';
 import { UsersModule } from '../../users/users.module';
 import { AdminModule } from '../admin.module';
+import { SetupLinksModule } from '../setup-links/setup-links.module';
 import { ConsoleAppsController } from './console-apps.controller';
+import { ConsoleAuditController } from './console-audit.controller';
 import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
@@ -19,7 +21,16 @@ import { ConsoleSessionGuard } from './console.guard';
 
 /** The web admin console at /admin: server-rendered pages over the bridge's services. */
 @Module({
-  imports: [AdminModule, AuditModule, ConnectionsModule, KeysModule, UsersModule, SamlModule, OidcModule],
+  imports: [
+    AdminModule,
+    AuditModule,
+    ConnectionsModule,
+    KeysModule,
+    UsersModule,
+    SamlModule,
+    OidcModule,
+    SetupLinksModule,
+  ],
   controllers: [
     ConsoleAuthController,
     ConsoleConnectionsController,
@@ -27,6 +38,7 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleUsersController,
     ConsoleKeysController,
     ConsoleSsoController,
+    ConsoleAuditController,
   ],
   providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
   exports: [ConsoleSessionsService],

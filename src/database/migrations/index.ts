@@ -7,6 +7,7 @@ import { BackchannelDeliveries1764300000000 } from './1764300000000-backchannel-
 import { AuditLog1764400000000 } from './1764400000000-audit-log';
 import { AdminConsole1764500000000 } from './1764500000000-admin-console';
 import { Retention1764600000000 } from './1764600000000-retention';
+import { SetupLinks1764700000000 } from './1764700000000-setup-links';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AuditLog1764400000000,
   AdminConsole1764500000000,
   Retention1764600000000,
+  SetupLinks1764700000000,
 ];

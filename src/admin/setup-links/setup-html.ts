@@ -1,0 +1,300 @@
+import type { Preset } from '../../connections/connection.entity';
+import type { ConnectionView } from '../../connections/connection.view';
+import { MAPPING_PRESETS, NAMEID_EMAIL, NAMEID_PERSISTENT } from '../../mapping/attribute-mapping';
+import { copyable, h } from '../console/console-html';
+
+/** The IdP vendors a customer can pick on the setup page. */
+export const VENDORS: Array<{ id: Preset; label: string }> = [
+  { id: 'okta', label: 'Okta' },
+  { id: 'entra', label: 'Microsoft Entra ID' },
+  { id: 'adfs', label: 'AD FS' },
+  { id: 'google', label: 'Google Workspace' },
+  { id: 'generic', label: 'Other SAML 2.0 IdP' },
+];
+
+export function vendorLabel(id: string): string {
+  return VENDORS.find((v) => v.id === id)?.label ?? id;
+}
+
+export function isSetupPath(path: string): boolean {
+  return path === '/setup' || path.startsWith('/setup/');
+}
+
+/** The layout of the customer setup pages: the console's stylesheet and script, no console navigation. */
+export function setupPage(
+  chrome: { title: string; notice?: string; error?: string; connectionName?: string },
+  body: string,
+): string {
+  const messages =
+    (chrome.notice ? `<p class="notice" role="status">${h(chrome.notice)}</p>` : '') +
+    (chrome.error ? `<div class="error-summary" role="alert">${h(chrome.error)}</div>` : '');
+  return (
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<meta name="referrer" content="same-origin">` +
+    `<title>${h(chrome.title)} · SAML Bridge setup</title>` +
+    `<link rel="stylesheet" href="/admin/assets/console.css">` +
+    `<script src="/admin/assets/console.js" defer></script></head><body>` +
+    `<a class="skip" href="#main">Skip to content</a>` +
+    `<header><p class="brand">SAML Bridge · single sign-on setup</p>` +
+    (chrome.connectionName ? `<p>${h(chrome.connectionName)}</p>` : '') +
+    `</header>` +
+    `<main id="main"><div id="messages" aria-live="polite">${messages}</div>` +
+    `<h1>${h(chrome.title)}</h1>${body}</main></body></html>`
+  );
+}
+
+/** A refused setup page (unknown, expired or revoked link): the reason and what to do, nothing else. */
+export function setupErrorPage(input: {
+  status: number;
+  message: string;
+  reason: string;
+  requestId?: string;
+}) {
+  const title =
+    input.status === 410
+      ? 'This setup link no longer works'
+      : input.status === 404
+        ? 'Setup link not found'
+        : input.status === 403
+          ? 'Not allowed'
+          : input.status >= 500
+            ? 'Something went wrong'
+            : 'Request refused';
+  return setupPage(
+    { title },
+    `<p role="alert">${h(input.message)}</p>` +
+      `<p class="muted">Reason: <code>${h(input.reason)}</code>` +
+      (input.requestId ? `<br>Request id: <code>${h(input.requestId)}</code>` : '') +
+      `</p>`,
+  );
+}
+
+interface StepValues {
+  c: ConnectionView;
+  certificateHref: string;
+}
+
+type Step = (v: StepValues) => string;
+
+/** The NameID format to configure at the IdP for this vendor (the connection's own setting wins). */
+export function nameIdFormatFor(vendor: Preset, c: ConnectionView): string {
+  if (c.options.nameIdFormat) return c.options.nameIdFormat;
+  return vendor === 'google' ? NAMEID_EMAIL : vendor === 'entra' ? NAMEID_EMAIL : NAMEID_PERSISTENT;
+}
+
+const entityId: Step = ({ c }) =>
+  copyable('v-entity-id', 'SP entity ID (Audience / Identifier)', c.sp.entityId);
+const acsUrl: Step = ({ c }) => copyable('v-acs-url', 'ACS URL (Reply URL, HTTP-POST)', c.sp.acsUrl);
+const sloUrl: Step = ({ c }) => copyable('v-slo-url', 'Single logout URL', c.sp.sloUrl);
+const metadataUrl: Step = ({ c }) => copyable('v-metadata-url', 'SP metadata URL', c.sp.metadataUrl);
+const certificate: Step = ({ certificateHref }) =>
+  `<p><a href="${h(certificateHref)}" download>Download the SP certificate (PEM)</a></p>`;
+const nameId =
+  (vendor: Preset): Step =>
+  ({ c }) =>
+    copyable('v-nameid-format', 'NameID format', nameIdFormatFor(vendor, c));
+
+function claim(id: string, label: string, value: string): string {
+  return copyable(`v-claim-${id}`, label, value);
+}
+
+const MS = 'http://schemas.microsoft.com/';
+const XMLSOAP = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/';
+
+/** Numbered steps per vendor; each value appears once, with a copy button. */
+const STEPS: Record<Preset, Array<[string, Step[]]>> = {
+  okta: [
+    [
+      'In the Okta Admin Console, open Applications → Create App Integration → SAML 2.0, and name the app.',
+      [],
+    ],
+    [
+      'Single sign-on URL: paste the ACS URL and keep "Use this for Recipient URL and Destination URL" checked.',
+      [acsUrl],
+    ],
+    ['Audience URI (SP Entity ID): paste the SP entity ID.', [entityId]],
+    ['Name ID format: Persistent.', [nameId('okta')]],
+    [
+      'Attribute statements (name → value): email → user.email, firstName → user.firstName, lastName → user.lastName, okta_user_id → user.id. Group attribute statement: groups, filter "Matches regex" .*',
+      [
+        () =>
+          claim('email', 'Attribute name for the email', 'email') +
+          claim('stable-id', 'Attribute name for the stable user id', 'okta_user_id') +
+          claim('groups', 'Group attribute name', 'groups'),
+      ],
+    ],
+    [
+      'Optional, single logout: under "Show Advanced Settings", enable Single Logout, paste the single logout URL and upload the SP certificate.',
+      [sloUrl, certificate],
+    ],
+    [
+      'Finish, assign the app to the people or groups who should sign in, then copy the Metadata URL from the Sign On tab and give it below.',
+      [],
+    ],
+  ],
+  entra: [
+    [
+      'In the Microsoft Entra admin center, open Enterprise applications → New application → Create your own application (non-gallery), then Single sign-on → SAML.',
+      [],
+    ],
+    [
+      'Basic SAML Configuration: upload the SP metadata file (from the SP metadata URL), or enter Identifier (Entity ID), Reply URL (ACS URL) and Logout URL by hand.',
+      [metadataUrl, entityId, acsUrl, sloUrl],
+    ],
+    [
+      'Attributes & Claims: keep the default claims (the bridge keys users by the object identifier claim and reads email, given name, surname and display name). Keep the default unique user identifier.',
+      [
+        () =>
+          claim('stable-id', 'Stable user id claim', `${MS}identity/claims/objectidentifier`) +
+          claim('email', 'Email claim', `${XMLSOAP}emailaddress`),
+        nameId('entra'),
+      ],
+    ],
+    [
+      'Add a group claim (Security groups, or groups assigned to the application) so that groups reach the bridge.',
+      [() => claim('groups', 'Group claim', `${MS}ws/2008/06/identity/claims/groups`)],
+    ],
+    ['Users and groups: assign the people who should sign in.', []],
+    [
+      'SAML Certificates: copy the App Federation Metadata URL and give it below (or download the Federation Metadata XML and upload it).',
+      [],
+    ],
+  ],
+  adfs: [
+    [
+      'In AD FS Management, open Relying Party Trusts → Add Relying Party Trust → Claims aware, and choose "Import data about the relying party published online" with the SP metadata URL.',
+      [metadataUrl],
+    ],
+    [
+      'If AD FS cannot reach the bridge, enter the data by hand: relying party identifier = SP entity ID, SAML 2.0 WebSSO service URL = ACS URL, and the SP certificate for encryption.',
+      [entityId, acsUrl, certificate],
+    ],
+    [
+      'Claim issuance policy, rule "Send LDAP Attributes as Claims": E-Mail-Addresses → E-Mail Address, Given-Name → Given Name, Surname → Surname, Token-Groups (unqualified) → Group.',
+      [
+        () =>
+          claim('email', 'Email claim', `${XMLSOAP}emailaddress`) +
+          claim('groups', 'Group claim', 'http://schemas.xmlsoap.org/claims/Group'),
+      ],
+    ],
+    [
+      'Add a stable user id: a rule that sends objectGUID as ImmutableID, or transforms it into a persistent Name ID.',
+      [
+        () => claim('stable-id', 'Stable user id claim', `${MS}LiveID/Federation/2008/05/ImmutableID`),
+        nameId('adfs'),
+      ],
+    ],
+    ['Optional, single logout: add a SAML logout endpoint with the single logout URL.', [sloUrl]],
+    [
+      'Give your federation metadata URL below: https://your-adfs-host/FederationMetadata/2007-06/FederationMetadata.xml',
+      [],
+    ],
+  ],
+  google: [
+    [
+      'In the Google Admin console, open Apps → Web and mobile apps → Add app → Add custom SAML app, and name it.',
+      [],
+    ],
+    ['On "Google Identity Provider details", download the IdP metadata: you will upload it below.', []],
+    [
+      'Service provider details: ACS URL, Entity ID = SP entity ID, Name ID format EMAIL, Name ID = Basic Information › Primary email. Leave "Signed response" unchecked (Google signs the assertion).',
+      [acsUrl, entityId, nameId('google')],
+    ],
+    [
+      'Attribute mapping: Primary email → email, First name → givenName, Last name → sn; Group membership → groups.',
+      [
+        () =>
+          claim('email', 'Attribute for the email', 'email') +
+          claim('given-name', 'Attribute for the first name', 'givenName') +
+          claim('family-name', 'Attribute for the last name', 'sn') +
+          claim('groups', 'Attribute for the groups', 'groups'),
+      ],
+    ],
+    ['User access: turn the app ON for everyone, or for the organisational units that should sign in.', []],
+  ],
+  generic: [
+    [
+      'Give your IdP the SP metadata URL (or its content). If it has no metadata import, enter the SP entity ID and the ACS URL (HTTP-POST binding) by hand.',
+      [metadataUrl, entityId, acsUrl],
+    ],
+    [
+      'Send a persistent NameID, or a stable user id attribute (never only an email, which can change).',
+      [nameId('generic')],
+    ],
+    [
+      'Send the attributes email, givenName, sn and groups (the URN or claim-URI equivalents also work).',
+      [
+        () =>
+          claim('email', 'Email attribute', 'email') +
+          claim('given-name', 'First name attribute', 'givenName') +
+          claim('family-name', 'Last name attribute', 'sn') +
+          claim('groups', 'Groups attribute', 'groups'),
+      ],
+    ],
+    ['Sign the assertion (or the response) with RSA-SHA256.', []],
+    [
+      'Optional: single logout to the single logout URL; the SP certificate is in the metadata.',
+      [sloUrl, certificate],
+    ],
+    ['Give your IdP metadata below (file, pasted XML or URL).', []],
+  ],
+};
+
+/** The vendor picker (links, so it works without JavaScript) and the chosen vendor's numbered steps. */
+export function vendorInstructions(vendor: Preset, c: ConnectionView, certificateHref: string): string {
+  const picker =
+    `<nav aria-label="Identity provider"><ul class="vendors">` +
+    VENDORS.map(
+      (v) =>
+        `<li><a href="/setup?vendor=${v.id}#instructions"${v.id === vendor ? ' aria-current="page"' : ''}>${h(v.label)}</a></li>`,
+    ).join('') +
+    `</ul></nav>`;
+  const mismatch =
+    vendor !== c.preset
+      ? `<p class="notice">This connection is prepared for <strong>${h(vendorLabel(c.preset))}</strong>. ` +
+        `If your identity provider is ${h(vendorLabel(vendor))}, tell your contact so that they change the connection's preset.</p>`
+      : '';
+  const steps = STEPS[vendor]
+    .map(
+      ([text, parts]) => `<li><p>${h(text)}</p>${parts.map((p) => p({ c, certificateHref })).join('')}</li>`,
+    )
+    .join('');
+  return (
+    `<h2 id="instructions">Set up ${h(vendorLabel(vendor))}</h2>` +
+    picker +
+    mismatch +
+    `<ol class="steps" id="steps-${vendor}">${steps}</ol>`
+  );
+}
+
+/** The attribute names the connection's preset reads, field by field (most specific first). */
+export function expectedClaims(preset: Preset): string {
+  const mapping = MAPPING_PRESETS[preset];
+  const rows = (
+    [
+      ['subject', 'Stable user id'],
+      ['email', 'Email'],
+      ['givenName', 'First name'],
+      ['familyName', 'Last name'],
+      ['displayName', 'Display name'],
+      ['groups', 'Groups'],
+    ] as const
+  ).map(([field, label]) => {
+    const names = mapping.attributes[field].slice(0, 4);
+    const more = mapping.attributes[field].length - names.length;
+    return (
+      `<tr><th scope="row">${h(label)}</th><td>${names.map((n) => `<code>${h(n)}</code>`).join('<br>')}` +
+      (more > 0 ? `<br><span class="muted">and ${more} more</span>` : '') +
+      `</td></tr>`
+    );
+  });
+  const subject =
+    mapping.subjectSource === 'nameid'
+      ? 'The NameID is the stable user id.'
+      : `Without a stable-id attribute, a persistent NameID (${h(NAMEID_PERSISTENT)}) is the stable user id; an email is never accepted as one.`;
+  return (
+    `<h2 id="claims">Claims the bridge reads</h2><p>Any one of the names listed works for each field. ${subject}</p>` +
+    `<table><caption>Attribute names, most specific first</caption><tbody>${rows.join('')}</tbody></table>`
+  );
+}
