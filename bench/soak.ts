@@ -165,6 +165,12 @@ async function main(): Promise<void> {
     let dropped = 0;
     const credit: Record<string, number> = { login: 0, client_credentials: 0 };
     let nextSample = start;
+    // RSS every second (a /proc read): minute means smooth out V8's garbage-collection sawtooth.
+    const rssTrace: Array<{ t: number; mb: number }> = [];
+    const rssTimer = setInterval(
+      () => rssTrace.push({ t: (Date.now() - start) / 1000, mb: rssMb(pid) }),
+      1000,
+    );
     while (Date.now() - start < SECONDS * 1000) {
       const tickStart = Date.now();
       for (const name of Object.keys(rates)) {
@@ -195,16 +201,20 @@ async function main(): Promise<void> {
       await sleep(Math.max(0, 100 - (Date.now() - tickStart)));
     }
     await Promise.all(inFlight);
+    clearInterval(rssTimer);
     const end = { rssMb: rssMb(pid), rows: await counts() };
 
-    // RSS is flat when the mean of the last minute is within ±10 % of the mean of the first minute after
-    // warm-up (single samples swing with V8's garbage collection; the trend is what matters).
-    const steady = samples.filter((s) => s.t >= 60).map((s) => s.rssMb);
+    // RSS is flat when the mean of the last minute is within ±10 % of the mean of the second minute (the
+    // first is warm-up); RSS is read every second, since single samples swing with garbage collection.
+    const steady = rssTrace.filter((r) => r.t >= 60).map((r) => r.mb);
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const mean = avg(steady);
-    const firstMinute = avg(samples.filter((s) => s.t >= 60 && s.t < 120).map((s) => s.rssMb));
-    const lastMinute = avg(samples.filter((s) => s.t >= SECONDS - 60).map((s) => s.rssMb));
-    const drift = steady.length >= 12 ? (lastMinute - firstMinute) / firstMinute : 0;
+    const minuteMeans = Array.from({ length: Math.floor(SECONDS / 60) }, (_, m) =>
+      Math.round(avg(rssTrace.filter((r) => r.t >= m * 60 && r.t < (m + 1) * 60).map((r) => r.mb))),
+    );
+    const firstMinute = minuteMeans[1] ?? 0;
+    const lastMinute = minuteMeans[minuteMeans.length - 1] ?? 0;
+    const drift = minuteMeans.length >= 3 ? (lastMinute - firstMinute) / firstMinute : 0;
     const total = Object.values(done).reduce((a, b) => a + b, 0);
     const result = {
       date: new Date().toISOString(),
@@ -220,6 +230,7 @@ async function main(): Promise<void> {
         min: Math.min(...steady),
         max: Math.max(...steady),
         mean: Math.round(mean),
+        minuteMeans,
         firstMinuteMean: Math.round(firstMinute),
         lastMinuteMean: Math.round(lastMinute),
         drift,
@@ -242,7 +253,8 @@ async function main(): Promise<void> {
       `- Completed: ${done.login} logins, ${done.client_credentials} client_credentials grants; errors: ${errors.length}; dropped (over 256 in flight): ${dropped}`,
       steady.length
         ? `- RSS after warm-up: samples ${result.rss.min}–${result.rss.max} MB (mean ${result.rss.mean} MB); ` +
-          `mean of minute 2: ${result.rss.firstMinuteMean} MB, of the last minute: ${result.rss.lastMinuteMean} MB ` +
+          `means per minute: ${minuteMeans.join(', ')} MB; minute 2 → last minute: ` +
+          `${result.rss.firstMinuteMean} → ${result.rss.lastMinuteMean} MB ` +
           `(drift ${(drift * 100).toFixed(1)} %, limit ±10 %)`
         : '- RSS: the run was too short for a steady state (under a minute)',
       `- Server CPU: ${result.serverCpuMsPerRequest} ms per request`,
