@@ -36,9 +36,11 @@ export function buildDataSourceOptions(target: DatabaseTarget): DataSourceOption
       username: 'postgres',
       password: 'postgres',
       database: 'postgres',
-      // PGlite runs one query at a time; a query on another connection from inside a transaction would
-      // wait forever, so bound every query.
-      extra: { max: 8, query_timeout: 15000, connectionTimeoutMillis: 5000 },
+      // PGlite is one session: pglite-socket interleaves the extended-protocol messages of concurrent
+      // connections (under load: "bind message supplies 1 parameters, but prepared statement requires 2",
+      // then a desynchronised protocol). One pooled connection makes the driver queue every query and
+      // transaction in order; waiting for it counts against connectionTimeoutMillis, hence the longer bound.
+      extra: { max: 1, query_timeout: 15000, connectionTimeoutMillis: 15000 },
     };
   }
   return {
