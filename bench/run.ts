@@ -530,7 +530,16 @@ function targets(rows: Row[], acsFloorMs: number) {
 async function main(): Promise<void> {
   const floorResponses: string[] = [];
   const rows: Row[] = [];
-  for (const database of DATABASES) rows.push(...(await suite(database, floorResponses)));
+  // A configuration that fails is reported, and the others' figures are still written.
+  const failures: string[] = [];
+  for (const database of DATABASES) {
+    try {
+      rows.push(...(await suite(database, floorResponses)));
+    } catch (err) {
+      failures.push(`${database}: ${(err as Error).message}`);
+      process.stderr.write(`bench on ${database} failed: ${(err as Error).stack}\n`);
+    }
+  }
   // The floor uses a fresh IdP of the same kind: the cost is the same for any key of the same size.
   const idp = new TestIdp({
     entityId: 'https://idp.bench/metadata',
@@ -578,6 +587,7 @@ async function main(): Promise<void> {
     acsOverheadRatio: ratio('acs (assertion-signed)', acsFloorMs),
     clientCredentialsOverJwtFloor: ratio('client_credentials', jwtFloorMs),
     targets: targets(rows, acsFloorMs),
+    failures,
     rows,
   };
   mkdirSync('bench/results', { recursive: true });
@@ -601,6 +611,7 @@ async function main(): Promise<void> {
     `ACS CPU / node-saml floor: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     `client_credentials CPU / jose floor: ${summary.clientCredentialsOverJwtFloor.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     '',
+    ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
     '| target (PostgreSQL, c=32) | measured | met |',
     '|---|---|---|',
     ...summary.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
@@ -609,7 +620,8 @@ async function main(): Promise<void> {
   writeFileSync(join('bench/results', `${date}${SMOKE ? '-smoke' : ''}.md`), md);
   process.stdout.write(`${md}\n`);
   const failed = rows.filter((r) => r.errors > 0 || r.unexpected > 0);
-  if (failed.length) throw new Error(`benchmark saw errors: ${JSON.stringify(failed)}`);
+  if (failed.length || failures.length)
+    throw new Error(`benchmark saw errors: ${JSON.stringify({ failures, failed })}`);
 }
 
 main().catch((err: unknown) => {
