@@ -523,7 +523,11 @@ function targets(rows: Row[], acsFloorMs: number) {
       measured: `max ${maxLag} ms`,
       met: maxLag >= 0 && maxLag <= 50,
     },
-    { target: 'peak RSS < 300 MB (PostgreSQL)', measured: `${peak} MB`, met: peak < 300 },
+    {
+      target: 'peak RSS < 300 MB (PostgreSQL)',
+      measured: `${peak} MB`,
+      met: Number.isFinite(peak) && peak < 300,
+    },
   ];
 }
 
