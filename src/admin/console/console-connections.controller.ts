@@ -117,6 +117,21 @@ export function certificateBadges(c: ConnectionView): string {
   );
 }
 
+/** The IdP's signing certificates as a table: fingerprint, subject, expiry and state. */
+export function certificateTable(c: ConnectionView, caption: string, empty: string): string {
+  const rows = c.idp.certificates.map((x) => [
+    `<code>${h(x.fingerprint)}</code>`,
+    h(x.subject),
+    date(x.notAfter),
+    x.expired
+      ? '<span class="badge bad">expired</span>'
+      : x.expiresSoon
+        ? `<span class="badge warn">expires in ${x.daysLeft} days</span>`
+        : `${x.daysLeft} days left`,
+  ]);
+  return table(caption, ['SHA-256', 'Subject', 'Valid until', 'State'], rows, empty);
+}
+
 /** New IdP metadata given on a form: exactly one of an uploaded file, pasted XML or a URL. */
 export interface MetadataInput {
   pasted?: string;
@@ -869,16 +884,6 @@ export class ConsoleConnectionsController {
       }) +
       `<button type="submit">Save settings</button></form>`;
 
-    const certRows = c.idp.certificates.map((x) => [
-      `<code>${h(x.fingerprint)}</code>`,
-      h(x.subject),
-      date(x.notAfter),
-      x.expired
-        ? '<span class="badge bad">expired</span>'
-        : x.expiresSoon
-          ? `<span class="badge warn">expires in ${x.daysLeft} days</span>`
-          : `${x.daysLeft} days left`,
-    ]);
     const metadata =
       `<h2 id="metadata">IdP metadata</h2>` +
       `<p>Entity ID: <code>${h(c.idp.entityId)}</code></p>` +
@@ -887,12 +892,7 @@ export class ConsoleConnectionsController {
           .map(([b, u]) => `${h(b)} <code>${h(u)}</code>`)
           .join('<br>') || 'none'
       }</p>` +
-      table(
-        'Signing certificates (all trusted)',
-        ['SHA-256', 'Subject', 'Valid until', 'State'],
-        certRows,
-        'No signing certificate.',
-      ) +
+      certificateTable(c, 'Signing certificates (all trusted)', 'No signing certificate.') +
       (c.metadata.warnings.length
         ? `<p class="muted">Warnings: ${c.metadata.warnings.map((w) => `<code>${h(w)}</code>`).join(' ')}</p>`
         : '') +

@@ -31,9 +31,10 @@ import {
   metadataForm,
   metadataInput,
   type UploadedForm,
+  certificateTable,
 } from '../console/console-connections.controller';
 import { formText, serviceError, type FormBody } from '../console/console-forms';
-import { csrfField, date, h, table } from '../console/console-html';
+import { csrfField, date, h } from '../console/console-html';
 import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
 import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
@@ -212,16 +213,6 @@ export class SetupPageController {
       `<p class="muted">This link works until ${date(resolved.link.expiresAt)}.</p>`;
 
     const refreshError = c.metadata.lastRefreshError;
-    const certRows = c.idp.certificates.map((x) => [
-      `<code>${h(x.fingerprint)}</code>`,
-      h(x.subject),
-      date(x.notAfter),
-      x.expired
-        ? '<span class="badge bad">expired</span>'
-        : x.expiresSoon
-          ? `<span class="badge warn">expires in ${x.daysLeft} days</span>`
-          : `${x.daysLeft} days left`,
-    ]);
     const status =
       `<h2 id="status">Current status</h2><ul>` +
       `<li>${metadataBadge(c)} — last stored ${date(c.metadata.updatedAt)}` +
@@ -233,12 +224,7 @@ export class SetupPageController {
         ? `<li class="field-error">Last refresh failed ${date(refreshError.at)}: ${h(refreshError.message)} (<code>${h(refreshError.code)}</code>)</li>`
         : '') +
       `</ul>` +
-      table(
-        'IdP signing certificates',
-        ['SHA-256', 'Subject', 'Valid until', 'State'],
-        certRows,
-        'No signing certificate yet.',
-      );
+      certificateTable(c, 'IdP signing certificates', 'No signing certificate yet.');
 
     const spValues =
       `<p class="muted">SP certificate SHA-256: <code>${h(currentKey?.fingerprint ?? 'none')}</code> · ` +
