@@ -186,6 +186,16 @@ export function table(caption: string, headers: string[], rows: string[][], empt
 }
 
 /** The error page of the console: a readable message and a reason code, never internals. */
+/** The body of an error page: the message (announced), its reason code and the request id. */
+export function errorDetails(input: { message: string; reason: string; requestId?: string }): string {
+  return (
+    `<p role="alert">${h(input.message)}</p>` +
+    `<p class="muted">Reason: <code>${h(input.reason)}</code>` +
+    (input.requestId ? `<br>Request id: <code>${h(input.requestId)}</code>` : '') +
+    `</p>`
+  );
+}
+
 export function consoleErrorPage(input: {
   status: number;
   message: string;
@@ -209,9 +219,6 @@ export function consoleErrorPage(input: {
                 : 'Request refused';
   return consolePage(
     { title, session: input.session },
-    `<p role="alert">${h(input.message)}</p>` +
-      `<p class="muted">Reason: <code>${h(input.reason)}</code>` +
-      (input.requestId ? `<br>Request id: <code>${h(input.requestId)}</code>` : '') +
-      `</p><p><a href="/admin">Back to the console</a></p>`,
+    errorDetails(input) + `<p><a href="/admin">Back to the console</a></p>`,
   );
 }

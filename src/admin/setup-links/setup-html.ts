@@ -1,7 +1,7 @@
 import type { Preset } from '../../connections/connection.entity';
 import type { ConnectionView } from '../../connections/connection.view';
 import { MAPPING_PRESETS, NAMEID_EMAIL, NAMEID_PERSISTENT } from '../../mapping/attribute-mapping';
-import { copyable, h } from '../console/console-html';
+import { copyable, errorDetails, h } from '../console/console-html';
 
 /** The IdP vendors a customer can pick on the setup page. */
 export const VENDORS: Array<{ id: Preset; label: string }> = [
@@ -61,13 +61,7 @@ export function setupErrorPage(input: {
           : input.status >= 500
             ? 'Something went wrong'
             : 'Request refused';
-  return setupPage(
-    { title },
-    `<p role="alert">${h(input.message)}</p>` +
-      `<p class="muted">Reason: <code>${h(input.reason)}</code>` +
-      (input.requestId ? `<br>Request id: <code>${h(input.requestId)}</code>` : '') +
-      `</p>`,
-  );
+  return setupPage({ title }, errorDetails(input));
 }
 
 interface StepValues {
