@@ -21,7 +21,14 @@ import { adminCall, BASE_URL, createBenchDatabase, cpuMs, peakRssMb, startBenchB
 
 const SMOKE = process.argv.includes('--smoke');
 const DURATION_S = SMOKE ? 1 : 10;
-const CONCURRENCY = SMOKE ? [8] : [1, 8, 32];
+const CONCURRENCY = process.env.BENCH_CONCURRENCY
+  ? process.env.BENCH_CONCURRENCY.split(',').map(Number)
+  : SMOKE
+    ? [8]
+    : [1, 8, 32];
+/** BENCH_SCENARIOS=acs,full-login,…: only these scenarios (for profiling one path); default all. */
+const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',');
+const runs = (scenario: string): boolean => !SCENARIOS || SCENARIOS.includes(scenario);
 type DatabaseKind = 'postgresql' | 'embedded';
 const DATABASES = (process.env.BENCH_DATABASES?.split(',') ??
   (SMOKE ? ['postgresql'] : ['postgresql', 'embedded'])) as DatabaseKind[];
@@ -354,38 +361,44 @@ async function suite(database: DatabaseKind, floorResponses: string[]): Promise<
   try {
     const s = await seed(base);
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    for (const c of CONCURRENCY) {
-      record(await load(bridge, 'discovery', c, { url: `${base}/.well-known/openid-configuration` }));
-      record(await load(bridge, 'jwks', c, { url: `${base}/oidc/jwks` }));
-      record(
-        await load(bridge, 'client_credentials', c, {
-          url: `${base}/oidc/token`,
-          method: 'POST',
-          headers: { authorization: s.basic, ...form },
-          body: 'grant_type=client_credentials&scope=api',
-        }),
-      );
-      record(
-        await load(bridge, 'introspection', c, {
-          url: `${base}/oidc/token/introspection`,
-          method: 'POST',
-          headers: { authorization: s.opaqueBasic, ...form },
-          body: `token=${s.opaqueToken}`,
-        }),
-      );
-    }
+    const single: Array<[string, (c: number) => Promise<Row>]> = [
+      ['discovery', (c) => load(bridge, 'discovery', c, { url: `${base}/.well-known/openid-configuration` })],
+      ['jwks', (c) => load(bridge, 'jwks', c, { url: `${base}/oidc/jwks` })],
+      [
+        'client_credentials',
+        (c) =>
+          load(bridge, 'client_credentials', c, {
+            url: `${base}/oidc/token`,
+            method: 'POST',
+            headers: { authorization: s.basic, ...form },
+            body: 'grant_type=client_credentials&scope=api',
+          }),
+      ],
+      [
+        'introspection',
+        (c) =>
+          load(bridge, 'introspection', c, {
+            url: `${base}/oidc/token/introspection`,
+            method: 'POST',
+            headers: { authorization: s.opaqueBasic, ...form },
+            body: `token=${s.opaqueToken}`,
+          }),
+      ],
+    ];
+    for (const c of CONCURRENCY) for (const [name, run] of single) if (runs(name)) record(await run(c));
 
     // ACS: genuinely signed (assertion) responses, each answering its own pending AuthnRequest.
-    for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, floorResponses));
+    if (runs('acs'))
+      for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, floorResponses));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
-    for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c));
+    if (runs('full-login')) for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c));
 
     // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
     const browsers: Browser[] = [];
-    for (let i = 0; i < Math.max(...CONCURRENCY); i++)
+    for (let i = 0; runs('code-exchange') && i < Math.max(...CONCURRENCY); i++)
       browsers.push((await s.login.login(`sso-${i}`, `sso-${i}@bench.example`, noEvidence())).browser);
-    for (const c of CONCURRENCY) {
+    for (const c of runs('code-exchange') ? CONCURRENCY : []) {
       const pool: Array<Awaited<ReturnType<LoginClient['mintCode']>>> = [];
       const size = SMOKE ? 50 : c === 1 ? 600 : 2500;
       await Promise.all(
@@ -409,7 +422,7 @@ async function suite(database: DatabaseKind, floorResponses: string[]): Promise<
     }
 
     // Refresh: each worker rotates its own refresh token.
-    for (const c of CONCURRENCY) {
+    for (const c of runs('refresh') ? CONCURRENCY : []) {
       const tokens: string[] = [];
       for (let w = 0; w < c; w++) {
         const t = await s.login.login(`refresh-${w}`, `refresh-${w}@bench.example`, noEvidence(), {
@@ -424,7 +437,7 @@ async function suite(database: DatabaseKind, floorResponses: string[]): Promise<
         }),
       );
     }
-    if (db && !SMOKE && process.env.BENCH_SCALE !== '0')
+    if (db && !SMOKE && process.env.BENCH_SCALE !== '0' && !SCENARIOS)
       for (const row of await scaleRuns(bridge, s, db.url)) record(row);
     return rows;
   } finally {
@@ -550,8 +563,8 @@ async function main(): Promise<void> {
     keys: await generateTestKeyPair('Floor IdP'),
   });
   const sp = { entityId: `${BASE_URL}/saml/bench/metadata`, acsUrl: `${BASE_URL}/saml/bench/acs` };
-  const samples = floorResponses.slice(0, SMOKE ? 50 : 200).map((r) => {
-    const inResponseTo = /InResponseTo="([^"]+)"/.exec(r)?.[1];
+  const samples = Array.from({ length: SMOKE ? 50 : 200 }, (_, i) => {
+    const inResponseTo = /InResponseTo="([^"]+)"/.exec(floorResponses[i] ?? '')?.[1] ?? `_floor${i}`;
     return idp.responseXml({
       spEntityId: sp.entityId,
       acsUrl: sp.acsUrl,
