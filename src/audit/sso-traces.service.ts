@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { SsoTraceEntity } from './sso-trace.entity';
+import { insertEntity } from '../database/insert-entity';
 
 const MAX_MESSAGE_CHARS = 64 * 1024;
 
@@ -33,7 +34,8 @@ export class SsoTracesService {
   /** Records a trace and returns its id (shown to the user as the trace id). Never throws. */
   async record(input: TraceInput): Promise<string | undefined> {
     try {
-      const saved = await this.traces.save(
+      const { id } = await insertEntity(
+        this.traces,
         this.traces.create({
           connectionId: input.connectionId,
           createdAt: this.clock.now(),
@@ -47,7 +49,7 @@ export class SsoTracesService {
           requestId: input.requestId ?? null,
         }),
       );
-      return saved.id;
+      return id as string;
     } catch (err) {
       this.logger.warn(`Could not record an SSO trace: ${(err as Error).message}`);
       return undefined;

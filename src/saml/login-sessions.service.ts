@@ -4,6 +4,7 @@ import { DataSource, IsNull, MoreThan, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import { LoginSessionEntity } from './login-session.entity';
+import { insertEntity } from '../database/insert-entity';
 
 /** Default bridge session length when the IdP sets no SessionNotOnOrAfter. */
 export const DEFAULT_SESSION_MS = 8 * 3600_000;
@@ -50,22 +51,21 @@ export class LoginSessionsService {
     const now = this.clock.now();
     const cap = now.getTime() + DEFAULT_SESSION_MS;
     const expires = input.sessionNotOnOrAfter ? Math.min(input.sessionNotOnOrAfter.getTime(), cap) : cap;
-    const session = await this.sessions.save(
-      this.sessions.create({
-        id: hashSessionToken(token),
-        userId: input.userId,
-        connectionId: input.connectionId,
-        nameId: input.nameId,
-        nameIdFormat: input.nameIdFormat ?? null,
-        sessionIndex: input.sessionIndex ?? null,
-        authnContextClassRef: input.authnContextClassRef ?? null,
-        authnInstant: input.authnInstant ?? null,
-        createdAt: now,
-        expiresAt: new Date(expires),
-        endedAt: null,
-        endReason: null,
-      }),
-    );
+    const session = this.sessions.create({
+      id: hashSessionToken(token),
+      userId: input.userId,
+      connectionId: input.connectionId,
+      nameId: input.nameId,
+      nameIdFormat: input.nameIdFormat ?? null,
+      sessionIndex: input.sessionIndex ?? null,
+      authnContextClassRef: input.authnContextClassRef ?? null,
+      authnInstant: input.authnInstant ?? null,
+      createdAt: now,
+      expiresAt: new Date(expires),
+      endedAt: null,
+      endReason: null,
+    });
+    await insertEntity(this.sessions, session);
     return { token, session };
   }
 

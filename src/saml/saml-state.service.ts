@@ -8,6 +8,7 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { affectedRows, returnedRows } from '../database/returned-rows';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { SamlRequestEntity } from './saml-request.entity';
+import { insertEntity } from '../database/insert-entity';
 
 /** How long an AuthnRequest / LogoutRequest waits for its answer. */
 export const REQUEST_LIFETIME_MS = 10 * 60_000;
@@ -70,15 +71,15 @@ export class SamlStateService {
     browserBinding?: string | null;
   }): Promise<SamlRequestEntity> {
     const now = this.clock.now();
-    return this.requests.save(
-      this.requests.create({
-        ...input,
-        context: input.context ?? {},
-        browserBinding: input.browserBinding ?? null,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + REQUEST_LIFETIME_MS),
-      }),
-    );
+    const request = this.requests.create({
+      ...input,
+      context: input.context ?? {},
+      browserBinding: input.browserBinding ?? null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + REQUEST_LIFETIME_MS),
+    });
+    await insertEntity(this.requests, request);
+    return request;
   }
 
   /** Takes a pending request out, atomically: a second caller (any instance) gets null. */
