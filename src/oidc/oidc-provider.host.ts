@@ -145,6 +145,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const { default: ProviderClass, errors } = await import('oidc-provider');
     const jwks = await this.keys.privateJwks();
     const users = this.users;
+    const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
     const cookieKeys = [this.config.bridgeSecret, this.config.bridgeSecretPrevious]
       .filter((secret): secret is string => secret !== undefined)
@@ -272,8 +273,16 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         Grant: 14 * 86400,
       },
       interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
-      findAccount: async (_ctx, sub) => {
-        const user = await users.findActive(sub);
+      findAccount: async (ctx, sub) => {
+        // oidc-provider asks for the same account several times while answering one request: read it once.
+        let perRequest = ctx ? accountsByRequest.get(ctx) : undefined;
+        if (ctx && !perRequest) accountsByRequest.set(ctx, (perRequest = new Map()));
+        let pending = perRequest?.get(sub);
+        if (!pending) {
+          pending = users.findActive(sub);
+          perRequest?.set(sub, pending);
+        }
+        const user = await pending;
         if (!user) return undefined;
         return {
           accountId: sub,
