@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { ChangeFeed } from './change-feed';
 import { Database } from './database';
 import { PeriodicJobs } from './periodic-jobs';
 
@@ -20,8 +21,9 @@ export class DatabaseModule {
         },
         { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
         PeriodicJobs,
+        ChangeFeed,
       ],
-      exports: [Database, DataSource, PeriodicJobs],
+      exports: [Database, DataSource, PeriodicJobs, ChangeFeed],
     };
   }
 }

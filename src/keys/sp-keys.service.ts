@@ -9,6 +9,7 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { generateSelfSignedKeyPair, GeneratedKeyPair } from './certificate-factory';
 import { SecretBox } from './secret-box';
 import { SpKeyEntity, SpKeyStatus } from './sp-key.entity';
+import { ChangeCache, ChangeFeed } from '../database/change-feed';
 
 /** Retired keys still decrypt for this long after a rollover (assertions in flight). */
 export const RETIRED_KEY_DECRYPT_GRACE_MS = 24 * 3600_000;
@@ -45,14 +46,17 @@ export class SpKeysService {
   private readonly box: SecretBox;
   /** Opened private keys by key id (a key's content never changes, so this cache is always correct). */
   private readonly opened = new Map<string, string>();
+  private readonly ringCache: ChangeCache<SpKeyEntity[]>;
 
   constructor(
     dataSource: DataSource,
     private readonly clock: Clock,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
+    feed: ChangeFeed,
   ) {
     this.keys = dataSource.getRepository(SpKeyEntity);
+    this.ringCache = new ChangeCache(feed, ['sp_keys']);
     this.box = SecretBox.forConfig(config);
   }
 
@@ -81,14 +85,14 @@ export class SpKeysService {
   }
 
   async ring(connectionId: string): Promise<SpKeyRing> {
-    const rows = await this.keys
-      .createQueryBuilder('k')
-      .where('k.connection_id = :connectionId', { connectionId })
-      .andWhere("(k.status <> 'retired' OR k.retired_at > :since)", {
-        since: new Date(this.clock.now().getTime() - RETIRED_KEY_DECRYPT_GRACE_MS),
-      })
-      .orderBy('k.created_at', 'DESC')
-      .getMany();
+    // A connection's keys (a handful) are cached until sp_keys changes on any instance (ChangeFeed); the
+    // retired keys' grace is applied on every call.
+    const since = this.clock.now().getTime() - RETIRED_KEY_DECRYPT_GRACE_MS;
+    const rows = (
+      await this.ringCache.get(connectionId, () =>
+        this.keys.find({ where: { connectionId }, order: { createdAt: 'DESC' } }),
+      )
+    ).filter((k) => k.status !== 'retired' || (k.retiredAt !== null && k.retiredAt.getTime() > since));
     const current = rows.find((k) => k.status === 'current');
     if (!current) {
       throw new ApiError(HttpStatus.CONFLICT, 'sp_key_missing', 'This connection has no current SP key.');

@@ -8,6 +8,7 @@ import { definedFields } from '../common/defined';
 import { sha256 } from '../common/sha256';
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
 import { GrantType, OidcClientEntity } from './oidc-client.entity';
+import { ChangeCache, ChangeFeed } from '../database/change-feed';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -33,12 +34,15 @@ function checkUri(raw: string, field: string): string | undefined {
 @Injectable()
 export class OidcClientsService {
   private readonly clients: Repository<OidcClientEntity>;
+  private readonly lookups: ChangeCache<OidcClientEntity | null>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    feed: ChangeFeed,
   ) {
     this.clients = dataSource.getRepository(OidcClientEntity);
+    this.lookups = new ChangeCache(feed, ['oidc_clients']);
   }
 
   /** Saves an app and its audit event in one transaction (an unaudited change is never kept). */
@@ -148,7 +152,8 @@ export class OidcClientsService {
 
   /** The client, or null (the OpenID Provider's lookups). */
   find(clientId: string): Promise<OidcClientEntity | null> {
-    return this.clients.findOne({ where: { clientId } });
+    // Cached until oidc_clients changes on any instance (ChangeFeed): several lookups per token request.
+    return this.lookups.get(clientId, () => this.clients.findOne({ where: { clientId } }));
   }
 
   async update(

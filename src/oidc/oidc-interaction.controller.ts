@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionLookup } from '../connections/connection-lookup';
 import { escapeHtml, messagePage } from '../saml/html';
 import { LoginSessionsService } from '../saml/login-sessions.service';
 import { SamlPageFilter } from '../saml/saml-page.filter';
@@ -44,6 +44,7 @@ export class OidcInteractionController {
     private readonly users: UsersService,
     private readonly clients: OidcClientsService,
     private readonly dataSource: DataSource,
+    private readonly connections: ConnectionLookup,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -73,10 +74,9 @@ export class OidcInteractionController {
     email: string | undefined,
     allowed: string[] | null,
   ): Promise<Choice> {
-    const repo = this.dataSource.getRepository(ConnectionEntity);
     const permitted = (slug: string) => allowed === null || allowed.includes(slug);
     if (typeof params.connection === 'string' && params.connection) {
-      const c = await repo.findOne({ where: { slug: params.connection } });
+      const c = await this.connections.bySlug(params.connection);
       if (!c || !c.enabled)
         return { denied: `There is no active connection "${params.connection.slice(0, 64)}".` };
       if (!permitted(c.slug)) return { denied: `This app may not use the connection "${c.slug}".` };
@@ -193,9 +193,7 @@ export class OidcInteractionController {
     const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
     const user = session ? await this.users.findActive(session.userId) : null;
     const client = await this.clients.find(String((details.params as Record<string, unknown>).client_id));
-    const connection = session
-      ? await this.dataSource.getRepository(ConnectionEntity).findOne({ where: { id: session.connectionId } })
-      : null;
+    const connection = session ? await this.connections.byId(session.connectionId) : null;
     if (!session || !user || !client || !connection) {
       await provider.interactionFinished(req, res, {
         error: 'access_denied',

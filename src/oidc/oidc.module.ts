@@ -9,9 +9,10 @@ import { OidcKeysController } from './oidc-keys.controller';
 import { OidcLogoutService } from './oidc-logout.service';
 import { OidcProviderHost } from './oidc-provider.host';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
+import { ConnectionsModule } from '../connections/connections.module';
 
 @Module({
-  imports: [UsersModule, SamlModule, AuditModule],
+  imports: [UsersModule, SamlModule, AuditModule, ConnectionsModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
   providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
   exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
 import type { Document } from '@xmldom/xmldom';
-import { DataSource, Repository } from 'typeorm';
+import { ConnectionLookup } from '../connections/connection-lookup';
 import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
@@ -214,10 +214,8 @@ function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection 
 @Injectable()
 export class SamlService {
   private readonly logger = new Logger('SamlService');
-  private readonly connections: Repository<ConnectionEntity>;
-
   constructor(
-    dataSource: DataSource,
+    private readonly connections: ConnectionLookup,
     private readonly spKeys: SpKeysService,
     private readonly engines: SamlEngineFactory,
     private readonly state: SamlStateService,
@@ -228,9 +226,7 @@ export class SamlService {
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {
-    this.connections = dataSource.getRepository(ConnectionEntity);
-  }
+  ) {}
 
   /**
    * A refused login, in the audit log. Best effort (recordSafely): the refusal stands whether or not the
@@ -261,7 +257,7 @@ export class SamlService {
   }
 
   async connection(slug: string, requireEnabled = true): Promise<ConnectionEntity> {
-    const found = /^[a-z0-9-]{1,64}$/.test(slug) ? await this.connections.findOne({ where: { slug } }) : null;
+    const found = /^[a-z0-9-]{1,64}$/.test(slug) ? await this.connections.bySlug(slug) : null;
     if (!found)
       throw new SamlRejection(
         'saml_connection_not_found',

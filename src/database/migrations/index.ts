@@ -8,6 +8,7 @@ import { AuditLog1764400000000 } from './1764400000000-audit-log';
 import { AdminConsole1764500000000 } from './1764500000000-admin-console';
 import { Retention1764600000000 } from './1764600000000-retention';
 import { SetupLinks1764700000000 } from './1764700000000-setup-links';
+import { ChangeNotifications1764800000000 } from './1764800000000-change-notifications';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AdminConsole1764500000000,
   Retention1764600000000,
   SetupLinks1764700000000,
+  ChangeNotifications1764800000000,
 ];

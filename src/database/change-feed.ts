@@ -1,0 +1,168 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Client } from 'pg';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
+import { Database } from './database';
+import { ANNOUNCED_TABLES } from './migrations/1764800000000-change-notifications';
+
+export type AnnouncedTable = (typeof ANNOUNCED_TABLES)[number];
+
+const CHANNEL = 'bridge_changes';
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * Tells this instance when rows it may have cached changed, on any instance: a dedicated PostgreSQL
+ * connection LISTENs to the notifications the tables' triggers send on commit (migration
+ * ChangeNotifications). Each table has a stamp that moves on every change; while the connection is down
+ * (and on the embedded database, which has one process and no listener) there is no stamp, and callers read
+ * the database directly. A reconnect moves every stamp, since notifications may have been missed.
+ */
+@Injectable()
+export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ChangeFeed');
+  private readonly stamps = new Map<AnnouncedTable, number>(ANNOUNCED_TABLES.map((t) => [t, 0]));
+  private client?: Client;
+  private listening = false;
+  private stopped = false;
+  private retryMs = 500;
+  private retryTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly database: Database,
+    @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.database.mode === 'postgres' && this.config.databaseUrl) await this.connect();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.listening = false;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Whether changes are being received (caching is safe). */
+  get live(): boolean {
+    return this.listening;
+  }
+
+  /**
+   * A number that changes whenever a row of any of `tables` may have changed; undefined when changes are
+   * not being received (do not cache).
+   */
+  stamp(tables: readonly AnnouncedTable[]): number | undefined {
+    if (!this.listening) return undefined;
+    let sum = 0;
+    for (const t of tables) sum += this.stamps.get(t) ?? 0;
+    return sum;
+  }
+
+  private bump(tables: readonly AnnouncedTable[]): void {
+    for (const t of tables) this.stamps.set(t, (this.stamps.get(t) ?? 0) + 1);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({
+      connectionString: this.config.databaseUrl,
+      application_name: 'saml-bridge-changes',
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+    });
+    client.on('notification', (msg) => {
+      if (msg.channel !== CHANNEL) return;
+      const table = ANNOUNCED_TABLES.find((t) => t === msg.payload);
+      // An unknown payload (a newer instance's table) moves every stamp: never keep a stale row.
+      this.bump(table ? [table] : ANNOUNCED_TABLES);
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      this.retry(err as Error);
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    // Anything cached before this connection may have missed a change.
+    this.bump(ANNOUNCED_TABLES);
+    this.listening = true;
+    this.retryMs = 500;
+  }
+
+  private lost(client: Client, err?: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.listening = false;
+    this.bump(ANNOUNCED_TABLES);
+    client.end().catch(() => undefined);
+    this.retry(err ?? new Error('connection ended'));
+  }
+
+  private retry(err: Error): void {
+    if (this.stopped) return;
+    this.logger.warn(
+      `Not receiving change notifications (${err.message}); caches are bypassed, retrying in ${this.retryMs} ms`,
+    );
+    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+}
+
+/** Deep-freezes a cached value so that no caller can change the shared copy. */
+function freeze<V>(value: V): V {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) freeze(v);
+  }
+  return value;
+}
+
+/**
+ * Values read from announced tables, cached per key while the ChangeFeed says they cannot have changed
+ * (and at most `ttlMs`, a backstop). Concurrent reads of one key share one load. Cached values are frozen.
+ */
+export class ChangeCache<V> {
+  private readonly entries = new Map<string, { stamp: number; at: number; value: Promise<V> }>();
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly tables: readonly AnnouncedTable[],
+    private readonly options: { maxEntries: number; ttlMs: number } = { maxEntries: 10_000, ttlMs: 60_000 },
+  ) {}
+
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const stamp = this.feed.stamp(this.tables);
+    if (stamp === undefined) {
+      this.entries.clear();
+      return load();
+    }
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.stamp === stamp && now - hit.at < this.options.ttlMs) return hit.value;
+    this.entries.delete(key);
+    if (this.entries.size >= this.options.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    const value = load().then(freeze);
+    // The stamp was taken before the read: a change committed meanwhile makes this entry stale at once.
+    this.entries.set(key, { stamp, at: now, value });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    return value;
+  }
+}
