@@ -53,6 +53,8 @@ export function startBenchBridge(databaseUrl?: string): Promise<BridgeProcess> {
       ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'error',
       METADATA_SCHEDULER_SECONDS: '0',
+      // Unset: the bridge's default (one worker thread per core, at most 4).
+      ...(process.env.SAML_ENGINE_THREADS ? { SAML_ENGINE_THREADS: process.env.SAML_ENGINE_THREADS } : {}),
     },
   });
 }

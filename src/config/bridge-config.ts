@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -50,6 +51,8 @@ export interface BridgeConfig {
   readonly adminSessionIdleMinutes: number;
   /** A web console session ends this many hours after sign-in, however active. */
   readonly adminSessionMaxHours: number;
+  /** Worker threads validating SAML responses (signatures, decryption); 0 validates on the event loop. */
+  readonly samlEngineThreads: number;
 }
 
 export class ConfigValidationError extends Error {
@@ -95,6 +98,11 @@ function bool(env: Env, name: string, fallback: boolean, problems: string[]): bo
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   problems.push(`${name} must be true or false (got "${env[name]}")`);
   return fallback;
+}
+
+/** One worker per core, at most 4 (the event loop and PostgreSQL need CPU too). */
+export function defaultSamlEngineThreads(): number {
+  return Math.min(4, availableParallelism());
 }
 
 /**
@@ -234,6 +242,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     cookieDomain,
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
     adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),
+    samlEngineThreads: intInRange(env, 'SAML_ENGINE_THREADS', defaultSamlEngineThreads(), 0, 16, problems),
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

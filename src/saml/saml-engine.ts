@@ -4,6 +4,7 @@ import type { ConnectionEntity } from '../connections/connection.entity';
 import { SAML_BINDINGS } from '../connections/metadata/idp-metadata.parser';
 import type { LoadedSpKey } from '../keys/sp-keys.service';
 import { spDetails } from '../connections/connection.view';
+import type { CloneableSamlConfig } from './saml-engine-pool';
 
 /**
  * node-saml keeps no request cache of ours: InResponseTo is checked by our policy layer against the
@@ -56,15 +57,23 @@ export class SamlEngineFactory {
     };
   }
 
-  /** A cached instance for validating responses, per connection version and decryption key. */
+  /** Names an ACS instance: one per connection version and decryption key (here and in the worker pool). */
+  acsEngineKey(connection: ConnectionEntity, decryptionKey: LoadedSpKey): string {
+    return `${connection.id}:${connection.updatedAt.getTime()}:${decryptionKey.id}`;
+  }
+
+  /** The ACS options without the cache provider: plain data a worker thread can receive (structured clone). */
+  acsConfig(connection: ConnectionEntity, baseUrl: string, decryptionKey: LoadedSpKey): CloneableSamlConfig {
+    const { cacheProvider: _inThreadOnly, ...config } = this.baseConfig(connection, baseUrl);
+    return { ...config, decryptionPvk: decryptionKey.privateKeyPem };
+  }
+
+  /** A cached instance for validating responses in this thread, per connection version and decryption key. */
   forAcs(connection: ConnectionEntity, baseUrl: string, decryptionKey: LoadedSpKey): SAML {
-    const key = `${connection.id}:${connection.updatedAt.getTime()}:${decryptionKey.id}`;
+    const key = this.acsEngineKey(connection, decryptionKey);
     let engine = this.acsEngines.get(key);
     if (!engine) {
-      engine = new SAML({
-        ...this.baseConfig(connection, baseUrl),
-        decryptionPvk: decryptionKey.privateKeyPem,
-      });
+      engine = new SAML({ ...this.acsConfig(connection, baseUrl, decryptionKey), cacheProvider: NO_CACHE });
       this.remember(key, engine);
     }
     return engine;

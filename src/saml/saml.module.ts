@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import type { BridgeConfig } from '../config/bridge-config';
+import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionsModule } from '../connections/connections.module';
 import { KeysModule } from '../keys/keys.module';
 import { UsersModule } from '../users/users.module';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlAdminController } from './saml-admin.controller';
 import { SamlEngineFactory } from './saml-engine';
+import { SamlEnginePool } from './saml-engine-pool';
 import { SamlHousekeeping } from './saml-housekeeping';
 import { SamlStateService } from './saml-state.service';
 import { SamlController } from './saml.controller';
@@ -19,6 +22,11 @@ import { SloService } from './slo.service';
     SamlService,
     SloService,
     SamlEngineFactory,
+    {
+      provide: SamlEnginePool,
+      useFactory: (config: BridgeConfig) => new SamlEnginePool({ threads: config.samlEngineThreads }),
+      inject: [BRIDGE_CONFIG],
+    },
     SamlStateService,
     LoginSessionsService,
     SamlHousekeeping,

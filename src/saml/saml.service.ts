@@ -21,6 +21,7 @@ import { autoPostPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
+import { type EngineOutcome, SamlEnginePool, SamlEnginePoolError } from './saml-engine-pool';
 import {
   assertSignatureShapes,
   inspectAssertion,
@@ -218,6 +219,7 @@ export class SamlService {
     private readonly connections: ConnectionLookup,
     private readonly spKeys: SpKeysService,
     private readonly engines: SamlEngineFactory,
+    private readonly enginePool: SamlEnginePool,
     private readonly state: SamlStateService,
     private readonly sessions: LoginSessionsService,
     private readonly users: UsersService,
@@ -771,24 +773,35 @@ export class SamlService {
     }
   }
 
-  /** node-saml verifies signatures (pinned certificates only) and decrypts; each decryption key is tried in turn. */
+  /**
+   * node-saml verifies signatures (pinned certificates only) and decrypts; each decryption key is tried in
+   * turn. With SAML_ENGINE_THREADS > 0 this runs on the worker pool (same node-saml options and messages).
+   */
   private async runEngine(
     connection: ConnectionEntity,
     xml: string,
     facts: ResponseFacts,
-  ): Promise<Awaited<ReturnType<SAML['validatePostResponseAsync']>>> {
+  ): Promise<EngineOutcome> {
     const ring = await this.spKeys.ring(connection.id);
     const keys = facts.encrypted ? ring.decryption : [ring.current];
     const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
     const errors: unknown[] = [];
     for (const key of keys) {
       try {
+        if (this.enginePool.enabled) {
+          return await this.enginePool.validatePostResponse(
+            this.engines.acsEngineKey(connection, key),
+            this.engines.acsConfig(connection, this.config.baseUrl, key),
+            SAMLResponse,
+          );
+        }
         return await this.engines
           .forAcs(connection, this.config.baseUrl, key)
           .validatePostResponseAsync({ SAMLResponse });
       } catch (err) {
         errors.push(err);
-        if (!facts.encrypted) break;
+        // A timeout or a crashed worker does not depend on the key: another key would fare no better.
+        if (!facts.encrypted || err instanceof SamlEnginePoolError) break;
       }
     }
     const rejection = classifyEngineError(errors[0], facts);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigValidationError, loadConfig } from '../../src/config/bridge-config';
+import { ConfigValidationError, defaultSamlEngineThreads, loadConfig } from '../../src/config/bridge-config';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'bridge-config-'));
 const GOOD = { BRIDGE_SECRET: 'x'.repeat(32), ADMIN_API_KEY: 'k'.repeat(24) };
@@ -74,8 +74,19 @@ describe('loadConfig', () => {
     [{ ADMIN_SESSION_IDLE_MINUTES: '0' }, 'ADMIN_SESSION_IDLE_MINUTES must be between 1 and 1440'],
     [{ ADMIN_SESSION_IDLE_MINUTES: 'soon' }, 'ADMIN_SESSION_IDLE_MINUTES must be a whole number'],
     [{ ADMIN_SESSION_MAX_HOURS: '1000' }, 'ADMIN_SESSION_MAX_HOURS must be between 1 and 168'],
+    [{ SAML_ENGINE_THREADS: '17' }, 'SAML_ENGINE_THREADS must be between 0 and 16'],
+    [{ SAML_ENGINE_THREADS: 'two' }, 'SAML_ENGINE_THREADS must be a whole number'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig({ ...GOOD, ...env }, tmp())).toThrow(message);
+  });
+
+  it('validates SAML responses on one worker thread per core (at most 4) unless SAML_ENGINE_THREADS says', () => {
+    expect(loadConfig(GOOD, tmp()).samlEngineThreads).toBe(Math.min(4, availableParallelism()));
+    expect(loadConfig({ ...GOOD, NODE_ENV: 'test' }, tmp()).samlEngineThreads).toBe(
+      defaultSamlEngineThreads(),
+    );
+    expect(loadConfig({ ...GOOD, SAML_ENGINE_THREADS: '0' }, tmp()).samlEngineThreads).toBe(0);
+    expect(loadConfig({ ...GOOD, SAML_ENGINE_THREADS: '16' }, tmp()).samlEngineThreads).toBe(16);
   });
 
   it('normalises BASE_URL and accepts a production configuration', () => {

@@ -1,0 +1,266 @@
+import { SAML, type Profile } from '@node-saml/node-saml';
+import {
+  generateTestKeyPair,
+  TestIdp,
+  type AssertionInput,
+  type TestKeyPair,
+} from '../../test/support/saml-test-idp';
+import type { ConnectionEntity } from '../connections/connection.entity';
+import type { LoadedSpKey } from '../keys/sp-keys.service';
+import { SamlEngineFactory } from './saml-engine';
+import { SamlEnginePool, SamlEnginePoolError, type CloneableSamlConfig } from './saml-engine-pool';
+
+const SP_ENTITY_ID = 'https://bridge.test/saml/pool/metadata';
+const ACS_URL = 'https://bridge.test/saml/pool/acs';
+
+/** The fields of a connection the ACS options are built from. */
+function connection(idp: TestIdp, requiredSignature: 'assertion' | 'response' | 'both'): ConnectionEntity {
+  return {
+    id: `conn-${requiredSignature}`,
+    slug: 'pool',
+    updatedAt: new Date('2026-11-01T00:00:00Z'),
+    idpEntityId: idp.entityId,
+    idp: { signingCertificates: [{ pem: idp.keys.certificatePem }] },
+    options: {
+      spEntityId: SP_ENTITY_ID,
+      acsUrl: ACS_URL,
+      clockSkewSeconds: 60,
+      forceAuthn: false,
+      requestedAuthnContext: [],
+      requiredSignature,
+    },
+  } as unknown as ConnectionEntity;
+}
+
+const spKey = (id: string, keys: TestKeyPair): LoadedSpKey => ({ id, status: 'current', ...keys });
+
+/** Profile data without node-saml's accessor functions. */
+function data(profile: Profile | null): Record<string, unknown> | null {
+  if (!profile) return null;
+  return Object.fromEntries(Object.entries(profile).filter(([, v]) => typeof v !== 'function'));
+}
+
+/** What the same options do in this thread: the outcome, or the error message. */
+async function inThread(config: CloneableSamlConfig, SAMLResponse: string) {
+  const saml = new SAML({
+    ...config,
+    cacheProvider: { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null },
+  });
+  return saml.validatePostResponseAsync({ SAMLResponse });
+}
+
+async function messageOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    // Not `instanceof Error`: node:crypto errors come from another realm than jest's test globals.
+    if (typeof err === 'object' && err !== null && 'message' in err) return String(err.message);
+    return `not an Error: ${String(err)}`;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('SamlEnginePool', () => {
+  const factory = new SamlEngineFactory();
+  let idp: TestIdp;
+  let sp: LoadedSpKey;
+  let otherSp: LoadedSpKey;
+  let pool: SamlEnginePool;
+
+  const input = (over: Partial<AssertionInput> = {}): AssertionInput => ({
+    spEntityId: SP_ENTITY_ID,
+    acsUrl: ACS_URL,
+    nameId: 'alice',
+    attributes: { email: 'alice@example.com', groups: ['staff', 'R&D'] },
+    ...over,
+  });
+  const base64 = (xml: string) => Buffer.from(xml, 'utf8').toString('base64');
+  const acs = (requiredSignature: 'assertion' | 'response' | 'both' = 'assertion', key = sp) => {
+    const conn = connection(idp, requiredSignature);
+    return {
+      key: factory.acsEngineKey(conn, key),
+      config: factory.acsConfig(conn, 'https://bridge.test', key),
+    };
+  };
+
+  beforeAll(async () => {
+    const [idpKeys, spKeys, otherKeys] = await Promise.all([
+      generateTestKeyPair('Pool IdP'),
+      generateTestKeyPair('Pool SP'),
+      generateTestKeyPair('Other SP'),
+    ]);
+    idp = new TestIdp({ keys: idpKeys });
+    sp = spKey('sp-1', spKeys);
+    otherSp = spKey('sp-2', otherKeys);
+    pool = new SamlEnginePool({ threads: 2 });
+  });
+  afterAll(() => pool.onModuleDestroy());
+
+  it('validates a signed response on a worker with the same result as in-thread', async () => {
+    const SAMLResponse = base64(idp.responseXml(input(), { sign: 'assertion' }));
+    const { key, config } = acs();
+    const [threaded, local] = await Promise.all([
+      pool.validatePostResponse(key, config, SAMLResponse),
+      inThread(config, SAMLResponse),
+    ]);
+    expect(threaded.profile?.nameID).toBe('alice');
+    expect(threaded.loggedOut).toBe(local.loggedOut);
+    expect(data(threaded.profile)).toEqual(data(local.profile));
+    expect(threaded.profile?.getAssertionXml?.()).toBe(local.profile?.getAssertionXml?.());
+    expect(threaded.profile?.getSamlResponseXml?.()).toBe(local.profile?.getSamlResponseXml?.());
+    expect(pool.threadIds().length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('decrypts an encrypted assertion like in-thread', async () => {
+    const SAMLResponse = base64(
+      await idp.responseXml(input({ nameId: 'bob' }), {
+        sign: 'assertion',
+        encrypt: { spCertificatePem: sp.certificatePem },
+      }),
+    );
+    const { key, config } = acs();
+    const [threaded, local] = await Promise.all([
+      pool.validatePostResponse(key, config, SAMLResponse),
+      inThread(config, SAMLResponse),
+    ]);
+    expect(threaded.profile?.nameID).toBe('bob');
+    expect(data(threaded.profile)).toEqual(data(local.profile));
+    expect(threaded.profile?.getAssertionXml?.()).toBe(local.profile?.getAssertionXml?.());
+  });
+
+  it.each([
+    [
+      'a tampered signature',
+      async () => ({
+        xml: idp.responseXml(input(), { sign: 'assertion' }).replace('>alice<', '>mallory<'),
+        ...acs(),
+      }),
+    ],
+    [
+      'a wrong audience',
+      async () => ({
+        xml: idp.responseXml(input({ audience: 'https://other.example' }), { sign: 'assertion' }),
+        ...acs(),
+      }),
+    ],
+    [
+      'an unsigned response when the response must be signed',
+      async () => ({ xml: idp.responseXml(input(), { sign: 'assertion' }), ...acs('both') }),
+    ],
+    [
+      'an assertion encrypted for another SP key',
+      async () => ({
+        xml: await idp.responseXml(input(), {
+          sign: 'assertion',
+          encrypt: { spCertificatePem: otherSp.certificatePem },
+        }),
+        ...acs(),
+      }),
+    ],
+    [
+      'an expired assertion',
+      async () => ({
+        xml: idp.responseXml(input({ now: new Date(Date.now() - 3600_000) }), { sign: 'assertion' }),
+        ...acs(),
+      }),
+    ],
+  ])('rejects %s with the in-thread message', async (_name, make) => {
+    const { xml, key, config } = await make();
+    const SAMLResponse = base64(xml);
+    const local = await messageOf(inThread(config, SAMLResponse));
+    const threaded = pool.validatePostResponse(key, config, SAMLResponse);
+    await expect(threaded).rejects.toThrow(Error);
+    await expect(threaded).rejects.not.toBeInstanceOf(SamlEnginePoolError);
+    expect(await messageOf(threaded)).toBe(local);
+  });
+
+  it('completes many concurrent validations, on every thread', async () => {
+    const { key, config } = acs();
+    const names = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const results = await Promise.all(
+      names.map((nameId) =>
+        pool.validatePostResponse(
+          key,
+          config,
+          base64(idp.responseXml(input({ nameId }), { sign: 'assertion' })),
+        ),
+      ),
+    );
+    expect(results.map((r) => r.profile?.nameID)).toEqual(names);
+    expect(pool.threadIds()).toHaveLength(2);
+  });
+
+  it('abandons a task that exceeds the timeout, replaces the worker and keeps working', async () => {
+    const slow = new SamlEnginePool({ threads: 1, taskTimeoutMs: 3000, testFaults: true });
+    try {
+      const { key, config } = acs();
+      const valid = () => base64(idp.responseXml(input(), { sign: 'assertion' }));
+      await slow.validatePostResponse(key, config, valid());
+      const [before] = slow.threadIds();
+      const hung = slow.validatePostResponse(key, config, '__hang__');
+      const queued = slow.validatePostResponse(key, config, valid());
+      await expect(hung).rejects.toThrow(
+        new SamlEnginePoolError('SAML response validation timed out after 3000 ms.'),
+      );
+      // The task queued behind it runs on the replacement worker.
+      expect((await queued).profile?.nameID).toBe('alice');
+      expect(slow.threadIds()).toHaveLength(1);
+      expect(slow.threadIds()[0]).not.toBe(before);
+    } finally {
+      await slow.onModuleDestroy();
+    }
+  });
+
+  it('fails the task of a crashed worker and replaces the worker', async () => {
+    const fragile = new SamlEnginePool({ threads: 1, testFaults: true });
+    try {
+      const { key, config } = acs();
+      await fragile.validatePostResponse(
+        key,
+        config,
+        base64(idp.responseXml(input(), { sign: 'assertion' })),
+      );
+      const [before] = fragile.threadIds();
+      await expect(fragile.validatePostResponse(key, config, '__crash__')).rejects.toThrow(
+        new SamlEnginePoolError('The SAML engine worker stopped unexpectedly (exit code 70).'),
+      );
+      const after = await fragile.validatePostResponse(
+        key,
+        config,
+        base64(idp.responseXml(input({ nameId: 'carol' }), { sign: 'assertion' })),
+      );
+      expect(after.profile?.nameID).toBe('carol');
+      expect(fragile.threadIds()[0]).not.toBe(before);
+    } finally {
+      await fragile.onModuleDestroy();
+    }
+  });
+
+  it('fails queued tasks at shutdown and refuses new ones', async () => {
+    const closing = new SamlEnginePool({ threads: 1 });
+    const { key, config } = acs();
+    const SAMLResponse = base64(idp.responseXml(input(), { sign: 'assertion' }));
+    const tasks = [1, 2, 3].map(() =>
+      closing.validatePostResponse(key, config, SAMLResponse).then(
+        () => 'validated',
+        (err: unknown) => err,
+      ),
+    );
+    await closing.onModuleDestroy();
+    expect(await Promise.all(tasks)).toEqual(
+      [1, 2, 3].map(() => new SamlEnginePoolError('The SAML engine pool is shut down.')),
+    );
+    await expect(closing.validatePostResponse(key, config, SAMLResponse)).rejects.toBeInstanceOf(
+      SamlEnginePoolError,
+    );
+    expect(closing.threadIds()).toEqual([]);
+  });
+
+  it('with 0 threads is disabled and starts no worker', async () => {
+    const none = new SamlEnginePool({ threads: 0 });
+    expect(none.enabled).toBe(false);
+    const { key, config } = acs();
+    await expect(none.validatePostResponse(key, config, 'x')).rejects.toBeInstanceOf(SamlEnginePoolError);
+    expect(none.threadIds()).toEqual([]);
+  });
+});

@@ -1,0 +1,277 @@
+import { Worker } from 'node:worker_threads';
+import type { Profile, SamlConfig } from '@node-saml/node-saml';
+
+/** A validation taking longer than this is abandoned: its worker is terminated and replaced. */
+export const SAML_ENGINE_TASK_TIMEOUT_MS = 10_000;
+/** Heap limit of each worker: a hostile response exhausts its worker (which is replaced), not the process. */
+export const SAML_ENGINE_WORKER_HEAP_MB = 96;
+/** node-saml instances each worker keeps (per connection version and decryption key), oldest evicted. */
+const MAX_ENGINES_PER_WORKER = 500;
+
+/** The ACS options of one node-saml instance, minus the cache provider (the worker adds its own no-op one). */
+export type CloneableSamlConfig = Omit<SamlConfig, 'cacheProvider'>;
+
+/** What node-saml's `validatePostResponseAsync` returns, rebuilt on the main thread. */
+export interface EngineOutcome {
+  profile: Profile | null;
+  loggedOut: boolean;
+}
+
+/** The pool itself failed the task (timeout, crashed worker, shutdown): the response was not judged. */
+export class SamlEnginePoolError extends Error {
+  override readonly name = 'SamlEnginePoolError';
+}
+
+export interface SamlEnginePoolOptions {
+  /** Worker threads; 0 disables the pool (the caller validates in-thread). */
+  threads: number;
+  taskTimeoutMs?: number;
+  /**
+   * Tests only: a worker given the SAMLResponse `__hang__` loops forever and `__crash__` exits, so the
+   * timeout and crash handling can be exercised. Never set by the application.
+   */
+  testFaults?: boolean;
+}
+
+interface WorkerTask {
+  id: number;
+  key: string;
+  config: CloneableSamlConfig;
+  SAMLResponse: string;
+}
+
+type WorkerReply =
+  | {
+      id: number;
+      ok: true;
+      profile: Record<string, unknown> | null;
+      assertionXml: string | undefined;
+      loggedOut: boolean;
+    }
+  | { id: number; ok: false; message: string; name: string };
+
+interface PendingTask {
+  task: WorkerTask;
+  resolve: (outcome: EngineOutcome) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The task being validated (at most one per worker, so a timeout measures validation, not queueing). */
+  current?: PendingTask;
+  timer?: NodeJS.Timeout;
+  /** Stopped by the pool (timeout or shutdown): its exit is expected. */
+  retired: boolean;
+  /** Why the worker stopped, from its 'error' event (e.g. ERR_WORKER_OUT_OF_MEMORY). */
+  failure?: string;
+}
+
+/**
+ * The worker, as source evaluated in the thread: it must not be a .ts file (jest runs TypeScript sources
+ * and a worker cannot load them), so node-saml is required relative to the file that started it.
+ */
+const WORKER_SOURCE = `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { SAML } = require('node:module').createRequire(workerData.from)('@node-saml/node-saml');
+const NO_CACHE = { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null };
+const engines = new Map();
+function engineFor(key, config) {
+  let engine = engines.get(key);
+  if (engine) return engine;
+  engine = new SAML({ ...config, cacheProvider: NO_CACHE });
+  if (engines.size >= workerData.maxEngines) engines.delete(engines.keys().next().value);
+  engines.set(key, engine);
+  return engine;
+}
+parentPort.on('message', async (task) => {
+  if (workerData.testFaults && task.SAMLResponse === '__hang__') for (;;);
+  if (workerData.testFaults && task.SAMLResponse === '__crash__') process.exit(70);
+  try {
+    const result = await engineFor(task.key, task.config).validatePostResponseAsync({ SAMLResponse: task.SAMLResponse });
+    let profile = null;
+    let assertionXml;
+    if (result.profile) {
+      profile = {};
+      for (const [name, value] of Object.entries(result.profile)) {
+        if (typeof value !== 'function') profile[name] = value;
+      }
+      if (typeof result.profile.getAssertionXml === 'function') assertionXml = result.profile.getAssertionXml();
+    }
+    parentPort.postMessage({ id: task.id, ok: true, profile, assertionXml, loggedOut: result.loggedOut });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const name = err instanceof Error ? err.name : 'Error';
+    parentPort.postMessage({ id: task.id, ok: false, message, name });
+  }
+});
+`;
+
+/**
+ * node-saml response validation (XML signature verification, decryption) on worker threads, so it neither
+ * blocks the event loop nor is limited to one core. Each worker validates one response at a time; the others
+ * wait here and go to the first worker that is free. Workers start when needed (at most \`threads\`), and a
+ * worker that crashed or was stopped after a timeout is replaced the same way.
+ */
+export class SamlEnginePool {
+  readonly threads: number;
+  private readonly taskTimeoutMs: number;
+  private readonly testFaults: boolean;
+  /** undefined: not started yet, or stopped (started again when a task needs it). */
+  private slots: (Slot | undefined)[];
+  private readonly queue: PendingTask[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: SamlEnginePoolOptions) {
+    this.threads = options.threads;
+    this.taskTimeoutMs = options.taskTimeoutMs ?? SAML_ENGINE_TASK_TIMEOUT_MS;
+    this.testFaults = options.testFaults ?? false;
+    this.slots = Array.from({ length: this.threads }, () => undefined);
+  }
+
+  /** True when responses are validated on worker threads (threads > 0). */
+  get enabled(): boolean {
+    return this.threads > 0;
+  }
+
+  /**
+   * Validates a POST-binding response with the node-saml instance `key` (built from `config` the first time
+   * a worker sees the key). Rejects with an Error carrying node-saml's message, or a SamlEnginePoolError.
+   */
+  validatePostResponse(
+    key: string,
+    config: CloneableSamlConfig,
+    SAMLResponse: string,
+  ): Promise<EngineOutcome> {
+    if (!this.enabled) return Promise.reject(new SamlEnginePoolError('The SAML engine pool has no threads.'));
+    if (this.closed) return Promise.reject(new SamlEnginePoolError('The SAML engine pool is shut down.'));
+    return new Promise<EngineOutcome>((resolve, reject) => {
+      this.queue.push({ task: { id: this.nextId++, key, config, SAMLResponse }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Thread ids of the running workers (diagnostics and tests). */
+  threadIds(): number[] {
+    return this.slots.flatMap((s) => (s ? [s.worker.threadId] : []));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(new SamlEnginePoolError('The SAML engine pool is shut down.'));
+    }
+    const stopping = this.slots.map((slot) =>
+      slot ? this.retire(slot, 'The SAML engine pool is shut down.') : null,
+    );
+    this.slots = this.slots.map(() => undefined);
+    await Promise.all(stopping);
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { from: __filename, maxEngines: MAX_ENGINES_PER_WORKER, testFaults: this.testFaults },
+      resourceLimits: { maxOldGenerationSizeMb: SAML_ENGINE_WORKER_HEAP_MB },
+    });
+    // An idle worker does not keep the process alive; a busy one does (see dispatch / finish).
+    worker.unref();
+    const slot: Slot = { worker, retired: false };
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('error', (err) => {
+      slot.failure = err.message;
+    });
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return slot;
+  }
+
+  /** Hands queued tasks to idle workers (a running one first, else a new one while fewer than `threads`). */
+  private dispatch(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const slot = this.idleSlot();
+      if (!slot) return;
+      const pending = this.queue.shift() as PendingTask;
+      slot.current = pending;
+      slot.worker.ref();
+      slot.timer = setTimeout(() => this.onTimeout(slot, pending), this.taskTimeoutMs);
+      slot.timer.unref();
+      slot.worker.postMessage(pending.task);
+    }
+  }
+
+  private idleSlot(): Slot | undefined {
+    const idle = this.slots.find((s) => s !== undefined && !s.current);
+    if (idle) return idle;
+    const free = this.slots.indexOf(undefined);
+    if (free < 0) return undefined;
+    const slot = this.spawn();
+    this.slots[free] = slot;
+    return slot;
+  }
+
+  private finish(slot: Slot): PendingTask | undefined {
+    const pending = slot.current;
+    slot.current = undefined;
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.worker.unref();
+    return pending;
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    if (slot.current?.task.id !== reply.id) return;
+    const pending = this.finish(slot) as PendingTask;
+    if (reply.ok) {
+      pending.resolve(rebuildOutcome(reply.profile, reply.assertionXml, reply.loggedOut, pending.task));
+    } else {
+      const err = new Error(reply.message);
+      err.name = reply.name;
+      pending.reject(err);
+    }
+    this.dispatch();
+  }
+
+  private onTimeout(slot: Slot, pending: PendingTask): void {
+    if (slot.current !== pending) return;
+    this.forget(slot);
+    void this.retire(slot, `SAML response validation timed out after ${this.taskTimeoutMs} ms.`);
+    this.dispatch();
+  }
+
+  /** Stops a worker on purpose, failing its task with `reason`. */
+  private async retire(slot: Slot, reason: string): Promise<void> {
+    slot.retired = true;
+    this.finish(slot)?.reject(new SamlEnginePoolError(reason));
+    await slot.worker.terminate();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    if (slot.retired) return;
+    const why = slot.failure ?? `exit code ${code}`;
+    this.finish(slot)?.reject(
+      new SamlEnginePoolError(`The SAML engine worker stopped unexpectedly (${why}).`),
+    );
+    this.forget(slot);
+    this.dispatch();
+  }
+
+  private forget(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots[index] = undefined;
+  }
+}
+
+/** node-saml's result as the caller knows it: the profile's data and its getAssertionXml / getSamlResponseXml. */
+function rebuildOutcome(
+  data: Record<string, unknown> | null,
+  assertionXml: string | undefined,
+  loggedOut: boolean,
+  task: WorkerTask,
+): EngineOutcome {
+  if (!data) return { profile: null, loggedOut };
+  const profile = { ...data } as Profile;
+  if (assertionXml !== undefined) profile.getAssertionXml = () => assertionXml;
+  profile.getSamlResponseXml = () => Buffer.from(task.SAMLResponse, 'base64').toString('utf8');
+  return { profile, loggedOut };
+}
