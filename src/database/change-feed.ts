@@ -66,7 +66,8 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   }
 
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    // Stopped, or the application's own database was closed (e.g. a start that failed): nothing to follow.
+    if (this.stopped || !this.database.dataSource.isInitialized) return;
     const client = new Client({
       connectionString: this.config.databaseUrl,
       application_name: 'saml-bridge-changes',
@@ -115,7 +116,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     this.logger.warn(
       `Not receiving change notifications (${err.message}); caches are bypassed, retrying in ${this.retryMs} ms`,
     );
-    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+    this.retryTimer = setTimeout(() => void this.connect().catch((e: Error) => this.retry(e)), this.retryMs);
     this.retryTimer.unref();
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }

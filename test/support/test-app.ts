@@ -107,9 +107,16 @@ export async function startTestApp(
     : createRootLogger(config.logLevel);
   const app = await createApp({ config, logger });
   // 'localhost' may resolve to ::1 or 127.0.0.1 in the browser: listen on every loopback address then.
-  if (port && host === 'localhost') await app.listen(port);
-  else if (port) await app.listen(port, '127.0.0.1');
-  else await app.init();
+  try {
+    if (port && host === 'localhost') await app.listen(port);
+    else if (port) await app.listen(port, '127.0.0.1');
+    else await app.init();
+  } catch (err) {
+    // A start that fails (e.g. a wrong BRIDGE_SECRET) must not leave connections or timers behind.
+    await app.close().catch(() => undefined);
+    await db?.drop();
+    throw err;
+  }
   const server = app.getHttpServer();
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${TEST_ADMIN_KEY}`);
   return {
