@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, ObjectLiteral, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { UserEntity } from './user.entity';
+import { entityFromRow } from '../database/insert-entity';
 
 /** What the audit log keeps of a provisioned user (the profile, not every raw attribute). */
 function userAuditView(u: UserEntity): Record<string, unknown> {
@@ -49,14 +50,14 @@ export class UsersService {
     attributes: Record<string, string[]>,
   ): Promise<UserEntity> {
     const now = this.clock.now();
-    const rows: Array<{ id: string; inserted: boolean }> = await this.dataSource.query(
+    const rows: Array<ObjectLiteral & { inserted: boolean }> = await this.dataSource.query(
       `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
        ON CONFLICT (connection_id, subject) DO UPDATE SET
          email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
          family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
          attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
-       RETURNING id, (xmax = 0) AS inserted`,
+       RETURNING *, (xmax = 0) AS inserted`,
       [
         connectionId,
         mapped.subject,
@@ -70,7 +71,7 @@ export class UsersService {
         now,
       ],
     );
-    const user = await this.get(rows[0].id);
+    const user = entityFromRow(this.users, rows[0]);
     if (rows[0].inserted) {
       // On the login path: the user exists now whatever happens to the audit log (see AuditService).
       await this.audit.recordSafely({
