@@ -185,7 +185,6 @@ export function table(caption: string, headers: string[], rows: string[][], empt
   );
 }
 
-/** The error page of the console: a readable message and a reason code, never internals. */
 /** The body of an error page: the message (announced), its reason code and the request id. */
 export function errorDetails(input: { message: string; reason: string; requestId?: string }): string {
   return (
@@ -196,6 +195,7 @@ export function errorDetails(input: { message: string; reason: string; requestId
   );
 }
 
+/** The error page of the console: a readable message and a reason code, never internals. */
 export function consoleErrorPage(input: {
   status: number;
   message: string;
