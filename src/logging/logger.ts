@@ -2,7 +2,6 @@ import type { LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { LogLevel } from '../config/bridge-config';
 
 /** Paths that are never written to the log, whatever the level. */
@@ -73,25 +72,56 @@ function logContext(res: ServerResponse): Record<string, string> {
   return (res as WithLocals).locals?.log ?? {};
 }
 
-/** Access log middleware: one JSON line per request, path only (query strings may carry SAML messages). */
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request id (X-Request-Id), set by the access log middleware before anything else runs. */
+    id?: string;
+  }
+}
+
+type AccessLevel = 'info' | 'warn' | 'error';
+
+/**
+ * Access log middleware: one JSON line per request when it ends, path only (query strings may carry SAML
+ * messages), with the fields the handler added (`addLogContext`). Nothing is built for a line that its
+ * level would drop: at LOG_LEVEL=error a successful request costs a request id and two listeners.
+ */
 export function createHttpLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: requestIdFor,
-    // What the request was about (connection, client, outcome), set by the code that handled it.
-    customProps: (_req, res) => logContext(res),
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: redactPath(req.url.split('?')[0]),
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const id = requestIdFor(req, res);
+    req.id = id;
+    const started = performance.now();
+    const done = (err?: Error): void => {
+      res.off('finish', finished);
+      res.off('close', closed);
+      res.off('error', done);
+      const aborted = !err && !res.writableFinished;
+      const level: AccessLevel =
+        err || res.statusCode >= 500 ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          req: {
+            id,
+            method: req.method,
+            path: redactPath((req.url ?? '').split('?')[0]),
+            remoteAddress: req.socket?.remoteAddress,
+          },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          ...logContext(res),
+          ...(err ? { err } : {}),
+        },
+        err || res.statusCode >= 500 ? 'request errored' : aborted ? 'request aborted' : 'request completed',
+      );
+    };
+    const finished = (): void => done();
+    const closed = (): void => done();
+    res.on('finish', finished);
+    res.on('close', closed);
+    res.on('error', done);
+    next();
+  };
 }
 
 /** Nest's logger interface over pino, so framework and application logs share one JSON stream. */
