@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { setFlagsFromString } from 'node:v8';
 import { createApp } from './app.factory';
 import { ConfigValidationError, loadConfig } from './config/bridge-config';
 import { createRootLogger } from './logging/logger';
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A steadier, smaller heap under load (see README, Performance); V8 reads the flag at every collection.
+  if (config.heapGrowingPercent > 0)
+    setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const logger = createRootLogger(config.logLevel);
   if (config.adminApiKeySource === 'generated-file') {
     logger.warn(

@@ -53,6 +53,11 @@ export interface BridgeConfig {
   readonly adminSessionMaxHours: number;
   /** Worker threads validating SAML responses (signatures, decryption); 0 validates on the event loop. */
   readonly samlEngineThreads: number;
+  /**
+   * V8's old generation grows to this percent above the live heap before a full collection (0: V8's own
+   * adaptive factor, which lets a busy heap grow up to 4× its live size).
+   */
+  readonly heapGrowingPercent: number;
 }
 
 export class ConfigValidationError extends Error {
@@ -243,6 +248,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
     adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),
     samlEngineThreads: intInRange(env, 'SAML_ENGINE_THREADS', defaultSamlEngineThreads(), 0, 16, problems),
+    heapGrowingPercent: intInRange(env, 'HEAP_GROWING_PERCENT', 50, 0, 300, problems),
   };
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
     [{ ADMIN_SESSION_MAX_HOURS: '1000' }, 'ADMIN_SESSION_MAX_HOURS must be between 1 and 168'],
     [{ SAML_ENGINE_THREADS: '17' }, 'SAML_ENGINE_THREADS must be between 0 and 16'],
     [{ SAML_ENGINE_THREADS: 'two' }, 'SAML_ENGINE_THREADS must be a whole number'],
+    [{ HEAP_GROWING_PERCENT: '301' }, 'HEAP_GROWING_PERCENT must be between 0 and 300'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig({ ...GOOD, ...env }, tmp())).toThrow(message);
   });
@@ -87,6 +88,12 @@ describe('loadConfig', () => {
     );
     expect(loadConfig({ ...GOOD, SAML_ENGINE_THREADS: '0' }, tmp()).samlEngineThreads).toBe(0);
     expect(loadConfig({ ...GOOD, SAML_ENGINE_THREADS: '16' }, tmp()).samlEngineThreads).toBe(16);
+  });
+
+  it('caps heap growth at 50 % above the live heap unless HEAP_GROWING_PERCENT says (0: V8 decides)', () => {
+    expect(loadConfig(GOOD, tmp()).heapGrowingPercent).toBe(50);
+    expect(loadConfig({ ...GOOD, HEAP_GROWING_PERCENT: '0' }, tmp()).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ ...GOOD, HEAP_GROWING_PERCENT: '100' }, tmp()).heapGrowingPercent).toBe(100);
   });
 
   it('normalises BASE_URL and accepts a production configuration', () => {
