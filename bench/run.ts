@@ -17,7 +17,16 @@ import { inflateRawSync } from 'node:zlib';
 import { Client } from 'pg';
 import { LoginClient, type Browser, type LoginEvidence } from '../test/support/login-client';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
-import { adminCall, BASE_URL, createBenchDatabase, cpuMs, peakRssMb, startBenchBridge } from './bench-bridge';
+import {
+  adminCall,
+  BASE_URL,
+  createBenchDatabase,
+  cpuMs,
+  ownCpuMs,
+  peakRssMb,
+  postgresCpuMs,
+  startBenchBridge,
+} from './bench-bridge';
 
 const SMOKE = process.argv.includes('--smoke');
 const DURATION_S = SMOKE ? 1 : 10;
@@ -48,6 +57,9 @@ interface Row {
   /** Answers other than the expected status (autocannon scenarios), or flows that went wrong. */
   unexpected: number;
   cpuMsPerRequest: number;
+  /** CPU the PostgreSQL server (on this machine) and the load generator spent per operation. */
+  postgresCpuMsPerOp: number;
+  loadGeneratorCpuMsPerOp: number;
   peakRssMb: number;
   /** The longest event-loop stall in the bridge during the run (prom-client's monitor, ~10 ms resolution). */
   loopLagMaxMs: number;
@@ -76,6 +88,21 @@ function expectedCount(result: autocannon.Result, status: number): number {
   return stats[String(status)]?.count ?? 0;
 }
 
+/** Starts counting CPU in the bridge, PostgreSQL and this process; `per(ops)` gives each per operation. */
+function cpuMeter(bridge: Bridge) {
+  const bridgeBefore = cpuMs(bridge.pid);
+  const postgresBefore = postgresCpuMs();
+  const ownBefore = ownCpuMs();
+  return (ops: number) => {
+    const per = (ms: number) => (ops ? Number((ms / ops).toFixed(3)) : 0);
+    return {
+      cpuMsPerRequest: per(cpuMs(bridge.pid) - bridgeBefore),
+      postgresCpuMsPerOp: per(postgresCpuMs() - postgresBefore),
+      loadGeneratorCpuMsPerOp: per(ownCpuMs() - ownBefore),
+    };
+  };
+}
+
 /** One autocannon run (single-request scenarios). */
 async function load(
   bridge: Bridge,
@@ -85,9 +112,8 @@ async function load(
   expected = 200,
 ): Promise<Row> {
   await loopLagMaxMs(bridge);
-  const cpuBefore = cpuMs(bridge.pid);
+  const meter = cpuMeter(bridge);
   const result = await autocannon({ connections: concurrency, duration: DURATION_S, ...opts });
-  const cpu = cpuMs(bridge.pid) - cpuBefore;
   const requests = result.requests.total;
   return {
     database: bridge.database,
@@ -100,7 +126,7 @@ async function load(
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     unexpected: requests - expectedCount(result, expected),
-    cpuMsPerRequest: requests ? Number((cpu / requests).toFixed(3)) : 0,
+    ...meter(requests),
     peakRssMb: peakRssMb(bridge.pid),
     loopLagMaxMs: await loopLagMaxMs(bridge),
   };
@@ -118,7 +144,7 @@ async function closedLoop(
   limit = Infinity,
 ): Promise<Row> {
   await loopLagMaxMs(bridge);
-  const cpuBefore = cpuMs(bridge.pid);
+  const meter = cpuMeter(bridge);
   const latencies: number[] = [];
   let errors = 0;
   let started = 0;
@@ -141,7 +167,6 @@ async function closedLoop(
     }),
   );
   const seconds = (Date.now() - t0) / 1000;
-  const cpu = cpuMs(bridge.pid) - cpuBefore;
   if (firstError.length) process.stderr.write(`${scenario}: ${firstError.join('; ')}\n`);
   latencies.sort((a, b) => a - b);
   const ops = latencies.length + errors;
@@ -156,7 +181,7 @@ async function closedLoop(
     p99: Math.round(percentile(latencies, 99)),
     errors,
     unexpected: 0,
-    cpuMsPerRequest: ops ? Number((cpu / ops).toFixed(3)) : 0,
+    ...meter(ops),
     peakRssMb: peakRssMb(bridge.pid),
     loopLagMaxMs: await loopLagMaxMs(bridge),
   };
@@ -458,9 +483,12 @@ async function nodeSamlFloor(idp: TestIdp, sp: { entityId: string; acsUrl: strin
     validateInResponseTo: ValidateInResponseTo.never,
     acceptedClockSkewMs: 180_000,
   });
+  const validate = (r: string) =>
+    engine.validatePostResponseAsync({ SAMLResponse: Buffer.from(r).toString('base64') });
+  // Warm up first (the bridge under test is warm too): the first responses pay for JIT compilation.
+  for (const r of responses.slice(0, 50)) await validate(r);
   const started = process.cpuUsage();
-  for (const r of responses)
-    await engine.validatePostResponseAsync({ SAMLResponse: Buffer.from(r).toString('base64') });
+  for (const r of responses) await validate(r);
   const used = process.cpuUsage(started);
   return (used.user + used.system) / 1000 / responses.length;
 }
@@ -469,77 +497,141 @@ async function nodeSamlFloor(idp: TestIdp, sp: { entityId: string; acsUrl: strin
 async function joseFloor(count: number): Promise<number> {
   const jose = await import('jose');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const started = process.cpuUsage();
-  for (let i = 0; i < count; i++) {
-    await new jose.SignJWT({ client_id: 'app_0123456789abcdef01234567', scope: 'api', jti: String(i) })
+  const sign = (i: number) =>
+    new jose.SignJWT({ client_id: 'app_0123456789abcdef01234567', scope: 'api', jti: String(i) })
       .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
       .setIssuer(BASE_URL)
       .setAudience('urn:saml-bridge:api')
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(privateKey);
-  }
+  for (let i = 0; i < 50; i++) await sign(i);
+  const started = process.cpuUsage();
+  for (let i = 0; i < count; i++) await sign(i);
   const used = process.cpuUsage(started);
   return (used.user + used.system) / 1000 / count;
 }
 
-/** Issue #6's targets (PostgreSQL, concurrency 32), checked against the rows. */
-function targets(rows: Row[], acsFloorMs: number) {
-  const at = (scenario: string) =>
-    rows.find((r) => r.database === 'postgresql' && r.scenario === scenario && r.concurrency === 32);
-  const check = (name: string, scenario: string, pass: (r: Row) => boolean, shown: (r: Row) => string) => {
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+  /** For a target not met: why, from this run's own measurements. */
+  reason?: string;
+}
+
+const CORES = cpus().length;
+
+/** The CPU budget of one operation on this machine: what caps the rate when every core is busy. */
+function cpuBudget(r: Row, rate: number, engine?: string): string {
+  const total = r.cpuMsPerRequest + r.postgresCpuMsPerOp + r.loadGeneratorCpuMsPerOp;
+  const cap = Math.round((CORES * 1000) / total);
+  const parts = `bridge ${r.cpuMsPerRequest}, PostgreSQL ${r.postgresCpuMsPerOp}, load generator ${r.loadGeneratorCpuMsPerOp}`;
+  const verdict =
+    cap < rate
+      ? `${CORES} cores cap it near ${cap}/s; ${rate.toLocaleString('en')}/s would need ${((total * rate) / 1000).toFixed(1)} cores`
+      : `the cores could give ~${cap}/s: the rest is waiting (p50 ${r.p50} ms at c=${r.concurrency})`;
+  return `${total.toFixed(2)} ms CPU per op (${parts}): ${verdict}${engine ? `; ${engine}` : ''}`;
+}
+
+/** Issue #6's targets (PostgreSQL, concurrency 32), checked against the rows, with the measured reason. */
+function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[] {
+  const pgRows = rows.filter((r) => r.database === 'postgresql' && !r.scenario.includes(' @ '));
+  const at = (scenario: string) => pgRows.find((r) => r.scenario === scenario && r.concurrency === 32);
+  const rate = (
+    name: string,
+    scenario: string,
+    min: number,
+    maxP99?: number,
+    engine?: (r: Row) => string,
+  ) => {
     const r = at(scenario);
-    return { target: name, measured: r ? shown(r) : 'not run', met: r ? pass(r) : false };
+    if (!r) return { target: name, measured: 'not run', met: false };
+    const met = r.rps >= min && (maxP99 === undefined || r.p99 < maxP99);
+    const latency =
+      maxP99 !== undefined
+        ? `; at c=32 a p99 under ${maxP99} ms needs ≥ ${Math.ceil((32 * 1000) / maxP99)}/s (Little's law)`
+        : '';
+    return {
+      target: name,
+      measured: `${r.rps}/s${maxP99 !== undefined ? `, p99 ${r.p99} ms` : ''}`,
+      met,
+      ...(met ? {} : { reason: cpuBudget(r, min, engine?.(r)) + latency }),
+    };
   };
-  const maxLag = Math.max(...rows.filter((r) => r.database === 'postgresql').map((r) => r.loopLagMaxMs));
-  // Scale rows carry their point in the scenario name; the targets compare the plain c=32 rows.
-  const peak = Math.max(...rows.filter((r) => r.database === 'postgresql').map((r) => r.peakRssMb));
+  const share = (what: string, floor: number) => (r: Row) =>
+    `${what} alone is ${floor.toFixed(2)} ms of the bridge's ${r.cpuMsPerRequest} ms`;
+  const worst = pgRows.reduce<Row | undefined>(
+    (a, r) => (!a || r.loopLagMaxMs > a.loopLagMaxMs ? r : a),
+    undefined,
+  );
+  const peak = pgRows.reduce<Row | undefined>((a, r) => (!a || r.peakRssMb > a.peakRssMb ? r : a), undefined);
+  const firstAtPeak = pgRows.find((r) => r.peakRssMb === peak?.peakRssMb);
+  const threads = process.env.SAML_ENGINE_THREADS ?? String(Math.min(4, CORES));
+  const acs = at('acs (assertion-signed)');
+  const acsRatio = acs ? acs.cpuMsPerRequest / floors.acsMs : NaN;
+  const acsC1 = pgRows.find((r) => r.scenario === 'acs (assertion-signed)' && r.concurrency === 1);
   return [
-    check(
+    rate(
       'client_credentials ≥ 1,500/s',
       'client_credentials',
-      (r) => r.rps >= 1500,
-      (r) => `${r.rps}/s`,
+      1500,
+      undefined,
+      share('jose RS256 signing', floors.jwtMs),
     ),
-    check(
+    rate(
       'refresh ≥ 800/s',
       'refresh',
-      (r) => r.rps >= 800,
-      (r) => `${r.rps}/s`,
+      800,
+      undefined,
+      () =>
+        `each refresh signs an ID token and an access token (jose floor ${floors.jwtMs.toFixed(2)} ms each)`,
     ),
-    check(
+    rate(
       'code exchange ≥ 600/s',
       'code exchange',
-      (r) => r.rps >= 600,
-      (r) => `${r.rps}/s`,
+      600,
+      undefined,
+      () =>
+        `each exchange signs an ID token and an access token (jose floor ${floors.jwtMs.toFixed(2)} ms each)`,
     ),
-    check(
-      'ACS ≥ 250/s, p99 < 250 ms',
-      'acs (assertion-signed)',
-      (r) => r.rps >= 250 && r.p99 < 250,
-      (r) => `${r.rps}/s, p99 ${r.p99} ms`,
-    ),
-    check(
+    rate('ACS ≥ 250/s, p99 < 250 ms', 'acs (assertion-signed)', 250, 250, share('node-saml', floors.acsMs)),
+    rate(
       'full login ≥ 150/s, p99 < 250 ms',
       'full login',
-      (r) => r.rps >= 150 && r.p99 < 250,
-      (r) => `${r.rps}/s, p99 ${r.p99} ms`,
-    ),
-    check(
-      'ACS CPU ≤ 1.3× the node-saml floor',
-      'acs (assertion-signed)',
-      (r) => r.cpuMsPerRequest / acsFloorMs <= 1.3,
-      (r) => `${(r.cpuMsPerRequest / acsFloorMs).toFixed(2)}×`,
+      150,
+      250,
+      share('node-saml (one response)', floors.acsMs),
     ),
     {
+      target: 'ACS CPU ≤ 1.3× the node-saml floor',
+      measured: acs ? `${acsRatio.toFixed(2)}×` : 'not run',
+      met: acsRatio <= 1.3,
+      ...(acsRatio <= 1.3 || !acs
+        ? {}
+        : {
+            reason: `the floor runs alone on an idle core; at c=32 the bridge's ${threads} engine threads, its event loop, PostgreSQL and the load generator share ${CORES} cores${acsC1 ? `; at c=1 the ratio is ${(acsC1.cpuMsPerRequest / floors.acsMs).toFixed(2)}×` : ''}`,
+          }),
+    },
+    {
       target: 'event loop never blocked > 50 ms',
-      measured: `max ${maxLag} ms`,
-      met: maxLag >= 0 && maxLag <= 50,
+      measured: worst ? `max ${worst.loopLagMaxMs} ms` : 'not run',
+      met: !!worst && worst.loopLagMaxMs >= 0 && worst.loopLagMaxMs <= 50,
+      ...(worst && worst.loopLagMaxMs > 50
+        ? {
+            reason: `worst during ${worst.scenario} at c=${worst.concurrency}, with the bridge using ${((worst.rps * worst.cpuMsPerRequest) / 1000).toFixed(2)} cores of ${CORES} (its threads, PostgreSQL and the load generator all runnable): a saturated loop serves every ready request before a timer`,
+          }
+        : {}),
     },
     {
       target: 'peak RSS < 300 MB (PostgreSQL)',
-      measured: `${peak} MB`,
-      met: Number.isFinite(peak) && peak < 300,
+      measured: peak ? `${peak.peakRssMb} MB` : 'not run',
+      met: !!peak && peak.peakRssMb < 300,
+      ...(peak && peak.peakRssMb >= 300
+        ? {
+            reason: `reached during ${firstAtPeak?.scenario} at c=${firstAtPeak?.concurrency}; the bridge runs ${threads} node-saml worker threads, each with its own V8 heap (SAML_ENGINE_THREADS)`,
+          }
+        : {}),
     },
   ];
 }
@@ -603,7 +695,7 @@ async function main(): Promise<void> {
     },
     acsOverheadRatio: ratio('acs (assertion-signed)', acsFloorMs),
     clientCredentialsOverJwtFloor: ratio('client_credentials', jwtFloorMs),
-    targets: targets(rows, acsFloorMs),
+    targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }),
     failures,
     rows,
   };
@@ -617,11 +709,11 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
     '',
-    '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | peak RSS MB | max loop stall ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | PostgreSQL CPU ms/op | load generator CPU ms/op | peak RSS MB | max loop stall ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.database} | ${r.scenario} | ${r.concurrency} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.unexpected} | ${r.cpuMsPerRequest} | ${r.peakRssMb} | ${r.loopLagMaxMs} |`,
+        `| ${r.database} | ${r.scenario} | ${r.concurrency} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.unexpected} | ${r.cpuMsPerRequest} | ${r.postgresCpuMsPerOp} | ${r.loadGeneratorCpuMsPerOp} | ${r.peakRssMb} | ${r.loopLagMaxMs} |`,
     ),
     '',
     `Floors (this process, same inputs): node-saml validating a response ${acsFloorMs.toFixed(2)} ms CPU; jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU.`,
@@ -629,9 +721,11 @@ async function main(): Promise<void> {
     `client_credentials CPU / jose floor: ${summary.clientCredentialsOverJwtFloor.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     '',
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
-    '| target (PostgreSQL, c=32) | measured | met |',
-    '|---|---|---|',
-    ...summary.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+    '| target (PostgreSQL, c=32) | measured | met | measured reason |',
+    '|---|---|---|---|',
+    ...summary.targets.map(
+      (t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} | ${t.reason ?? ''} |`,
+    ),
     '',
   ].join('\n');
   writeFileSync(join('bench/results', `${date}${SMOKE ? '-smoke' : ''}.md`), md);
