@@ -51,7 +51,8 @@ export function startBenchBridge(databaseUrl?: string): Promise<BridgeProcess> {
         : { DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-bench-embedded-')) }),
       BRIDGE_SECRET: 'bench-bridge-secret-0123456789abcdef0123',
       ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'error',
+      // BENCH_LOG_LEVEL=info measures the cost of writing every access-log line (default: errors only).
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
       METADATA_SCHEDULER_SECONDS: '0',
       // Unset: the bridge's default (one worker thread per core, at most 4).
       ...(process.env.SAML_ENGINE_THREADS ? { SAML_ENGINE_THREADS: process.env.SAML_ENGINE_THREADS } : {}),
