@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { returnedRows } from '../database/returned-rows';
 import type { OidcClientEntity } from './oidc-client.entity';
@@ -33,6 +34,18 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
 }
 
 /**
+ * Runs one of the adapter's fixed statements on the data source's pg pool: its statements need nothing of
+ * TypeORM's query runner, which cost more CPU than the query itself on the token paths. With `prepared`
+ * (a real PostgreSQL server) each statement is named, so every pooled connection parses and plans it once.
+ * Not on the embedded database: its connections share one PGlite session, where the names would collide.
+ */
+function statementRunner(dataSource: DataSource, prepared: boolean) {
+  const pool = (dataSource.driver as unknown as { master: Pool }).master;
+  return async <R>(name: string, text: string, values: unknown[]): Promise<R[]> =>
+    (await pool.query(prepared ? { name: `oidc_${name}`, text, values } : { text, values })).rows as R[];
+}
+
+/**
  * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
  * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
  * apps table. Every instance shares it.
@@ -40,13 +53,20 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
 export function createOidcAdapter(
   dataSource: DataSource,
   findClient: (id: string) => Promise<OidcClientEntity | null>,
+  options: { preparedStatements: boolean },
 ) {
+  const run = statementRunner(dataSource, options.preparedStatements);
+  const findSql = (where: 'id' | 'uid' | 'user_code') =>
+    `SELECT payload, consumed_at FROM oidc_models
+      WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`;
+  const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
   return class PostgresOidcAdapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      await dataSource.query(
+      await run(
+        'upsert',
         `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
@@ -63,10 +83,10 @@ export function createOidcAdapter(
       );
     }
 
-    private async findWhere(where: string, value: string): Promise<Payload | undefined> {
-      const rows: Array<{ payload: Payload; consumed_at: string | null }> = await dataSource.query(
-        `SELECT payload, consumed_at FROM oidc_models
-          WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`,
+    private async findWhere(where: keyof typeof FIND, value: string): Promise<Payload | undefined> {
+      const rows = await run<{ payload: Payload; consumed_at: Date | string | null }>(
+        `find_by_${where}`,
+        FIND[where],
         [this.model, value],
       );
       const row = rows[0];
@@ -94,18 +114,19 @@ export function createOidcAdapter(
 
     /** Marks a one-time artefact used; only the first caller succeeds (any instance). */
     async consume(id: string): Promise<void> {
-      await dataSource.query(
+      await run(
+        'consume',
         `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
         [this.model, id],
       );
     }
 
     async destroy(id: string): Promise<void> {
-      await dataSource.query(`DELETE FROM oidc_models WHERE model = $1 AND id = $2`, [this.model, id]);
+      await run('destroy', `DELETE FROM oidc_models WHERE model = $1 AND id = $2`, [this.model, id]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await dataSource.query(`DELETE FROM oidc_models WHERE grant_id = $1`, [grantId]);
+      await run('revoke_grant', `DELETE FROM oidc_models WHERE grant_id = $1`, [grantId]);
     }
   };
 }

@@ -158,9 +158,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const secure = this.config.baseUrl.startsWith('https:');
     const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
     const configuration: Configuration = {
-      adapter: createOidcAdapter(this.dataSource, (id) =>
-        this.clients.find(id),
-      ) as unknown as Configuration['adapter'],
+      adapter: createOidcAdapter(this.dataSource, (id) => this.clients.find(id), {
+        preparedStatements: this.config.databaseUrl !== undefined,
+      }) as unknown as Configuration['adapter'],
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
         keys: cookieKeys,
