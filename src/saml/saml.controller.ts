@@ -13,12 +13,11 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
 import { addLogContext } from '../logging/logger';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionLookup } from '../connections/connection-lookup';
 import { UsersService } from '../users/users.service';
 import { messagePage, sessionPage, testLoginPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
@@ -50,7 +49,7 @@ export class SamlController {
     private readonly slo: SloService,
     private readonly sessions: LoginSessionsService,
     private readonly users: UsersService,
-    private readonly dataSource: DataSource,
+    private readonly connections: ConnectionLookup,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -58,8 +57,10 @@ export class SamlController {
   @Get('session')
   async session(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
+    // The session's connection (cached per instance; a deleted connection ends its sessions).
+    const connection = session ? await this.connections.byId(session.connectionId) : null;
     res.setHeader('Cache-Control', 'no-store');
-    if (!session) {
+    if (!session || !connection) {
       res
         .status(HttpStatus.UNAUTHORIZED)
         .type('html')
@@ -67,9 +68,6 @@ export class SamlController {
       return;
     }
     const user = await this.users.get(session.userId);
-    const connection = await this.dataSource
-      .getRepository(ConnectionEntity)
-      .findOneByOrFail({ id: session.connectionId });
     if (req.accepts(['html', 'json']) === 'json') {
       res.json({
         user: {
