@@ -77,21 +77,33 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-/**
- * CPU milliseconds used so far by this machine's PostgreSQL server processes (all `postgres` processes
- * visible in /proc; 0 when PostgreSQL runs elsewhere or in the bridge, as the embedded database does).
- */
-export function postgresCpuMs(): number {
-  let total = 0;
+/** CPU milliseconds used so far by each of this machine's PostgreSQL server processes, by pid. */
+function postgresCpuByPid(): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuMs(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        byPid.set(Number(entry), cpuMs(Number(entry)));
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return total;
+  return byPid;
+}
+
+/**
+ * Starts counting the CPU of this machine's PostgreSQL server processes (0 when PostgreSQL runs elsewhere,
+ * or in the bridge as the embedded database does). The returned function gives the CPU used since, by the
+ * processes alive at its call (a backend that exited meanwhile is not counted: a slight undercount).
+ */
+export function postgresCpuSince(): () => number {
+  const before = postgresCpuByPid();
+  return () => {
+    let used = 0;
+    for (const [pid, ms] of postgresCpuByPid()) used += ms - (before.get(pid) ?? 0);
+    return used;
+  };
 }
 
 /** CPU milliseconds (user + system) this process (the load generator) has used so far. */

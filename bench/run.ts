@@ -24,7 +24,7 @@ import {
   cpuMs,
   ownCpuMs,
   peakRssMb,
-  postgresCpuMs,
+  postgresCpuSince,
   startBenchBridge,
 } from './bench-bridge';
 
@@ -91,13 +91,13 @@ function expectedCount(result: autocannon.Result, status: number): number {
 /** Starts counting CPU in the bridge, PostgreSQL and this process; `per(ops)` gives each per operation. */
 function cpuMeter(bridge: Bridge) {
   const bridgeBefore = cpuMs(bridge.pid);
-  const postgresBefore = postgresCpuMs();
+  const postgresUsed = postgresCpuSince();
   const ownBefore = ownCpuMs();
   return (ops: number) => {
     const per = (ms: number) => (ops ? Number((ms / ops).toFixed(3)) : 0);
     return {
       cpuMsPerRequest: per(cpuMs(bridge.pid) - bridgeBefore),
-      postgresCpuMsPerOp: per(postgresCpuMs() - postgresBefore),
+      postgresCpuMsPerOp: per(postgresUsed()),
       loadGeneratorCpuMsPerOp: per(ownCpuMs() - ownBefore),
     };
   };
@@ -536,7 +536,8 @@ function cpuBudget(r: Row, rate: number, engine?: string): string {
 
 /** Issue #6's targets (PostgreSQL, concurrency 32), checked against the rows, with the measured reason. */
 function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[] {
-  const pgRows = rows.filter((r) => r.database === 'postgresql' && !r.scenario.includes(' @ '));
+  const allPg = rows.filter((r) => r.database === 'postgresql');
+  const pgRows = allPg.filter((r) => !r.scenario.includes(' @ '));
   const at = (scenario: string) => pgRows.find((r) => r.scenario === scenario && r.concurrency === 32);
   const rate = (
     name: string,
@@ -561,16 +562,34 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
   };
   const share = (what: string, floor: number) => (r: Row) =>
     `${what} alone is ${floor.toFixed(2)} ms of the bridge's ${r.cpuMsPerRequest} ms`;
-  const worst = pgRows.reduce<Row | undefined>(
+  const worst = allPg.reduce<Row | undefined>(
     (a, r) => (!a || r.loopLagMaxMs > a.loopLagMaxMs ? r : a),
     undefined,
   );
-  const peak = pgRows.reduce<Row | undefined>((a, r) => (!a || r.peakRssMb > a.peakRssMb ? r : a), undefined);
-  const firstAtPeak = pgRows.find((r) => r.peakRssMb === peak?.peakRssMb);
+  const peak = allPg.reduce<Row | undefined>((a, r) => (!a || r.peakRssMb > a.peakRssMb ? r : a), undefined);
+  const firstAtPeak = allPg.find((r) => r.peakRssMb === peak?.peakRssMb);
   const threads = process.env.SAML_ENGINE_THREADS ?? String(Math.min(4, CORES));
   const acs = at('acs (assertion-signed)');
   const acsRatio = acs ? acs.cpuMsPerRequest / floors.acsMs : NaN;
   const acsC1 = pgRows.find((r) => r.scenario === 'acs (assertion-signed)' && r.concurrency === 1);
+  // Scale: each scale point's rate against the first (10 connections, 1,000 users).
+  const scale = (path: string): Target => {
+    const points = allPg.filter((r) => r.scenario.startsWith(`${path} @ `));
+    const name = `${path}: within 15 % from 10 to 10,000 connections and 1,000 to 1,000,000 users`;
+    if (points.length < 2) return { target: name, measured: 'not run', met: false };
+    const base = points[0].rps;
+    const change = (r: Row) => Math.round((100 * (r.rps - base)) / base);
+    const worstDrop = Math.min(...points.map(change));
+    const measured = points.map((r) => `${r.rps}/s (${change(r) >= 0 ? '+' : ''}${change(r)} %)`).join(', ');
+    return {
+      target: name,
+      measured,
+      met: worstDrop >= -15,
+      ...(worstDrop >= -15
+        ? {}
+        : { reason: `the slowest point is ${-worstDrop} % below 10 connections / 1,000 users` }),
+    };
+  };
   return [
     rate(
       'client_credentials ≥ 1,500/s',
@@ -633,6 +652,8 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
           }
         : {}),
     },
+    scale('acs (assertion-signed)'),
+    scale('full login'),
   ];
 }
 
