@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
+import type { EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { Database } from './database';
@@ -33,7 +34,39 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.database.mode === 'postgres' && this.config.databaseUrl) await this.connect();
+    if (this.database.mode !== 'postgres' || !this.config.databaseUrl) return;
+    this.followOwnWrites();
+    await this.connect();
+  }
+
+  /**
+   * Read-your-writes on this instance: its own writes through TypeORM move the stamps at once and again on
+   * commit, without waiting for their notification to come back over the LISTEN connection (a request
+   * right after a change must not be served the cached row).
+   */
+  private followOwnWrites(): void {
+    const changedIn = (runner: QueryRunner): Set<AnnouncedTable> =>
+      ((runner.data as { bridgeChanged?: Set<AnnouncedTable> }).bridgeChanged ??= new Set());
+    const wrote = (event: { metadata: { tableName: string }; queryRunner: QueryRunner }): void => {
+      const table = ANNOUNCED_TABLES.find((t) => t === event.metadata.tableName);
+      if (!table) return;
+      this.bump([table]);
+      if (event.queryRunner.isTransactionActive) changedIn(event.queryRunner).add(table);
+    };
+    const subscriber: EntitySubscriberInterface = {
+      afterInsert: wrote,
+      afterUpdate: wrote,
+      afterRemove: wrote,
+      afterSoftRemove: wrote,
+      afterRecover: wrote,
+      afterTransactionCommit: ({ queryRunner }) => {
+        const changed = changedIn(queryRunner);
+        this.bump([...changed]);
+        changed.clear();
+      },
+      afterTransactionRollback: ({ queryRunner }) => changedIn(queryRunner).clear(),
+    };
+    (this.database.dataSource.subscribers as EntitySubscriberInterface[]).push(subscriber);
   }
 
   async onModuleDestroy(): Promise<void> {

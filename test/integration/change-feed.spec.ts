@@ -77,6 +77,27 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
     expect(res.text).toContain('saml_connection_disabled');
   });
 
+  it("reads its own writes at once, without waiting for the write's notification to come back", async () => {
+    const conn = await createTestConnection(t, 'feed-own-write');
+    await until(() => feed.live, 'the listener');
+    expect((await lookup.bySlug('feed-own-write'))?.enabled).toBe(true);
+    // The listener hears nothing from now on: only the write itself can drop the cached row.
+    const listener = (feed as unknown as { client: Client }).client;
+    const heard = listener.listeners('notification');
+    listener.removeAllListeners('notification');
+    try {
+      await t.admin.patch(`/api/v1/connections/${conn.id}`).send({ enabled: false }).expect(200);
+      expect((await lookup.bySlug('feed-own-write'))?.enabled).toBe(false);
+      const res = await t.http().get('/saml/feed-own-write/login');
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('saml_connection_disabled');
+      await t.admin.patch(`/api/v1/connections/${conn.id}`).send({ enabled: true }).expect(200);
+      expect((await lookup.bySlug('feed-own-write'))?.enabled).toBe(true);
+    } finally {
+      for (const h of heard) listener.on('notification', h as (...args: unknown[]) => void);
+    }
+  });
+
   it('drops cached apps and SP keys when their tables change', async () => {
     const clients = t.app.get(OidcClientsService);
     const created = await t.admin
