@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import { pgPoolOf } from '../database/pg-pool';
 import { returnedRows } from '../database/returned-rows';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditActor, currentAuditActor, currentAuditRequest } from './audit-context';
@@ -213,8 +214,7 @@ export class AuditService {
   }
 
   private async appendBatch(drafts: Draft[]): Promise<AuditEvent[]> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client: PoolClient = await pool.connect();
+    const client: PoolClient = await (pgPoolOf(this.dataSource) as Pool).connect();
     let broken: Error | undefined;
     try {
       const results = (await client.query(`BEGIN; ${LOCK_HEAD_SQL}`)) as unknown as QueryResult[];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { pgPoolOf } from '../database/pg-pool';
 
 /** Prometheus metrics of the bridge, on a registry of its own (served at /metrics). */
 @Injectable()
@@ -90,11 +91,7 @@ export class MetricsService {
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {
-        const pool = (
-          dataSource.driver as unknown as {
-            master?: { totalCount: number; idleCount: number; waitingCount: number };
-          }
-        ).master;
+        const pool = pgPoolOf(dataSource);
         if (!pool) return;
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import { pgPoolOf } from '../database/pg-pool';
 import { returnedRows } from '../database/returned-rows';
 import type { OidcClientEntity } from './oidc-client.entity';
 
@@ -40,9 +41,12 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
  * Not on the embedded database: its connections share one PGlite session, where the names would collide.
  */
 function statementRunner(dataSource: DataSource, prepared: boolean) {
-  const pool = (dataSource.driver as unknown as { master: Pool }).master;
   return async <R>(name: string, text: string, values: unknown[]): Promise<R[]> =>
-    (await pool.query(prepared ? { name: `oidc_${name}`, text, values } : { text, values })).rows as R[];
+    (
+      await (pgPoolOf(dataSource) as Pool).query(
+        prepared ? { name: `oidc_${name}`, text, values } : { text, values },
+      )
+    ).rows as R[];
 }
 
 /**
