@@ -9,6 +9,8 @@ import { ANNOUNCED_TABLES } from './migrations/1764800000000-change-notification
 export type AnnouncedTable = (typeof ANNOUNCED_TABLES)[number];
 
 const CHANNEL = 'bridge_changes';
+
+const announced = (name: string): AnnouncedTable | undefined => ANNOUNCED_TABLES.find((t) => t === name);
 const RETRY_MAX_MS = 10_000;
 
 /**
@@ -45,13 +47,20 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
    * right after a change must not be served the cached row).
    */
   private followOwnWrites(): void {
-    const changedIn = (runner: QueryRunner): Set<AnnouncedTable> =>
-      ((runner.data as { bridgeChanged?: Set<AnnouncedTable> }).bridgeChanged ??= new Set());
+    // The announced tables a transaction wrote, kept on its query runner until it ends.
+    type Noted = { bridgeChanged?: Set<AnnouncedTable> };
     const wrote = (event: { metadata: { tableName: string }; queryRunner: QueryRunner }): void => {
-      const table = ANNOUNCED_TABLES.find((t) => t === event.metadata.tableName);
+      const table = announced(event.metadata.tableName);
       if (!table) return;
       this.bump([table]);
-      if (event.queryRunner.isTransactionActive) changedIn(event.queryRunner).add(table);
+      if (event.queryRunner.isTransactionActive)
+        ((event.queryRunner.data as Noted).bridgeChanged ??= new Set()).add(table);
+    };
+    const ended = (runner: QueryRunner): Set<AnnouncedTable> | undefined => {
+      const data = runner.data as Noted;
+      const changed = data.bridgeChanged;
+      delete data.bridgeChanged;
+      return changed;
     };
     const subscriber: EntitySubscriberInterface = {
       afterInsert: wrote,
@@ -60,11 +69,10 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
       afterSoftRemove: wrote,
       afterRecover: wrote,
       afterTransactionCommit: ({ queryRunner }) => {
-        const changed = changedIn(queryRunner);
-        this.bump([...changed]);
-        changed.clear();
+        const changed = ended(queryRunner);
+        if (changed) this.bump([...changed]);
       },
-      afterTransactionRollback: ({ queryRunner }) => changedIn(queryRunner).clear(),
+      afterTransactionRollback: ({ queryRunner }) => void ended(queryRunner),
     };
     (this.database.dataSource.subscribers as EntitySubscriberInterface[]).push(subscriber);
   }
@@ -109,7 +117,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     });
     client.on('notification', (msg) => {
       if (msg.channel !== CHANNEL) return;
-      const table = ANNOUNCED_TABLES.find((t) => t === msg.payload);
+      const table = announced(msg.payload ?? '');
       // An unknown payload (a newer instance's table) moves every stamp: never keep a stale row.
       this.bump(table ? [table] : ANNOUNCED_TABLES);
     });

@@ -92,12 +92,12 @@ export function createHttpLogger(logger: Logger) {
     req.id = id;
     const started = performance.now();
     const done = (err?: Error): void => {
-      res.off('finish', finished);
-      res.off('close', closed);
+      res.off('finish', ended);
+      res.off('close', ended);
       res.off('error', done);
+      const failed = err !== undefined || res.statusCode >= 500;
       const aborted = !err && !res.writableFinished;
-      const level: AccessLevel =
-        err || res.statusCode >= 500 ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
+      const level: AccessLevel = failed ? 'error' : aborted || res.statusCode >= 400 ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
@@ -112,13 +112,13 @@ export function createHttpLogger(logger: Logger) {
           ...logContext(res),
           ...(err ? { err } : {}),
         },
-        err || res.statusCode >= 500 ? 'request errored' : aborted ? 'request aborted' : 'request completed',
+        failed ? 'request errored' : aborted ? 'request aborted' : 'request completed',
       );
     };
-    const finished = (): void => done();
-    const closed = (): void => done();
-    res.on('finish', finished);
-    res.on('close', closed);
+    // 'finish' and 'close' pass no error: the listener must not forward their arguments to `done`.
+    const ended = (): void => done();
+    res.on('finish', ended);
+    res.on('close', ended);
     res.on('error', done);
     next();
   };
