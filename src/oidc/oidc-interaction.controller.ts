@@ -148,24 +148,9 @@ export class OidcInteractionController {
       sendOutgoing(res, message);
       return;
     }
-    // Consent: apps are registered by the bridge's admin, so what they ask for is granted.
-    const accountId = details.session?.accountId as string;
-    const grant = details.grantId
-      ? ((await provider.Grant.find(details.grantId)) ??
-        new provider.Grant({ accountId, clientId: client.clientId }))
-      : new provider.Grant({ accountId, clientId: client.clientId });
-    const missing = details.prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-      grant.addResourceScope(indicator, scopes.join(' '));
-    }
-    const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    // Consent (prompt=consent, or a native app): apps are registered by the bridge's admin, so what they
+    // ask for is granted; loadImplicitGrant gives the grant its scopes when the authorization resumes.
+    await provider.interactionFinished(req, res, { consent: {} }, { mergeWithLastSubmission: true });
   }
 
   /** A SAML login that failed in a way the app must hear about (e.g. a disabled account): access_denied. */
@@ -221,6 +206,8 @@ export class OidcInteractionController {
           amr: ['ext'],
           ts: Math.floor((session.authnInstant ?? session.createdAt).getTime() / 1000),
         },
+        // Consent is implicit (see loadImplicitGrant): answering it with the login saves a round trip.
+        consent: {},
       },
       { mergeWithLastSubmission: false },
     );

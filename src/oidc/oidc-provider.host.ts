@@ -14,6 +14,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
+import { loadImplicitGrant } from './implicit-grant';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -273,6 +274,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         Grant: 14 * 86400,
       },
       interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
+      // Consent is implicit: the grant is created or topped up before the interaction policy runs.
+      loadExistingGrant: loadImplicitGrant,
       findAccount: async (ctx, sub) => {
         // oidc-provider asks for the same account several times while answering one request: read it once.
         let perRequest = ctx ? accountsByRequest.get(ctx) : undefined;

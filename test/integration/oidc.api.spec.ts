@@ -196,13 +196,17 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
   describe('authorization code + PKCE through a SAML login', () => {
     let agent: ReturnType<typeof request.agent>;
     let app: { clientId: string; clientSecret?: string };
+    /** The bridge paths the last `follow` went through. */
+    let visited: string[] = [];
 
     /** Follows redirects on the bridge; stops at the IdP or at the app's redirect URI. */
     async function follow(url: string): Promise<string> {
       let next = url;
+      visited = [];
       for (let i = 0; i < 15; i++) {
         const u = new URL(next, issuer);
         if (u.origin !== new URL(issuer).origin) return u.toString();
+        visited.push(u.pathname);
         const res = await agent.get(u.pathname + u.search);
         if (res.status !== 303 && res.status !== 302) {
           throw new Error(`${u.pathname} answered ${res.status}: ${res.text.slice(0, 300)}`);
@@ -259,6 +263,10 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       expect(atIdp.startsWith(saml.idp.ssoUrl)).toBe(true);
       const callback = await samlLogin(atIdp);
       expect(callback.startsWith(REDIRECT)).toBe(true);
+      // prompt=consent is answered with the login (consent is implicit): no consent page in between.
+      expect(visited.filter((path) => path.startsWith('/oidc/interaction/'))).toEqual([
+        expect.stringMatching(/^\/oidc\/interaction\/[^/]+\/callback$/),
+      ]);
 
       const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
         pkceCodeVerifier: verifier,
@@ -323,6 +331,8 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
       const callback = await follow(url.toString());
       expect(callback.startsWith('https://second.example.com/cb?code=')).toBe(true);
+      // The live session and the implicit grant answer at once: no interaction at all.
+      expect(visited).toEqual(['/oidc/auth']);
       const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
         pkceCodeVerifier: verifier,
         expectedState: 's2',
@@ -342,6 +352,30 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
         active: false,
       });
+    });
+
+    it('answers prompt=consent on a live session without a page, granting what the app asked for', async () => {
+      const config = await discover(app.clientId, app.clientSecret);
+      const { url, verifier } = await authorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid profile offline_access',
+        prompt: 'consent',
+        state: 'c1',
+      });
+      const callback = await follow(url.toString());
+      expect(callback.startsWith(`${REDIRECT}?code=`)).toBe(true);
+      expect(visited).toEqual([
+        '/oidc/auth',
+        expect.stringMatching(/^\/oidc\/interaction\/[^/]+$/),
+        expect.stringMatching(/^\/oidc\/auth\/[^/]+$/),
+      ]);
+      const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'c1',
+      });
+      // offline_access (granted only on prompt=consent) gives a refresh token; profile, its claims.
+      expect(tokens.refresh_token).toBeTruthy();
+      expect(tokens.claims()).toMatchObject({ given_name: 'Ada', family_name: 'Lovelace' });
     });
 
     it('refuses a code exchanged with the wrong PKCE verifier', async () => {
