@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { SsoTraceEntity } from './sso-trace.entity';
-import { insertEntity } from '../database/insert-entity';
+import { Statements } from '../database/statements';
 
 const MAX_MESSAGE_CHARS = 64 * 1024;
 
@@ -26,6 +26,7 @@ export class SsoTracesService {
 
   constructor(
     dataSource: DataSource,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {
     this.traces = dataSource.getRepository(SsoTraceEntity);
@@ -34,7 +35,7 @@ export class SsoTracesService {
   /** Records a trace and returns its id (shown to the user as the trace id). Never throws. */
   async record(input: TraceInput): Promise<string | undefined> {
     try {
-      const { id } = await insertEntity(
+      const { id } = await this.statements.insert(
         this.traces,
         this.traces.create({
           connectionId: input.connectionId,

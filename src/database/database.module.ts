@@ -5,6 +5,7 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { ChangeFeed } from './change-feed';
 import { Database } from './database';
 import { PeriodicJobs } from './periodic-jobs';
+import { Statements } from './statements';
 
 @Global()
 @Module({})
@@ -22,8 +23,9 @@ export class DatabaseModule {
         { provide: DataSource, inject: [Database], useFactory: (db: Database) => db.dataSource },
         PeriodicJobs,
         ChangeFeed,
+        Statements,
       ],
-      exports: [Database, DataSource, PeriodicJobs, ChangeFeed],
+      exports: [Database, DataSource, PeriodicJobs, ChangeFeed, Statements],
     };
   }
 }

@@ -1,7 +1,6 @@
-import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { pgPoolOf } from '../database/pg-pool';
 import { returnedRows } from '../database/returned-rows';
+import type { Statements } from '../database/statements';
 import type { OidcClientEntity } from './oidc-client.entity';
 
 type Payload = Record<string, unknown> & {
@@ -35,31 +34,16 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
 }
 
 /**
- * Runs one of the adapter's fixed statements on the data source's pg pool: its statements need nothing of
- * TypeORM's query runner, which cost more CPU than the query itself on the token paths. With `prepared`
- * (a real PostgreSQL server) each statement is named, so every pooled connection parses and plans it once.
- * Not on the embedded database: its connections share one PGlite session, where the names would collide.
- */
-function statementRunner(dataSource: DataSource, prepared: boolean) {
-  return async <R>(name: string, text: string, values: unknown[]): Promise<R[]> =>
-    (
-      await (pgPoolOf(dataSource) as Pool).query(
-        prepared ? { name: `oidc_${name}`, text, values } : { text, values },
-      )
-    ).rows as R[];
-}
-
-/**
  * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
  * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
  * apps table. Every instance shares it.
  */
 export function createOidcAdapter(
-  dataSource: DataSource,
+  statements: Statements,
   findClient: (id: string) => Promise<OidcClientEntity | null>,
-  options: { preparedStatements: boolean },
 ) {
-  const run = statementRunner(dataSource, options.preparedStatements);
+  const run = <R>(name: string, text: string, values: unknown[]) =>
+    statements.rows<R>(`oidc_${name}`, text, values);
   const findSql = (where: 'id' | 'uid' | 'user_code') =>
     `SELECT payload, consumed_at FROM oidc_models
       WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`;

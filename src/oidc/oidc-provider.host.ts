@@ -10,6 +10,7 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
+import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
 import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
@@ -63,6 +64,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly statements: Statements,
     private readonly keys: OidcSigningKeysService,
     private readonly clients: OidcClientsService,
     private readonly users: UsersService,
@@ -159,9 +161,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const secure = this.config.baseUrl.startsWith('https:');
     const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
     const configuration: Configuration = {
-      adapter: createOidcAdapter(this.dataSource, (id) => this.clients.find(id), {
-        preparedStatements: this.config.databaseUrl !== undefined,
-      }) as unknown as Configuration['adapter'],
+      adapter: createOidcAdapter(this.statements, (id) =>
+        this.clients.find(id),
+      ) as unknown as Configuration['adapter'],
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
         keys: cookieKeys,

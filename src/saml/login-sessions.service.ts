@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource, IsNull, MoreThan, Repository } from 'typeorm';
+import { DataSource, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import { LoginSessionEntity } from './login-session.entity';
-import { insertEntity } from '../database/insert-entity';
+import { Statements } from '../database/statements';
 
 /** Default bridge session length when the IdP sets no SessionNotOnOrAfter. */
 export const DEFAULT_SESSION_MS = 8 * 3600_000;
@@ -36,6 +36,7 @@ export class LoginSessionsService {
 
   constructor(
     dataSource: DataSource,
+    private readonly statements: Statements,
     private readonly clock: Clock,
   ) {
     this.sessions = dataSource.getRepository(LoginSessionEntity);
@@ -65,16 +66,15 @@ export class LoginSessionsService {
       endedAt: null,
       endReason: null,
     });
-    await insertEntity(this.sessions, session);
+    await this.statements.insert(this.sessions, session);
     return { token, session };
   }
 
   /** The live session a browser token stands for, if any. */
   async findActive(token: string | undefined): Promise<LoginSessionEntity | null> {
     if (!token || token.length > 128) return null;
-    return this.sessions.findOne({
-      where: { id: hashSessionToken(token), endedAt: IsNull(), expiresAt: MoreThan(this.clock.now()) },
-    });
+    const session = await this.statements.findOne(this.sessions, { id: hashSessionToken(token) });
+    return session && session.endedAt === null && session.expiresAt > this.clock.now() ? session : null;
   }
 
   /** Ends one session (SP-initiated logout). */

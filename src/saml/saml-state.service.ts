@@ -5,10 +5,10 @@ import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { affectedRows, returnedRows } from '../database/returned-rows';
+import { affectedRows } from '../database/returned-rows';
+import { Statements } from '../database/statements';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { SamlRequestEntity } from './saml-request.entity';
-import { insertEntity } from '../database/insert-entity';
 
 /** How long an AuthnRequest / LogoutRequest waits for its answer. */
 export const REQUEST_LIFETIME_MS = 10 * 60_000;
@@ -56,6 +56,7 @@ export class SamlStateService {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly statements: Statements,
     private readonly clock: Clock,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
@@ -78,7 +79,7 @@ export class SamlStateService {
       createdAt: now,
       expiresAt: new Date(now.getTime() + REQUEST_LIFETIME_MS),
     });
-    await insertEntity(this.requests, request);
+    await this.statements.insert(this.requests, request);
     return request;
   }
 
@@ -89,12 +90,12 @@ export class SamlStateService {
     kind: 'authn' | 'logout',
   ): Promise<SamlRequestEntity | null> {
     if (id.length > 64) return null;
-    const result: unknown = await this.dataSource.query(
+    const [row] = await this.statements.rows<Record<string, unknown>>(
+      'saml_request_consume',
       `DELETE FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4
        RETURNING id, connection_id, kind, return_to, context, browser_binding, created_at, expires_at`,
       [id, connectionId, kind, this.clock.now()],
     );
-    const row = returnedRows<Record<string, unknown>>(result)[0];
     if (!row) return null;
     return this.requests.create({
       id: row.id as string,
@@ -110,18 +111,20 @@ export class SamlStateService {
 
   /** Records an assertion ID until it expires; false when it was already seen (a replay). */
   async rememberAssertion(connectionId: string, assertionId: string, until: Date): Promise<boolean> {
-    const result: unknown = await this.dataSource.query(
+    const rows = await this.statements.rows(
+      'saml_replay_remember',
       `INSERT INTO saml_replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING RETURNING assertion_id`,
       [connectionId, assertionId.slice(0, 256), until],
     );
-    return returnedRows(result).length === 1;
+    return rows.length === 1;
   }
 
   /** Stores a validated login until the browser that started it comes back for it (see `takeCompletion`). */
   async storeCompletion(completion: Omit<LoginCompletion, 'expiresAt'>): Promise<string> {
     const code = randomBytes(32).toString('base64url');
-    await this.dataSource.query(
+    await this.statements.rows(
+      'login_completion_store',
       `INSERT INTO login_completions (code_hash, connection_id, login, browser_binding, return_to, context, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [
@@ -140,12 +143,12 @@ export class SamlStateService {
   /** Takes a completion out, atomically (single use); null when unknown, used or expired. */
   async takeCompletion(code: string): Promise<LoginCompletion | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return null;
-    const result: unknown = await this.dataSource.query(
+    const [row] = await this.statements.rows<Record<string, unknown>>(
+      'login_completion_take',
       `DELETE FROM login_completions WHERE code_hash = $1 AND expires_at > $2
        RETURNING connection_id, login, browser_binding, return_to, context, expires_at`,
       [sha256(code), this.clock.now()],
     );
-    const row = returnedRows<Record<string, unknown>>(result)[0];
     if (!row) return null;
     return {
       connectionId: row.connection_id as string,

@@ -5,7 +5,8 @@ import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { UserEntity } from './user.entity';
-import { entityFromRow } from '../database/insert-entity';
+import { entityFromRow } from '../database/entity-from-row';
+import { Statements } from '../database/statements';
 
 /** What the audit log keeps of a provisioned user (the profile, not every raw attribute). */
 function userAuditView(u: UserEntity): Record<string, unknown> {
@@ -34,6 +35,7 @@ export class UsersService {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly statements: Statements,
     private readonly clock: Clock,
     private readonly audit: AuditService,
   ) {
@@ -50,7 +52,8 @@ export class UsersService {
     attributes: Record<string, string[]>,
   ): Promise<UserEntity> {
     const now = this.clock.now();
-    const rows: Array<ObjectLiteral & { inserted: boolean }> = await this.dataSource.query(
+    const rows = await this.statements.rows<ObjectLiteral & { inserted: boolean }>(
+      'user_provision',
       `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
        ON CONFLICT (connection_id, subject) DO UPDATE SET
@@ -94,12 +97,12 @@ export class UsersService {
   /** An enabled user by id, or null (unknown id, malformed id or disabled). */
   async findActive(id: string): Promise<UserEntity | null> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-    const user = await this.users.findOne({ where: { id } });
+    const user = await this.statements.findOne(this.users, { id });
     return user && !user.disabled ? user : null;
   }
 
   findBySubject(connectionId: string, subject: string): Promise<UserEntity | null> {
-    return this.users.findOne({ where: { connectionId, subject } });
+    return this.statements.findOne(this.users, { connectionId, subject });
   }
 
   async list(query: UserQuery): Promise<{ items: UserEntity[]; total: number }> {
