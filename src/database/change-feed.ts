@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Client } from 'pg';
+import { Client, type Notification, type PoolClient } from 'pg';
 import type { EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { Database } from './database';
 import { ANNOUNCED_TABLES } from './migrations/1764800000000-change-notifications';
+import { pgPoolOf } from './pg-pool';
 
 export type AnnouncedTable = (typeof ANNOUNCED_TABLES)[number];
 
@@ -17,8 +18,10 @@ const RETRY_MAX_MS = 10_000;
  * Tells this instance when rows it may have cached changed, on any instance: a dedicated PostgreSQL
  * connection LISTENs to the notifications the tables' triggers send on commit (migration
  * ChangeNotifications). Each table has a stamp that moves on every change; while the connection is down
- * (and on the embedded database, which has one process and no listener) there is no stamp, and callers read
- * the database directly. A reconnect moves every stamp, since notifications may have been missed.
+ * there is no stamp, and callers read the database directly. A reconnect moves every stamp, since
+ * notifications may have been missed. On the embedded database every connection shares one PGlite session:
+ * one LISTEN covers them all, and a commit's notifications come back to the connection that committed,
+ * with its answer (see `followEmbedded`).
  */
 @Injectable()
 export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
@@ -36,9 +39,40 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.database.mode !== 'postgres' || !this.config.databaseUrl) return;
+    if (this.database.mode === 'embedded') return this.followEmbedded();
+    if (!this.config.databaseUrl) return;
     this.followOwnWrites();
     await this.connect();
+  }
+
+  private readonly heard = (msg: Notification): void => {
+    if (msg.channel !== CHANNEL) return;
+    const table = announced(msg.payload ?? '');
+    // An unknown payload (a newer instance's table) moves every stamp: never keep a stale row.
+    this.bump(table ? [table] : ANNOUNCED_TABLES);
+  };
+
+  /**
+   * The embedded database: this process is its only user (the data directory is locked), and its pool's
+   * connections share one PGlite session. One LISTEN on that session hears every commit; PGlite answers a
+   * commit's notifications to the connection that committed, before the commit's own result, so each pooled
+   * connection passes them on and a write is seen by the caches before its caller continues.
+   */
+  private async followEmbedded(): Promise<void> {
+    const pool = pgPoolOf(this.database.dataSource);
+    if (!pool) return;
+    const following = new WeakSet<PoolClient>();
+    const follow = (client: PoolClient) => {
+      if (following.has(client)) return;
+      following.add(client);
+      client.on('notification', this.heard);
+    };
+    pool.on('connect', follow);
+    // The connections the pool opened before this (migrations, start-up reads).
+    for (const client of (pool as unknown as { _clients?: PoolClient[] })._clients ?? []) follow(client);
+    await pool.query(`LISTEN ${CHANNEL}`);
+    this.bump(ANNOUNCED_TABLES);
+    this.listening = true;
   }
 
   /**
@@ -115,12 +149,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
       keepAlive: true,
       connectionTimeoutMillis: 5000,
     });
-    client.on('notification', (msg) => {
-      if (msg.channel !== CHANNEL) return;
-      const table = announced(msg.payload ?? '');
-      // An unknown payload (a newer instance's table) moves every stamp: never keep a stale row.
-      this.bump(table ? [table] : ANNOUNCED_TABLES);
-    });
+    client.on('notification', this.heard);
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client));
     try {

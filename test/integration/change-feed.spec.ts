@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { ConnectionLookup } from '../../src/connections/connection-lookup';
 import { ChangeFeed } from '../../src/database/change-feed';
 import { OidcClientsService } from '../../src/oidc/oidc-clients.service';
@@ -18,7 +19,8 @@ async function until(ready: () => boolean | Promise<boolean>, what: string, ms =
 /**
  * Per-instance caches of connections, apps and SP keys (the login path's hot reads) are dropped when the
  * table changes on any instance, whoever writes it: PostgreSQL triggers NOTIFY on commit, every instance
- * LISTENs (ChangeFeed). Without the listener (down, or the embedded database) nothing is cached.
+ * LISTENs (ChangeFeed); the embedded database's one session LISTENs too. Without the listener (down)
+ * nothing is cached.
  */
 describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   let t: TestApp;
@@ -42,14 +44,27 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   });
 
   if (kind === 'embedded') {
-    it('caches nothing on the embedded database (one process, no listener): every read is fresh', async () => {
-      await createTestConnection(t, 'embedded-fresh');
-      expect(feed.live).toBe(false);
-      expect(feed.stamp(['connections'])).toBeUndefined();
-      const first = await lookup.bySlug('embedded-fresh');
+    it('caches on the embedded database, and sees every write at once (the one session LISTENs)', async () => {
+      const conn = await createTestConnection(t, 'embedded-feed');
+      expect(feed.live).toBe(true);
+      const first = await lookup.bySlug('embedded-feed');
       expect(first?.enabled).toBe(true);
-      await t.admin.patch(`/api/v1/connections/${first?.id}`).send({ enabled: false }).expect(200);
-      expect((await lookup.bySlug('embedded-fresh'))?.enabled).toBe(false);
+      expect(await lookup.bySlug('embedded-feed')).toBe(first);
+      // Through the API (TypeORM entities).
+      await t.admin.patch(`/api/v1/connections/${conn.id}`).send({ enabled: false }).expect(200);
+      const disabled = await lookup.bySlug('embedded-feed');
+      expect(disabled?.enabled).toBe(false);
+      expect(await lookup.bySlug('embedded-feed')).toBe(disabled);
+      // Plain SQL on a pooled connection, which no entity subscriber sees: only the notification tells.
+      const stamp = feed.stamp(['connections']);
+      await t.app
+        .get(DataSource)
+        .query(`UPDATE connections SET name = 'Renamed by SQL' WHERE id = $1`, [conn.id]);
+      expect(feed.stamp(['connections'])).not.toBe(stamp);
+      expect((await lookup.bySlug('embedded-feed'))?.name).toBe('Renamed by SQL');
+      const res = await t.http().get('/saml/embedded-feed/login');
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('saml_connection_disabled');
     });
     return;
   }
