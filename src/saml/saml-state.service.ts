@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, ObjectLiteral, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { entityFromRow } from '../database/entity-from-row';
 import { affectedRows } from '../database/returned-rows';
 import { Statements } from '../database/statements';
 import type { MappedUser } from '../mapping/attribute-mapping';
@@ -90,23 +91,13 @@ export class SamlStateService {
     kind: 'authn' | 'logout',
   ): Promise<SamlRequestEntity | null> {
     if (id.length > 64) return null;
-    const [row] = await this.statements.rows<Record<string, unknown>>(
+    const [row] = await this.statements.rows<ObjectLiteral>(
       'saml_request_consume',
       `DELETE FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4
-       RETURNING id, connection_id, kind, return_to, context, browser_binding, created_at, expires_at`,
+       RETURNING *`,
       [id, connectionId, kind, this.clock.now()],
     );
-    if (!row) return null;
-    return this.requests.create({
-      id: row.id as string,
-      connectionId: row.connection_id as string,
-      kind: row.kind as 'authn' | 'logout',
-      returnTo: (row.return_to as string | null) ?? null,
-      context: (row.context as Record<string, unknown>) ?? {},
-      browserBinding: (row.browser_binding as string | null) ?? null,
-      createdAt: new Date(row.created_at as string),
-      expiresAt: new Date(row.expires_at as string),
-    });
+    return row ? entityFromRow(this.requests, row) : null;
   }
 
   /** Records an assertion ID until it expires; false when it was already seen (a replay). */
