@@ -10,11 +10,10 @@ import { pgPoolOf } from './pg-pool';
 
 const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** A statement built once from an entity's metadata: its name, its text and the columns it binds. */
+/** A statement built once from an entity's metadata: its name and its text. */
 interface EntityStatement {
   name: string;
   text: string;
-  columns: ColumnMetadata[];
 }
 
 /**
@@ -110,7 +109,7 @@ export class Statements {
     const key = `${kind} ${table} ${columns.map((c) => c.databaseName).join(',')}`;
     let statement = this.entityStatements.get(key);
     if (!statement) {
-      statement = { name: `${kind}_${table}_${sha256(key).slice(0, 12)}`, text: text(), columns };
+      statement = { name: `${kind}_${table}_${sha256(key).slice(0, 12)}`, text: text() };
       this.entityStatements.set(key, statement);
     }
     return statement;
