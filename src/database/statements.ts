@@ -1,10 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { DataSource, ObjectLiteral, Repository } from 'typeorm';
+import type { ObjectLiteral, Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { sha256 } from '../common/sha256';
-import type { BridgeConfig } from '../config/bridge-config';
-import { BRIDGE_CONFIG } from '../config/config.module';
+import { Database } from './database';
 import { entityFromRow } from './entity-from-row';
 import { pgPoolOf } from './pg-pool';
 
@@ -30,11 +29,8 @@ export class Statements {
   private readonly texts = new Map<string, string>();
   private readonly entityStatements = new Map<string, EntityStatement>();
 
-  constructor(
-    private readonly dataSource: DataSource,
-    @Inject(BRIDGE_CONFIG) config: BridgeConfig,
-  ) {
-    this.prepared = config.databaseUrl !== undefined;
+  constructor(private readonly database: Database) {
+    this.prepared = database.mode === 'postgres';
   }
 
   /** Runs the statement `name` (`text` with `$n` placeholders) and returns its rows (RETURNING rows for writes). */
@@ -42,7 +38,7 @@ export class Statements {
     const known = this.texts.get(name);
     if (known === undefined) this.texts.set(name, text);
     else if (known !== text) throw new Error(`Statement name "${name}" is used for two different statements`);
-    const pool = pgPoolOf(this.dataSource) as Pool;
+    const pool = pgPoolOf(this.database.dataSource) as Pool;
     const result = await pool.query(this.prepared ? { name, text, values } : { text, values });
     return result.rows as R[];
   }
