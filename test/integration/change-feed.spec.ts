@@ -38,6 +38,27 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
       await sql.connect();
     }
   });
+  /**
+   * Waits until every notification committed so far has been heard: the set-up's own writes move the
+   * stamps at once and again when their NOTIFY arrives over the LISTEN connection, which may be after the
+   * first cached read. PostgreSQL delivers notifications in commit order, so once a marker sent after
+   * them is heard, the stamps are still until the next change.
+   */
+  async function announced(): Promise<void> {
+    const listener = (feed as unknown as { client: Client }).client;
+    const marker = `test-marker-${Math.random()}`;
+    const heard = new Promise<void>((resolve) => {
+      const hear = (msg: { payload?: string }) => {
+        if (msg.payload !== marker) return;
+        listener.off('notification', hear);
+        resolve();
+      };
+      listener.on('notification', hear);
+    });
+    await sql?.query(`SELECT pg_notify('bridge_changes', $1)`, [marker]);
+    await heard;
+  }
+
   afterAll(async () => {
     await sql?.end();
     await t?.close();
@@ -72,6 +93,7 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   it('listens, and a change made with plain SQL moves the table stamp and drops the cached row', async () => {
     const conn = await createTestConnection(t, 'feed-sql');
     await until(() => feed.live, 'the listener');
+    await announced();
     const before = await lookup.bySlug('feed-sql');
     expect(before?.enabled).toBe(true);
     // Cached: the same (frozen) object while nothing changes.
@@ -120,6 +142,7 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
       .send({ name: 'Feed app', redirectUris: ['https://app.feed.test/cb'] })
       .expect(201);
     const clientId = created.body.clientId as string;
+    await announced();
     const first = await clients.find(clientId);
     expect(await clients.find(clientId)).toBe(first);
     const stamp = feed.stamp(['oidc_clients']);
@@ -142,6 +165,7 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   it('bypasses the caches while the listener is down, and resumes after it reconnects', async () => {
     const conn = await createTestConnection(t, 'feed-down');
     await until(() => feed.live, 'the listener');
+    await announced();
     const cached = await lookup.bySlug('feed-down');
     await sql?.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
