@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { pgPoolOf } from '../database/pg-pool';
+import { ownThreadId, threadCpuSeconds } from './thread-cpu';
 
 /** Prometheus metrics of the bridge, on a registry of its own (served at /metrics). */
 @Injectable()
@@ -52,8 +53,31 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Threads whose CPU time is reported, by label: how to read their CPU seconds so far. */
+  private readonly threadCpu = new Map<string, () => number | undefined>();
+
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });
+    // The thread that builds this service runs the event loop.
+    const loop = ownThreadId();
+    if (loop !== undefined) this.threadCpu.set('event_loop', () => threadCpuSeconds(loop));
+    const threadCpu = this.threadCpu;
+    const reported = new Map<string, number>();
+    new Counter({
+      name: 'bridge_thread_cpu_seconds_total',
+      help: 'CPU seconds (user + system) used by the event loop and by the SAML engine threads (Linux); the rest of process_cpu_seconds_total is V8 (garbage collection) and libuv helper threads',
+      labelNames: ['thread'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [thread, read] of threadCpu) {
+          const now = read();
+          const before = reported.get(thread) ?? 0;
+          if (now === undefined || now <= before) continue;
+          this.inc({ thread }, now - before);
+          reported.set(thread, now);
+        }
+      },
+    });
     new Gauge({
       name: 'bridge_idp_certificate_days_left',
       help: 'Days until the soonest-expiring IdP signing certificate of each connection expires',
@@ -98,6 +122,11 @@ export class MetricsService {
         this.set({ state: 'waiting' }, pool.waitingCount);
       },
     });
+  }
+
+  /** Reports the CPU time of a group of threads as bridge_thread_cpu_seconds_total{thread}. */
+  trackThreadCpu(thread: string, read: () => number | undefined): void {
+    this.threadCpu.set(thread, read);
   }
 
   /** Express middleware timing every request, labelled by the matched route (never the raw path). */

@@ -174,6 +174,22 @@ describe('SamlEnginePool', () => {
     expect(await messageOf(threaded)).toBe(local);
   });
 
+  it("reports its threads' CPU time, which grows with the work they do", async () => {
+    const pool = new SamlEnginePool({ threads: 1 });
+    try {
+      expect(pool.cpuSeconds()).toBe(0);
+      const { key, config } = acs();
+      const response = base64(idp.responseXml(input(), { sign: 'assertion' }));
+      await pool.validatePostResponse(key, config, response);
+      const first = pool.cpuSeconds() as number;
+      for (let i = 0; i < 30; i++) await pool.validatePostResponse(key, config, response);
+      // 30 signature checks (and the JIT work of a fresh thread) take well over the /proc tick of 10 ms.
+      expect(pool.cpuSeconds()).toBeGreaterThan(first);
+    } finally {
+      await pool.onModuleDestroy();
+    }
+  });
+
   it('completes many concurrent validations, on every thread', async () => {
     const { key, config } = acs();
     const names = Array.from({ length: 40 }, (_, i) => `user-${i}`);
@@ -197,11 +213,14 @@ describe('SamlEnginePool', () => {
       const valid = () => base64(idp.responseXml(input(), { sign: 'assertion' }));
       await slow.validatePostResponse(key, config, valid());
       const [before] = slow.threadIds();
+      const cpuBefore = slow.cpuSeconds() as number;
       const hung = slow.validatePostResponse(key, config, '__hang__');
       const queued = slow.validatePostResponse(key, config, valid());
       await expect(hung).rejects.toThrow(
         new SamlEnginePoolError('SAML response validation timed out after 3000 ms.'),
       );
+      // The abandoned worker's CPU (up to 3 s of looping) still counts after its thread has ended.
+      expect(slow.cpuSeconds()).toBeGreaterThan(cpuBefore + 1);
       // The task queued behind it runs on the replacement worker.
       expect((await queued).profile?.nameID).toBe('alice');
       expect(slow.threadIds()).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Profile, SamlConfig } from '@node-saml/node-saml';
+import { threadCpuSeconds } from '../metrics/thread-cpu';
 
 /** A validation taking longer than this is abandoned: its worker is terminated and replaced. */
 export const SAML_ENGINE_TASK_TIMEOUT_MS = 10_000;
@@ -47,6 +48,8 @@ interface WorkerTask {
 }
 
 type WorkerReply =
+  /** Sent once when the worker starts: its thread id in the operating system, where the system says. */
+  | { tid: number | null }
   | {
       id: number;
       ok: true;
@@ -71,6 +74,10 @@ interface Slot {
   retired: boolean;
   /** Why the worker stopped, from its 'error' event (e.g. ERR_WORKER_OUT_OF_MEMORY). */
   failure?: string;
+  /** Its thread id in the operating system (Linux), for its CPU time. */
+  tid?: number;
+  /** Its CPU seconds at the last reading. */
+  cpuSeconds: number;
 }
 
 /**
@@ -82,6 +89,9 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { SAML } = require('node:module').createRequire(workerData.from)('@node-saml/node-saml');
 const NO_CACHE = { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null };
 const engines = new Map();
+let tid = null;
+try { tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) || null; } catch {}
+parentPort.postMessage({ tid });
 function engineFor(key, config) {
   let engine = engines.get(key);
   if (engine) return engine;
@@ -128,6 +138,10 @@ export class SamlEnginePool {
   private readonly queue: PendingTask[] = [];
   private nextId = 1;
   private closed = false;
+  /** CPU seconds of the workers that have ended, as last read. */
+  private endedCpuSeconds = 0;
+  /** A worker could not name its thread: the system does not give threads' CPU time. */
+  private threadCpuUnknown = false;
 
   constructor(options: SamlEnginePoolOptions) {
     this.threads = options.threads;
@@ -158,6 +172,18 @@ export class SamlEnginePool {
     });
   }
 
+  /**
+   * CPU seconds (user + system) the engine threads have used: the running workers' as they stand, plus the
+   * ended workers' as last read (a worker's time after the last reading is lost when it ends). Undefined
+   * where the operating system does not give a thread's CPU time (Linux does).
+   */
+  cpuSeconds(): number | undefined {
+    if (this.threadCpuUnknown) return undefined;
+    let total = this.endedCpuSeconds;
+    for (const slot of this.slots) if (slot) total += this.readCpu(slot);
+    return total;
+  }
+
   /** Thread ids of the running workers (diagnostics and tests). */
   threadIds(): number[] {
     return this.slots.flatMap((s) => (s ? [s.worker.threadId] : []));
@@ -186,7 +212,7 @@ export class SamlEnginePool {
     });
     // An idle worker does not keep the process alive; a busy one does (see dispatch / finish).
     worker.unref();
-    const slot: Slot = { worker, retired: false };
+    const slot: Slot = { worker, retired: false, cpuSeconds: 0 };
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
     worker.on('error', (err) => {
       slot.failure = err.message;
@@ -229,6 +255,11 @@ export class SamlEnginePool {
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
+    if ('tid' in reply) {
+      if (reply.tid === null) this.threadCpuUnknown = true;
+      else slot.tid = reply.tid;
+      return;
+    }
     if (slot.current?.task.id !== reply.id) return;
     const pending = this.finish(slot) as PendingTask;
     if (reply.ok) {
@@ -267,7 +298,16 @@ export class SamlEnginePool {
 
   private forget(slot: Slot): void {
     const index = this.slots.indexOf(slot);
-    if (index >= 0) this.slots[index] = undefined;
+    if (index < 0) return;
+    this.slots[index] = undefined;
+    this.endedCpuSeconds += this.readCpu(slot);
+  }
+
+  /** A worker's CPU seconds now (or as last read, once its thread has ended). */
+  private readCpu(slot: Slot): number {
+    const used = slot.tid === undefined ? undefined : threadCpuSeconds(slot.tid);
+    if (used !== undefined && used > slot.cpuSeconds) slot.cpuSeconds = used;
+    return slot.cpuSeconds;
   }
 }
 

@@ -4,6 +4,7 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionsModule } from '../connections/connections.module';
 import { KeysModule } from '../keys/keys.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { UsersModule } from '../users/users.module';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlAdminController } from './saml-admin.controller';
@@ -24,8 +25,12 @@ import { SloService } from './slo.service';
     SamlEngineFactory,
     {
       provide: SamlEnginePool,
-      useFactory: (config: BridgeConfig) => new SamlEnginePool({ threads: config.samlEngineThreads }),
-      inject: [BRIDGE_CONFIG],
+      useFactory: (config: BridgeConfig, metrics: MetricsService) => {
+        const pool = new SamlEnginePool({ threads: config.samlEngineThreads });
+        metrics.trackThreadCpu('saml_engine', () => pool.cpuSeconds());
+        return pool;
+      },
+      inject: [BRIDGE_CONFIG, MetricsService],
     },
     SamlStateService,
     LoginSessionsService,

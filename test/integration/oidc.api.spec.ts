@@ -759,6 +759,8 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       'bridge_db_pool_connections{state="total"}',
       'bridge_http_request_duration_seconds_count{method="POST",route="/saml/:slug/acs",status="303"}',
       'bridge_process_resident_memory_bytes',
+      'bridge_thread_cpu_seconds_total{thread="event_loop"}',
+      'bridge_thread_cpu_seconds_total{thread="saml_engine"}',
     ]) {
       expect(res.text).toContain(line);
     }
