@@ -70,11 +70,6 @@ interface Row {
    */
   eventLoopCpuMsPerOp: number;
   engineCpuMsPerOp: number;
-  /**
-   * node-saml's floor (CPU ms per response) measured in this process just before the run, with the bridge
-   * idle: the machine's speed at the time, for the ACS ratio and for comparing scale points.
-   */
-  nodeSamlFloorMs?: number;
 }
 
 interface Bridge {
@@ -296,7 +291,7 @@ async function seed(base: string): Promise<Seeded> {
 }
 
 /** The ACS alone: `count` genuinely signed responses, each answering its own pending AuthnRequest. */
-async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, floor: SamlFloor, label = '') {
+async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, label = '') {
   const bodies: string[] = [];
   for (let i = 0; i < count; i++) {
     const started = await fetch(`${bridge.base}/saml/bench/login`, { redirect: 'manual' });
@@ -314,8 +309,7 @@ async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, floor
     bodies.push(`SAMLResponse=${encodeURIComponent(Buffer.from(response).toString('base64'))}`);
   }
   let next = 0;
-  const nodeSamlFloorMs = await floor.measure();
-  const row = await load(
+  return load(
     bridge,
     `acs (assertion-signed)${label}`,
     c,
@@ -331,18 +325,15 @@ async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, floor
     },
     303,
   );
-  return { ...row, nodeSamlFloorMs };
 }
 
 let loginCounter = 0;
 /** The full login, closed loop. */
-async function fullLoginRun(bridge: Bridge, s: Seeded, c: number, floor: SamlFloor, label = '') {
-  const nodeSamlFloorMs = await floor.measure();
-  const row = await closedLoop(bridge, `full login${label}`, c, async () => {
+function fullLoginRun(bridge: Bridge, s: Seeded, c: number, label = '') {
+  return closedLoop(bridge, `full login${label}`, c, async () => {
     const user = `login-${loginCounter++ % 1000}`;
     await s.login.login(user, `${user}@bench.example`, noEvidence());
   });
-  return { ...row, nodeSamlFloorMs };
 }
 
 /**
@@ -350,7 +341,7 @@ async function fullLoginRun(bridge: Bridge, s: Seeded, c: number, floor: SamlFlo
  * connections (copies of the bench connection, with their SP keys) and then to 1,000,000 users, seeded
  * with SQL.
  */
-async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string, floor: SamlFloor): Promise<Row[]> {
+async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string): Promise<Row[]> {
   const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
   const rows: Row[] = [];
@@ -410,8 +401,8 @@ async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string, floor: 
         `scale: ${connections} connections, ${users} users (seeded in ${Date.now() - t0} ms)\n`,
       );
       const label = ` @ ${connections} conns / ${users} users`;
-      rows.push(await acsRun(bridge, s, 32, 1500, floor, label));
-      rows.push(await fullLoginRun(bridge, s, 32, floor, label));
+      rows.push(await acsRun(bridge, s, 32, 1500, label));
+      rows.push(await fullLoginRun(bridge, s, 32, label));
     }
   } finally {
     await pg.end();
@@ -420,7 +411,7 @@ async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string, floor: 
 }
 
 /** Every scenario against one database configuration. */
-async function suite(database: DatabaseKind, floor: SamlFloor): Promise<Row[]> {
+async function suite(database: DatabaseKind): Promise<Row[]> {
   const db = database === 'postgresql' ? await createBenchDatabase('bench') : undefined;
   const proc = await startBenchBridge(db?.url);
   const bridge: Bridge = { database, base: proc.base, pid: proc.child.pid as number };
@@ -462,11 +453,10 @@ async function suite(database: DatabaseKind, floor: SamlFloor): Promise<Row[]> {
     for (const c of CONCURRENCY) for (const [name, run] of single) if (runs(name)) record(await run(c));
 
     // ACS: genuinely signed (assertion) responses, each answering its own pending AuthnRequest.
-    if (runs('acs'))
-      for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, floor));
+    if (runs('acs')) for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
-    if (runs('full-login')) for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c, floor));
+    if (runs('full-login')) for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c));
 
     // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
     const browsers: Browser[] = [];
@@ -512,7 +502,7 @@ async function suite(database: DatabaseKind, floor: SamlFloor): Promise<Row[]> {
       );
     }
     if (db && !SMOKE && process.env.BENCH_SCALE !== '0' && runs('scale'))
-      for (const row of await scaleRuns(bridge, s, db.url, floor)) record(row);
+      for (const row of await scaleRuns(bridge, s, db.url)) record(row);
     return rows;
   } finally {
     await proc.stop();
@@ -522,8 +512,8 @@ async function suite(database: DatabaseKind, floor: SamlFloor): Promise<Row[]> {
 
 /** node-saml alone validating responses like the bench's, in this process (the load generator). */
 interface SamlFloor {
-  /** CPU ms per response: the median of batches of 10 over `count` responses (default 80, ~0.5 s), warm. */
-  measure(count?: number): Promise<number>;
+  /** CPU ms per response: the median of batches of 10 over `count` responses, warm. */
+  measure(count: number): Promise<number>;
 }
 
 /**
@@ -569,7 +559,7 @@ async function samlFloor(): Promise<SamlFloor> {
   return {
     // The median of batches of 10: one garbage collection of this process (it has just built thousands of
     // responses for the run) or one slow moment does not move it.
-    async measure(count = SMOKE ? 10 : 80) {
+    async measure(count: number) {
       const batches: number[] = [];
       for (let done = 0; done < count; done += 10) batches.push(await batch(Math.min(10, count - done)));
       batches.sort((a, b) => a - b);
@@ -645,9 +635,7 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
     };
   };
   const share = (what: string, floor: number) => (r: Row) =>
-    `${what} alone is ${(r.nodeSamlFloorMs ?? floor).toFixed(2)} ms of the bridge's ${r.cpuMsPerRequest} ms`;
-  /** The SAML floor when the row ran (measured just before it), else the one at the end. */
-  const samlFloorOf = (r: Row) => r.nodeSamlFloorMs ?? floors.acsMs;
+    `${what} alone is ${floor.toFixed(2)} ms of the bridge's ${r.cpuMsPerRequest} ms`;
   const worst = allPg.reduce<Row | undefined>(
     (a, r) => (!a || r.loopLagMaxMs > a.loopLagMaxMs ? r : a),
     undefined,
@@ -655,17 +643,27 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
   const peak = allPg.reduce<Row | undefined>((a, r) => (!a || r.peakRssMb > a.peakRssMb ? r : a), undefined);
   const threads = process.env.SAML_ENGINE_THREADS ?? String(Math.min(4, CORES));
   const acs = at('acs (assertion-signed)');
-  const acsRatio = acs ? acs.cpuMsPerRequest / samlFloorOf(acs) : NaN;
+  const acsRatio = acs ? acs.cpuMsPerRequest / floors.acsMs : NaN;
   const acsC1 = pgRows.find((r) => r.scenario === 'acs (assertion-signed)' && r.concurrency === 1);
-  /** Where the bridge's CPU per response goes, by thread, against the floor measured before the run. */
+  /**
+   * Where the bridge's CPU per response goes, by thread. The engine threads run node-saml on the same
+   * responses at the same time as the rest: the bridge's CPU against theirs is our overhead free of the
+   * machine's drift (its speed moves during a run, and the floor is measured at the end).
+   */
   const acsSplit = (r: Row) => {
     const rest = r.cpuMsPerRequest - r.eventLoopCpuMsPerOp - r.engineCpuMsPerOp;
-    return `c=${r.concurrency}: ${r.cpuMsPerRequest} ms = engine threads ${r.engineCpuMsPerOp} (${(r.engineCpuMsPerOp / samlFloorOf(r)).toFixed(2)}× the floor of ${samlFloorOf(r).toFixed(2)} ms) + event loop ${r.eventLoopCpuMsPerOp} (HTTP, our XML checks, the database client, the session) + V8/libuv helper threads ${rest.toFixed(2)} (garbage collection)`;
+    const over = r.engineCpuMsPerOp
+      ? ` (${(r.cpuMsPerRequest / r.engineCpuMsPerOp).toFixed(2)}× the engine's own)`
+      : '';
+    return `c=${r.concurrency}: ${r.cpuMsPerRequest} ms${over} = engine threads ${r.engineCpuMsPerOp} + event loop ${r.eventLoopCpuMsPerOp} (HTTP, our XML checks, the database client, the session) + V8/libuv helper threads ${rest.toFixed(2)} (garbage collection)`;
   };
   /**
    * Scale: each point against the first (10 connections, 1,000 users), as measured and with the machine's
-   * drift taken out (the rate times the node-saml floor measured just before the point: on a CPU-bound run
-   * both move with the machine's speed). Met when every point is within 15 % of the first, either way.
+   * drift taken out: the rate times the engine threads' CPU per operation in the same run (each ACS and
+   * each login validates one response of the same shape, whatever the database holds, so that CPU moves
+   * only with the machine's speed; on a CPU-bound run the rate moves inversely). A floor measured beside
+   * each point did not track the machine as well (4.5–7.2 ms while the engine took 5.4–7.6 ms, in another
+   * order). Met when every point is within 15 % of the first, either way.
    */
   const scale = (path: string): Target => {
     const points = allPg.filter((r) => r.scenario.startsWith(`${path} @ `));
@@ -673,14 +671,14 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
     if (points.length < 2) return { target: name, measured: 'not run', met: false };
     const pct = (v: number, base: number) => Math.round((100 * (v - base)) / base);
     const signed = (n: number) => `${n >= 0 ? '+' : ''}${n} %`;
-    const steady = (r: Row) => r.rps * samlFloorOf(r);
+    const steady = (r: Row) => r.rps * (points[0].engineCpuMsPerOp ? r.engineCpuMsPerOp : 1);
     const raw = points.map((r) => pct(r.rps, points[0].rps));
     const drift = points.map((r) => pct(steady(r), steady(points[0])));
     const worst = Math.max(...drift.map(Math.abs));
     const measured = points
       .map((r, i) => `${r.rps}/s (${signed(raw[i])}; ${signed(drift[i])} at the machine's speed)`)
       .join(', ');
-    const floorsSeen = points.map((r) => samlFloorOf(r).toFixed(2)).join(', ');
+    const engine = points.map((r) => r.engineCpuMsPerOp).join(', ');
     return {
       target: name,
       measured,
@@ -688,7 +686,7 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
       ...(worst <= 15
         ? {}
         : {
-            reason: `at the machine's speed the furthest point is ${worst} % from 10 connections / 1,000 users (node-saml floor before each point: ${floorsSeen} ms)`,
+            reason: `at the machine's speed the furthest point is ${worst} % from 10 connections / 1,000 users (engine threads' CPU per operation at each point: ${engine} ms)`,
           }),
     };
   };
@@ -760,19 +758,18 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
 }
 
 async function main(): Promise<void> {
-  const floor = await samlFloor();
   const rows: Row[] = [];
   // A configuration that fails is reported, and the others' figures are still written.
   const failures: string[] = [];
   for (const database of DATABASES) {
     try {
-      rows.push(...(await suite(database, floor)));
+      rows.push(...(await suite(database)));
     } catch (err) {
       failures.push(`${database}: ${(err as Error).message}`);
       process.stderr.write(`bench on ${database} failed: ${(err as Error).stack}\n`);
     }
   }
-  const acsFloorMs = await floor.measure(SMOKE ? 50 : 200);
+  const acsFloorMs = await (await samlFloor()).measure(SMOKE ? 50 : 200);
   const jwtFloorMs = await joseFloor(SMOKE ? 100 : 1000);
 
   const date = new Date().toISOString().replace(/[:.]/g, '-');
@@ -800,7 +797,7 @@ async function main(): Promise<void> {
       nodeSamlValidateCpuMs: Number(acsFloorMs.toFixed(3)),
       joseSignRs256CpuMs: Number(jwtFloorMs.toFixed(3)),
     },
-    acsOverheadRatio: ratio('acs (assertion-signed)', (r) => r.nodeSamlFloorMs ?? acsFloorMs),
+    acsOverheadRatio: ratio('acs (assertion-signed)', () => acsFloorMs),
     clientCredentialsOverJwtFloor: ratio('client_credentials', () => jwtFloorMs),
     targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }),
     failures,
@@ -816,15 +813,15 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
     '',
-    '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | of which event loop | of which engine threads | PostgreSQL CPU ms/op | load generator CPU ms/op | peak RSS MB | max loop stall ms | node-saml floor ms (before the run) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | of which event loop | of which engine threads | PostgreSQL CPU ms/op | load generator CPU ms/op | peak RSS MB | max loop stall ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.database} | ${r.scenario} | ${r.concurrency} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.unexpected} | ${r.cpuMsPerRequest} | ${r.eventLoopCpuMsPerOp} | ${r.engineCpuMsPerOp} | ${r.postgresCpuMsPerOp} | ${r.loadGeneratorCpuMsPerOp} | ${r.peakRssMb} | ${r.loopLagMaxMs} | ${r.nodeSamlFloorMs?.toFixed(2) ?? ''} |`,
+        `| ${r.database} | ${r.scenario} | ${r.concurrency} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.unexpected} | ${r.cpuMsPerRequest} | ${r.eventLoopCpuMsPerOp} | ${r.engineCpuMsPerOp} | ${r.postgresCpuMsPerOp} | ${r.loadGeneratorCpuMsPerOp} | ${r.peakRssMb} | ${r.loopLagMaxMs} |`,
     ),
     '',
-    `Floors (this process, same kind of inputs, at the end): node-saml validating a response ${acsFloorMs.toFixed(2)} ms CPU; jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU. The ACS and full-login runs also measure the node-saml floor just before they start (last column): the machine's speed moves during a run.`,
-    `ACS CPU / node-saml floor before the run: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
+    `Floors (this process, same kind of inputs, measured at the end): node-saml validating a response ${acsFloorMs.toFixed(2)} ms CPU; jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU. The machine's speed moves during a run: the engine threads' column (node-saml in the bridge, during the run) is the drift-free reference for the SAML rows.`,
+    `ACS CPU / node-saml floor: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     `client_credentials CPU / jose floor: ${summary.clientCredentialsOverJwtFloor.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     '',
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
