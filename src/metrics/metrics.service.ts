@@ -71,10 +71,11 @@ export class MetricsService {
       collect() {
         for (const [thread, read] of threadCpu) {
           const now = read();
+          if (now === undefined) continue;
           const before = reported.get(thread) ?? 0;
-          if (now === undefined || now <= before) continue;
-          this.inc({ thread }, now - before);
-          reported.set(thread, now);
+          // An increment of 0 still shows the series (e.g. no engine worker has started yet).
+          this.inc({ thread }, Math.max(0, now - before));
+          if (now > before) reported.set(thread, now);
         }
       },
     });
