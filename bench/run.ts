@@ -510,18 +510,21 @@ async function suite(database: DatabaseKind): Promise<Row[]> {
   }
 }
 
-/** node-saml alone validating responses like the bench's, in this process (the load generator). */
-interface SamlFloor {
-  /** CPU ms per response: the median of batches of 10 over `count` responses, warm. */
-  measure(count: number): Promise<number>;
+/** CPU ms (this process) per call of `op` over `count` calls, from `first` on. */
+async function cpuMsPerCall(count: number, op: (i: number) => Promise<unknown>, first = 0): Promise<number> {
+  const started = ownCpuMs();
+  for (let i = first; i < first + count; i++) await op(i);
+  return (ownCpuMs() - started) / count;
 }
 
 /**
- * The node-saml floor: a fresh IdP of the same kind as the bench's (the cost is the same for any key of the
- * same size) signing responses shaped like the ACS runs' (same builder, attributes and lengths), validated
- * by node-saml with the same checks, warmed up first (the bridge under test is warm too).
+ * The node-saml floor, CPU ms per response in this process (the load generator): a fresh IdP of the same
+ * kind as the bench's (the cost is the same for any key of the same size) signing responses shaped like the
+ * ACS runs' (same builder, attributes and lengths), validated by node-saml with the same checks, warmed up
+ * first (the bridge under test is warm too). The median of batches of 10: one garbage collection of this
+ * process (it has just built thousands of responses for the runs) or one slow moment does not move it.
  */
-async function samlFloor(): Promise<SamlFloor> {
+async function nodeSamlFloor(): Promise<number> {
   const idp = new TestIdp({
     entityId: 'https://idp.bench/metadata',
     keys: await generateTestKeyPair('Floor IdP'),
@@ -548,24 +551,14 @@ async function samlFloor(): Promise<SamlFloor> {
     validateInResponseTo: ValidateInResponseTo.never,
     acceptedClockSkewMs: 180_000,
   });
-  const validate = (SAMLResponse: string) => engine.validatePostResponseAsync({ SAMLResponse });
-  for (const r of responses.slice(0, 50)) await validate(r);
-  let next = 0;
-  const batch = async (count: number) => {
-    const started = ownCpuMs();
-    for (let i = 0; i < count; i++) await validate(responses[next++ % responses.length]);
-    return (ownCpuMs() - started) / count;
-  };
-  return {
-    // The median of batches of 10: one garbage collection of this process (it has just built thousands of
-    // responses for the run) or one slow moment does not move it.
-    async measure(count: number) {
-      const batches: number[] = [];
-      for (let done = 0; done < count; done += 10) batches.push(await batch(Math.min(10, count - done)));
-      batches.sort((a, b) => a - b);
-      return batches[Math.floor(batches.length / 2)];
-    },
-  };
+  const validate = (i: number) =>
+    engine.validatePostResponseAsync({ SAMLResponse: responses[i % responses.length] });
+  await cpuMsPerCall(50, validate);
+  const batches: number[] = [];
+  for (let done = 0; done < responses.length; done += 10)
+    batches.push(await cpuMsPerCall(Math.min(10, responses.length - done), validate, done));
+  batches.sort((a, b) => a - b);
+  return batches[Math.floor(batches.length / 2)];
 }
 
 /** jose alone signing an RFC 9068 access token like ours (RS256, 2048-bit): CPU ms per token. */
@@ -580,10 +573,8 @@ async function joseFloor(count: number): Promise<number> {
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(privateKey);
-  for (let i = 0; i < 50; i++) await sign(i);
-  const started = ownCpuMs();
-  for (let i = 0; i < count; i++) await sign(i);
-  return (ownCpuMs() - started) / count;
+  await cpuMsPerCall(50, sign);
+  return cpuMsPerCall(count, sign);
 }
 
 interface Target {
@@ -769,7 +760,7 @@ async function main(): Promise<void> {
       process.stderr.write(`bench on ${database} failed: ${(err as Error).stack}\n`);
     }
   }
-  const acsFloorMs = await (await samlFloor()).measure(SMOKE ? 50 : 200);
+  const acsFloorMs = await nodeSamlFloor();
   const jwtFloorMs = await joseFloor(SMOKE ? 100 : 1000);
 
   const date = new Date().toISOString().replace(/[:.]/g, '-');
