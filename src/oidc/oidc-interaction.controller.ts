@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type Provider from 'oidc-provider';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
 import type { BridgeConfig } from '../config/bridge-config';
@@ -16,6 +17,26 @@ import { OidcClientsService } from './oidc-clients.service';
 import { OidcProviderHost } from './oidc-provider.host';
 
 type Choice = { slug: string } | { discovery: string | null } | { denied: string };
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+type InteractionResult = Parameters<Provider['interactionFinished']>[2];
+
+/**
+ * oidc-provider's `interactionFinished` on the Interaction already loaded by `interactionDetails`: the
+ * same steps (set the result, merged with the last submission unless told not to or it is an error; save
+ * it for the rest of its lifetime; 303 to where the authorization resumes) without reading it again, one
+ * statement fewer on every login.
+ */
+async function finishInteraction(
+  interaction: Interaction,
+  res: Response,
+  result: InteractionResult,
+  { mergeWithLastSubmission = true } = {},
+): Promise<void> {
+  interaction.result =
+    mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  res.status(303).setHeader('Location', interaction.returnTo).setHeader('Content-Length', '0').end();
+}
 
 function discoveryPage(uid: string, error: string | null, email: string): string {
   return messagePage('Sign in', '').replace(
@@ -48,12 +69,12 @@ export class OidcInteractionController {
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
-  private async details(req: Request, res: Response) {
+  private async details(req: Request, res: Response): Promise<Interaction | undefined> {
     const provider = await this.host.current();
     try {
-      return { provider, details: await provider.interactionDetails(req, res) };
+      return await provider.interactionDetails(req, res);
     } catch {
-      return { provider, details: undefined };
+      return undefined;
     }
   }
 
@@ -111,13 +132,13 @@ export class OidcInteractionController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const { provider, details } = await this.details(req, res);
+    const details = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
     res.setHeader('Cache-Control', 'no-store');
     const params = details.params as Record<string, unknown>;
     const client = await this.clients.find(String(params.client_id));
     if (!client) {
-      await provider.interactionFinished(req, res, {
+      await finishInteraction(details, res, {
         error: 'access_denied',
         error_description: 'Unknown app',
       });
@@ -130,7 +151,7 @@ export class OidcInteractionController {
         client.allowedConnections,
       );
       if ('denied' in choice) {
-        await provider.interactionFinished(req, res, {
+        await finishInteraction(details, res, {
           error: 'access_denied',
           error_description: choice.denied,
         });
@@ -150,7 +171,7 @@ export class OidcInteractionController {
     }
     // Consent (prompt=consent, or a native app): apps are registered by the bridge's admin, so what they
     // ask for is granted; loadImplicitGrant gives the grant its scopes when the authorization resumes.
-    await provider.interactionFinished(req, res, { consent: {} }, { mergeWithLastSubmission: true });
+    await finishInteraction(details, res, { consent: {} }, { mergeWithLastSubmission: true });
   }
 
   /** A SAML login that failed in a way the app must hear about (e.g. a disabled account): access_denied. */
@@ -161,9 +182,9 @@ export class OidcInteractionController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const { provider, details } = await this.details(req, res);
+    const details = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
-    await provider.interactionFinished(req, res, {
+    await finishInteraction(details, res, {
       error: 'access_denied',
       error_description: reason === 'saml_user_disabled' ? 'The account is disabled.' : 'The sign-in failed.',
     });
@@ -172,7 +193,7 @@ export class OidcInteractionController {
   /** The same-site GET the SAML login returns to: the bridge session becomes the OIDC login. */
   @Get(':uid/callback')
   async callback(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const { provider, details } = await this.details(req, res);
+    const details = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
     res.setHeader('Cache-Control', 'no-store');
     const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
@@ -180,7 +201,7 @@ export class OidcInteractionController {
     const client = await this.clients.find(String((details.params as Record<string, unknown>).client_id));
     const connection = session ? await this.connections.byId(session.connectionId) : null;
     if (!session || !user || !client || !connection) {
-      await provider.interactionFinished(req, res, {
+      await finishInteraction(details, res, {
         error: 'access_denied',
         error_description: !session ? 'The sign-in did not complete.' : 'The account is disabled or unknown.',
       });
@@ -190,14 +211,14 @@ export class OidcInteractionController {
       !connection.enabled ||
       (client.allowedConnections && !client.allowedConnections.includes(connection.slug))
     ) {
-      await provider.interactionFinished(req, res, {
+      await finishInteraction(details, res, {
         error: 'access_denied',
         error_description: `This app may not use the connection "${connection.slug}".`,
       });
       return;
     }
-    await provider.interactionFinished(
-      req,
+    await finishInteraction(
+      details,
       res,
       {
         login: {

@@ -4,6 +4,7 @@ import { inflateRawSync } from 'node:zlib';
 import type { JWK } from 'jose';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { Statements } from '../../src/database/statements';
 import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
 import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
@@ -198,16 +199,26 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     let app: { clientId: string; clientSecret?: string };
     /** The bridge paths the last `follow` went through. */
     let visited: string[] = [];
+    /** For each of them, how many times oidc-provider's storage read an Interaction during the request. */
+    let interactionReads: number[] = [];
+    let storageReads: jest.SpyInstance;
 
     /** Follows redirects on the bridge; stops at the IdP or at the app's redirect URI. */
     async function follow(url: string): Promise<string> {
       let next = url;
       visited = [];
+      interactionReads = [];
+      const readsSoFar = () =>
+        storageReads.mock.calls.filter(
+          ([name, , values]) => name === 'oidc_find_by_id' && (values as unknown[])[0] === 'Interaction',
+        ).length;
       for (let i = 0; i < 15; i++) {
         const u = new URL(next, issuer);
         if (u.origin !== new URL(issuer).origin) return u.toString();
         visited.push(u.pathname);
+        const before = readsSoFar();
         const res = await agent.get(u.pathname + u.search);
+        interactionReads.push(readsSoFar() - before);
         if (res.status !== 303 && res.status !== 302) {
           throw new Error(`${u.pathname} answered ${res.status}: ${res.text.slice(0, 300)}`);
         }
@@ -239,6 +250,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     }
 
     beforeAll(async () => {
+      storageReads = jest.spyOn(t.app.get(Statements), 'rows');
       agent = request.agent(t.app.getHttpServer());
       app = await createClient({
         name: 'Portal',
@@ -267,6 +279,8 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       expect(visited.filter((path) => path.startsWith('/oidc/interaction/'))).toEqual([
         expect.stringMatching(/^\/oidc\/interaction\/[^/]+\/callback$/),
       ]);
+      // The callback reads its Interaction once, and finishes it from that read.
+      expect(interactionReads[visited.findIndex((path) => path.endsWith('/callback'))]).toBe(1);
 
       const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
         pkceCodeVerifier: verifier,
