@@ -35,10 +35,11 @@ export async function createBenchDatabase(
  * The production build on `databaseUrl` (or, without one, on the embedded database in a fresh data
  * directory), as its own process (the load generator is this process).
  */
-export function startBenchBridge(databaseUrl?: string): Promise<BridgeProcess> {
-  // BENCH_CPU_PROF=1: the bridge writes a V8 CPU profile (bench/results/profiles) when it exits.
-  const profile =
-    process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
+export function startBenchBridge(databaseUrl?: string, profileDir?: string): Promise<BridgeProcess> {
+  // With a profileDir (or BENCH_CPU_PROF=1: bench/results/profiles) the bridge writes a V8 CPU profile of
+  // each of its threads there when it exits.
+  const dir = profileDir ?? (process.env.BENCH_CPU_PROF === '1' ? 'bench/results/profiles' : undefined);
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   return startBridgeProcess({
     nodeArgs: profile,
     stdio: 'inherit',

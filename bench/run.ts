@@ -10,8 +10,8 @@ import 'reflect-metadata';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import autocannon from 'autocannon';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { Client } from 'pg';
@@ -27,6 +27,7 @@ import {
   postgresCpuSince,
   startBenchBridge,
 } from './bench-bridge';
+import { mainThreadProfile, Shares, summarizeProfile, topShares } from './top-frames';
 
 const SMOKE = process.argv.includes('--smoke');
 const DURATION_S = SMOKE ? 1 : 10;
@@ -37,7 +38,16 @@ const CONCURRENCY = process.env.BENCH_CONCURRENCY
     : [1, 8, 32];
 /** BENCH_SCENARIOS=acs,full-login,scale,…: only these scenarios (for profiling one path); default all. */
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',');
-const runs = (scenario: string): boolean => !SCENARIOS || SCENARIOS.includes(scenario);
+/** Which scenarios a suite runs, at which concurrencies, and where the bridge writes its CPU profiles. */
+interface Plan {
+  runs: (scenario: string) => boolean;
+  concurrency: number[];
+  profileDir?: string;
+}
+const MEASURED: Plan = {
+  runs: (scenario) => !SCENARIOS || SCENARIOS.includes(scenario),
+  concurrency: CONCURRENCY,
+};
 type DatabaseKind = 'postgresql' | 'embedded';
 const DATABASES = (process.env.BENCH_DATABASES?.split(',') ??
   (SMOKE ? ['postgresql'] : ['postgresql', 'embedded'])) as DatabaseKind[];
@@ -70,6 +80,8 @@ interface Row {
    */
   eventLoopCpuMsPerOp: number;
   engineCpuMsPerOp: number;
+  /** When the run was measured, µs on the machine's monotonic clock (a CPU profile's clock). */
+  windowUs: [number, number];
 }
 
 interface Bridge {
@@ -105,7 +117,9 @@ async function bridgeMetrics(
 async function runMeter(bridge: Bridge) {
   const before = await bridgeMetrics(bridge);
   const cpu = cpuMeter(bridge);
+  const fromUs = monotonicUs();
   return async (ops: number) => {
+    const windowUs: [number, number] = [fromUs, monotonicUs()];
     const used = cpu(ops);
     const after = await bridgeMetrics(bridge);
     const per = (seconds: number) => (ops ? Number(((seconds * 1000) / ops).toFixed(3)) : 0);
@@ -115,9 +129,13 @@ async function runMeter(bridge: Bridge) {
       engineCpuMsPerOp: per(after.engineCpuS - before.engineCpuS),
       peakRssMb: peakRssMb(bridge.pid),
       loopLagMaxMs: after.lagMaxMs,
+      windowUs,
     };
   };
 }
+
+/** Now, µs on the monotonic clock V8's CPU profiles use, in every process of this machine. */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
@@ -411,9 +429,10 @@ async function scaleRuns(bridge: Bridge, s: Seeded, databaseUrl: string): Promis
 }
 
 /** Every scenario against one database configuration. */
-async function suite(database: DatabaseKind): Promise<Row[]> {
+async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row[]> {
+  const { runs, concurrency } = plan;
   const db = database === 'postgresql' ? await createBenchDatabase('bench') : undefined;
-  const proc = await startBenchBridge(db?.url);
+  const proc = await startBenchBridge(db?.url, plan.profileDir);
   const bridge: Bridge = { database, base: proc.base, pid: proc.child.pid as number };
   const { base } = bridge;
   const rows: Row[] = [];
@@ -450,19 +469,19 @@ async function suite(database: DatabaseKind): Promise<Row[]> {
           }),
       ],
     ];
-    for (const c of CONCURRENCY) for (const [name, run] of single) if (runs(name)) record(await run(c));
+    for (const c of concurrency) for (const [name, run] of single) if (runs(name)) record(await run(c));
 
     // ACS: genuinely signed (assertion) responses, each answering its own pending AuthnRequest.
-    if (runs('acs')) for (const c of CONCURRENCY) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000));
+    if (runs('acs')) for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
-    if (runs('full-login')) for (const c of CONCURRENCY) record(await fullLoginRun(bridge, s, c));
+    if (runs('full-login')) for (const c of concurrency) record(await fullLoginRun(bridge, s, c));
 
     // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
     const browsers: Browser[] = [];
-    for (let i = 0; runs('code-exchange') && i < Math.max(...CONCURRENCY); i++)
+    for (let i = 0; runs('code-exchange') && i < Math.max(...concurrency); i++)
       browsers.push((await s.login.login(`sso-${i}`, `sso-${i}@bench.example`, noEvidence())).browser);
-    for (const c of runs('code-exchange') ? CONCURRENCY : []) {
+    for (const c of runs('code-exchange') ? concurrency : []) {
       const pool: Array<Awaited<ReturnType<LoginClient['mintCode']>>> = [];
       const size = SMOKE ? 50 : c === 1 ? 600 : 2500;
       await Promise.all(
@@ -486,7 +505,7 @@ async function suite(database: DatabaseKind): Promise<Row[]> {
     }
 
     // Refresh: each worker rotates its own refresh token.
-    for (const c of runs('refresh') ? CONCURRENCY : []) {
+    for (const c of runs('refresh') ? concurrency : []) {
       const tokens: string[] = [];
       for (let w = 0; w < c; w++) {
         const t = await s.login.login(`refresh-${w}`, `refresh-${w}@bench.example`, noEvidence(), {
@@ -508,6 +527,61 @@ async function suite(database: DatabaseKind): Promise<Row[]> {
     await proc.stop();
     await db?.drop();
   }
+}
+
+/** The bridge's main thread (its event loop) during one run of the profiled pass. */
+interface ScenarioProfile {
+  scenario: string;
+  concurrency: number;
+  /** Operations per second in the profiled run (the profiler slows the bridge down somewhat). */
+  rps: number;
+  /** The share of the run's wall time the main thread was busy (not waiting for I/O). */
+  busy: number;
+  /** Shares of the main thread's busy time, largest first (the first 15). */
+  packages: Shares;
+  functions: Shares;
+  packagesInclusive: Shares;
+}
+
+/** The scenarios the profiled pass runs: the targets not met on this machine, and the longest stall's. */
+const PROFILED = ['client_credentials', 'acs', 'full-login', 'code-exchange', 'refresh'];
+
+/**
+ * The profiled pass (PostgreSQL, c=32, after the measured runs): the same scenarios again on a fresh bridge
+ * started with --cpu-prof, so that the profiler's cost stays out of the measured figures; its main thread's
+ * profile is summarised over each run's own window (the profile and the runs share the monotonic clock).
+ */
+async function profiledPass(): Promise<ScenarioProfile[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-profile-'));
+  try {
+    const rows = await suite('postgresql', {
+      runs: (scenario) => PROFILED.includes(scenario),
+      concurrency: [32],
+      profileDir: dir,
+    });
+    const profile = mainThreadProfile(dir);
+    if (!profile) throw new Error(`the bridge wrote no main-thread CPU profile in ${dir}`);
+    return rows.map((r) => {
+      const [fromUs, toUs] = r.windowUs;
+      const summary = summarizeProfile(profile, { fromUs, toUs });
+      return {
+        scenario: r.scenario,
+        concurrency: r.concurrency,
+        rps: r.rps,
+        busy: Number((summary.busyMs / ((toUs - fromUs) / 1000)).toFixed(3)),
+        packages: summary.packages.slice(0, 15),
+        functions: summary.functions.slice(0, 15),
+        packagesInclusive: summary.packagesInclusive.slice(0, 15),
+      };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One scenario's profile in a sentence: how busy the main thread was, and where its time went. */
+function profileLine(p: ScenarioProfile): string {
+  return `main thread busy ${Math.round(100 * p.busy)} % of the run; self time: ${topShares(p.packages, 6)}; hottest functions: ${topShares(p.functions, 3)}`;
 }
 
 /** CPU ms (this process) per call of `op` over `count` calls, from `first` on. */
@@ -600,7 +674,15 @@ function cpuBudget(r: Row, rate: number, engine?: string): string {
 }
 
 /** Issue #6's targets (PostgreSQL, concurrency 32), checked against the rows, with the measured reason. */
-function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[] {
+function targets(
+  rows: Row[],
+  floors: { acsMs: number; jwtMs: number },
+  profiles: ScenarioProfile[],
+): Target[] {
+  const profiled = (scenario: string) => {
+    const p = profiles.find((x) => x.scenario === scenario);
+    return p ? `; the profiled pass at c=32: ${profileLine(p)}` : '';
+  };
   const allPg = rows.filter((r) => r.database === 'postgresql');
   const pgRows = allPg.filter((r) => !r.scenario.includes(' @ '));
   const at = (scenario: string) => pgRows.find((r) => r.scenario === scenario && r.concurrency === 32);
@@ -622,7 +704,7 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
       target: name,
       measured: `${r.rps}/s${maxP99 !== undefined ? `, p99 ${r.p99} ms` : ''}`,
       met,
-      ...(met ? {} : { reason: cpuBudget(r, min, engine?.(r)) + latency }),
+      ...(met ? {} : { reason: cpuBudget(r, min, engine?.(r)) + latency + profiled(scenario) }),
     };
   };
   const share = (what: string, floor: number) => (r: Row) =>
@@ -729,7 +811,7 @@ function targets(rows: Row[], floors: { acsMs: number; jwtMs: number }): Target[
       met: !!worst && worst.loopLagMaxMs >= 0 && worst.loopLagMaxMs <= 50,
       ...(worst && worst.loopLagMaxMs > 50
         ? {
-            reason: `worst during ${worst.scenario} at c=${worst.concurrency}, with the bridge using ${((worst.rps * worst.cpuMsPerRequest) / 1000).toFixed(2)} cores of ${CORES} (its threads, PostgreSQL and the load generator all runnable): a saturated loop serves every ready request before a timer`,
+            reason: `worst during ${worst.scenario} at c=${worst.concurrency}, with the bridge using ${((worst.rps * worst.cpuMsPerRequest) / 1000).toFixed(2)} cores of ${CORES} (its threads, PostgreSQL and the load generator all runnable): a saturated loop serves every ready request before a timer${profiled(worst.scenario)}`,
           }
         : {}),
     },
@@ -758,6 +840,16 @@ async function main(): Promise<void> {
     } catch (err) {
       failures.push(`${database}: ${(err as Error).message}`);
       process.stderr.write(`bench on ${database} failed: ${(err as Error).stack}\n`);
+    }
+  }
+  // BENCH_PROFILE=0 skips the profiled pass; it needs PostgreSQL, as the targets do.
+  let profiles: ScenarioProfile[] = [];
+  if (process.env.BENCH_PROFILE !== '0' && DATABASES.includes('postgresql')) {
+    try {
+      profiles = await profiledPass();
+    } catch (err) {
+      failures.push(`profiled pass: ${(err as Error).message}`);
+      process.stderr.write(`the profiled pass failed: ${(err as Error).stack}\n`);
     }
   }
   const acsFloorMs = await nodeSamlFloor();
@@ -790,9 +882,10 @@ async function main(): Promise<void> {
     },
     acsOverheadRatio: ratio('acs (assertion-signed)', () => acsFloorMs),
     clientCredentialsOverJwtFloor: ratio('client_credentials', () => jwtFloorMs),
-    targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }),
+    targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles),
+    profiles,
     failures,
-    rows,
+    rows: rows.map(({ windowUs: _window, ...row }) => row),
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
@@ -822,6 +915,19 @@ async function main(): Promise<void> {
       (t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} | ${t.reason ?? ''} |`,
     ),
     '',
+    ...(profiles.length
+      ? [
+          `Profiled pass (PostgreSQL, c=${profiles[0].concurrency}, after the measured runs, on a fresh bridge started with \`--cpu-prof\`): where the bridge's main thread (the event loop) spent its busy time during each run. Shares are of that busy time; "inclusive" counts the time under a package's frames anywhere on the stack (shares overlap). The engine threads run node-saml and are not in it.`,
+          '',
+          '| scenario | ops/s (profiled) | main thread busy | self time by package | hottest functions (self time) | inclusive, by package |',
+          '|---|---|---|---|---|---|',
+          ...profiles.map(
+            (p) =>
+              `| ${p.scenario} | ${p.rps} | ${Math.round(100 * p.busy)} % | ${topShares(p.packages, 8)} | ${topShares(p.functions, 8)} | ${topShares(p.packagesInclusive, 8)} |`,
+          ),
+          '',
+        ]
+      : []),
   ].join('\n');
   writeFileSync(join('bench/results', `${date}${SMOKE ? '-smoke' : ''}.md`), md);
   process.stdout.write(`${md}\n`);
