@@ -254,6 +254,8 @@ async function closedLoop(
 interface Seeded {
   idp: TestIdp;
   sp: { entityId: string; acsUrl: string };
+  /** The connection's current SP certificate: IdPs encrypt assertions to its key. */
+  spCertificatePem: string;
   basic: string;
   opaqueBasic: string;
   opaqueToken: string;
@@ -265,7 +267,7 @@ async function seed(base: string): Promise<Seeded> {
     entityId: 'https://idp.bench/metadata',
     keys: await generateTestKeyPair('Bench IdP'),
   });
-  const conn = await adminCall<{ sp: { entityId: string; acsUrl: string } }>(
+  const conn = await adminCall<{ id: string; sp: { entityId: string; acsUrl: string } }>(
     base,
     'POST',
     '/api/v1/connections',
@@ -276,6 +278,13 @@ async function seed(base: string): Promise<Seeded> {
       domains: ['bench.example'],
     },
   );
+  const spKeys = await adminCall<{ items: Array<{ status: string; certificatePem: string }> }>(
+    base,
+    'GET',
+    `/api/v1/connections/${conn.id}/sp-keys`,
+  );
+  const spCertificatePem = spKeys.items.find((k) => k.status === 'current')?.certificatePem;
+  if (!spCertificatePem) throw new Error('the bench connection has no current SP key');
   const basicOf = (c: { clientId: string; clientSecret: string }) =>
     `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
   const svc = await adminCall<{ clientId: string; clientSecret: string }>(base, 'POST', '/api/v1/clients', {
@@ -312,6 +321,7 @@ async function seed(base: string): Promise<Seeded> {
   return {
     idp,
     sp: conn.sp,
+    spCertificatePem,
     basic: basicOf(svc),
     opaqueBasic: basicOf(opaque),
     opaqueToken: token.access_token,
@@ -319,28 +329,88 @@ async function seed(base: string): Promise<Seeded> {
   };
 }
 
+/** The kinds of response the ACS runs send: the assertion signed, or signed and then encrypted to the SP. */
+type AcsKind = 'assertion-signed' | 'encrypted';
+const ACS_KINDS: AcsKind[] = ['assertion-signed', 'encrypted'];
+const acsScenario = (kind: AcsKind) => `acs (${kind})`;
+/** The XML size of the last ACS run's responses, by kind (bytes, average). */
+const responseBytes: Partial<Record<AcsKind, number>> = {};
+
+/**
+ * One bench response, base64: a ~6 KB Response (seven attributes, eight groups) answering `inResponseTo`, its assertion
+ * signed by `idp` and, for `encrypted`, then encrypted to `spCertificatePem` (aes256-gcm, rsa-oaep).
+ */
+async function benchResponse(
+  idp: TestIdp,
+  sp: { entityId: string; acsUrl: string },
+  kind: AcsKind,
+  spCertificatePem: string,
+  inResponseTo: string,
+  nameId: string,
+  i: number,
+): Promise<string> {
+  const input = {
+    spEntityId: sp.entityId,
+    acsUrl: sp.acsUrl,
+    inResponseTo,
+    nameId,
+    // The size of a typical Entra ID or Okta response: a few profile attributes and group object ids.
+    attributes: {
+      email: `user${i}@bench.example`,
+      givenName: 'Bench',
+      sn: 'User',
+      displayName: `Bench User ${i}`,
+      department: 'Engineering',
+      title: 'Software Engineer',
+      employeeNumber: String(100000 + i),
+      groups: Array.from(
+        { length: 8 },
+        (_, g) => `${String(g).padStart(8, '0')}-5b1f-4c2a-9d3e-${String(i).padStart(12, '0')}`,
+      ),
+    },
+  };
+  const xml =
+    kind === 'encrypted'
+      ? await idp.responseXml(input, { sign: 'assertion', encrypt: { spCertificatePem } })
+      : idp.responseXml(input, { sign: 'assertion' });
+  return Buffer.from(xml).toString('base64');
+}
+
 /** The ACS alone: `count` genuinely signed responses, each answering its own pending AuthnRequest. */
-async function acsRun(bridge: Bridge, s: Seeded, c: number, count: number, label = '') {
+async function acsRun(
+  bridge: Bridge,
+  s: Seeded,
+  c: number,
+  count: number,
+  label = '',
+  kind: AcsKind = 'assertion-signed',
+) {
   const bodies: string[] = [];
+  let xmlBytes = 0;
   for (let i = 0; i < count; i++) {
     const started = await fetch(`${bridge.base}/saml/bench/login`, { redirect: 'manual' });
     const location = new URL(started.headers.get('location') as string);
     const xml = inflateRawSync(
       Buffer.from(location.searchParams.get('SAMLRequest') as string, 'base64'),
     ).toString();
-    const response = s.idp.responseXml({
-      spEntityId: s.sp.entityId,
-      acsUrl: s.sp.acsUrl,
-      inResponseTo: /ID="([^"]+)"/.exec(xml)?.[1] as string,
-      nameId: `user-${c}-${i}${label}`,
-      attributes: { email: `user${i}@bench.example`, givenName: 'Bench', sn: 'User', groups: ['a', 'b'] },
-    }) as string;
-    bodies.push(`SAMLResponse=${encodeURIComponent(Buffer.from(response).toString('base64'))}`);
+    const id = /ID="([^"]+)"/.exec(xml)?.[1] as string;
+    const response = await benchResponse(
+      s.idp,
+      s.sp,
+      kind,
+      s.spCertificatePem,
+      id,
+      `user-${c}-${i}${label}`,
+      i,
+    );
+    bodies.push(`SAMLResponse=${encodeURIComponent(response)}`);
+    xmlBytes += (response.length * 3) / 4;
   }
+  responseBytes[kind] = xmlBytes / count;
   let next = 0;
   return load(
     bridge,
-    `acs (assertion-signed)${label}`,
+    `${acsScenario(kind)}${label}`,
     c,
     {
       url: `${bridge.base}/saml/bench/acs`,
@@ -482,8 +552,11 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
     ];
     for (const c of concurrency) for (const [name, run] of single) if (runs(name)) record(await run(c));
 
-    // ACS: genuinely signed (assertion) responses, each answering its own pending AuthnRequest.
-    if (runs('acs')) for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000));
+    // ACS: genuinely signed responses (assertion-signed, then also encrypted), each answering its own
+    // pending AuthnRequest.
+    for (const kind of ACS_KINDS)
+      if (runs(kind === 'encrypted' ? 'acs-encrypted' : 'acs'))
+        for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, '', kind));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
     if (runs('full-login')) for (const c of concurrency) record(await fullLoginRun(bridge, s, c));
@@ -562,7 +635,7 @@ interface ScenarioProfile {
 }
 
 /** The scenarios the profiled pass runs: the targets not met on this machine, and the longest stall's. */
-const PROFILED = ['client_credentials', 'acs', 'full-login', 'code-exchange', 'refresh'];
+const PROFILED = ['client_credentials', 'acs', 'acs-encrypted', 'full-login', 'code-exchange', 'refresh'];
 
 /**
  * The profiled pass (PostgreSQL, c=32, after the measured runs): the same scenarios again on a fresh bridge
@@ -618,29 +691,33 @@ async function cpuMsPerCall(count: number, op: (i: number) => Promise<unknown>, 
  * first (the bridge under test is warm too). The median of batches of 10: one garbage collection of this
  * process (it has just built thousands of responses for the runs) or one slow moment does not move it.
  */
-async function nodeSamlFloor(): Promise<number> {
+async function nodeSamlFloor(kind: AcsKind): Promise<number> {
   const idp = new TestIdp({
     entityId: 'https://idp.bench/metadata',
     keys: await generateTestKeyPair('Floor IdP'),
   });
+  const spKeys = await generateTestKeyPair('Floor SP');
   const sp = { entityId: `${BASE_URL}/saml/bench/metadata`, acsUrl: `${BASE_URL}/saml/bench/acs` };
-  const responses = Array.from({ length: SMOKE ? 50 : 200 }, (_, i) =>
-    Buffer.from(
-      idp.responseXml({
-        spEntityId: sp.entityId,
-        acsUrl: sp.acsUrl,
-        inResponseTo: `_${String(i).padStart(40, '0')}`,
-        nameId: `user-32-${i}`,
-        attributes: { email: `user${i}@bench.example`, givenName: 'Bench', sn: 'User', groups: ['a', 'b'] },
-      }) as string,
-    ).toString('base64'),
-  );
+  const responses: string[] = [];
+  for (let i = 0; i < (SMOKE ? 50 : 200); i++)
+    responses.push(
+      await benchResponse(
+        idp,
+        sp,
+        kind,
+        spKeys.certificatePem,
+        `_${String(i).padStart(40, '0')}`,
+        `user-32-${i}`,
+        i,
+      ),
+    );
   const engine = new SAML({
     callbackUrl: sp.acsUrl,
     issuer: sp.entityId,
     audience: sp.entityId,
     idpCert: idp.keys.certificatePem,
-    wantAssertionsSigned: false,
+    decryptionPvk: spKeys.privateKeyPem,
+    wantAssertionsSigned: true,
     wantAuthnResponseSigned: false,
     validateInResponseTo: ValidateInResponseTo.never,
     acceptedClockSkewMs: 180_000,
@@ -696,7 +773,7 @@ function cpuBudget(r: Row, rate: number, engine?: string): string {
 /** Issue #6's targets (PostgreSQL, concurrency 32), checked against the rows, with the measured reason. */
 function targets(
   rows: Row[],
-  floors: { acsMs: number; jwtMs: number },
+  floors: { acsMs: Record<AcsKind, number>; jwtMs: number },
   profiles: ScenarioProfile[],
 ): Target[] {
   const profiled = (scenario: string) => {
@@ -735,9 +812,6 @@ function targets(
   );
   const peak = allPg.reduce<Row | undefined>((a, r) => (!a || r.peakRssMb > a.peakRssMb ? r : a), undefined);
   const threads = process.env.SAML_ENGINE_THREADS ?? String(Math.min(4, CORES));
-  const acs = at('acs (assertion-signed)');
-  const acsRatio = acs ? acs.cpuMsPerRequest / floors.acsMs : NaN;
-  const acsC1 = pgRows.find((r) => r.scenario === 'acs (assertion-signed)' && r.concurrency === 1);
   /**
    * Where the bridge's CPU per response goes, by thread. The engine threads run node-saml on the same
    * responses at the same time as the rest: the bridge's CPU against theirs is our overhead free of the
@@ -807,24 +881,37 @@ function targets(
       () =>
         `each exchange signs an ID token and an access token (jose floor ${floors.jwtMs.toFixed(2)} ms each)`,
     ),
-    rate('ACS ≥ 250/s, p99 < 250 ms', 'acs (assertion-signed)', 250, 250, share('node-saml', floors.acsMs)),
+    ...ACS_KINDS.map((kind) =>
+      rate(
+        `ACS (${kind}) ≥ 250/s, p99 < 250 ms`,
+        acsScenario(kind),
+        250,
+        250,
+        share('node-saml', floors.acsMs[kind]),
+      ),
+    ),
     rate(
       'full login ≥ 150/s, p99 < 250 ms',
       'full login',
       150,
       250,
-      share('node-saml (one response)', floors.acsMs),
+      share('node-saml (one response)', floors.acsMs['assertion-signed']),
     ),
-    {
-      target: 'ACS CPU ≤ 1.3× the node-saml floor',
-      measured: acs ? `${acsRatio.toFixed(2)}×` : 'not run',
-      met: acsRatio <= 1.3,
-      ...(acsRatio <= 1.3 || !acs
-        ? {}
-        : {
-            reason: `the floor is node-saml alone in one warm loop; the bridge's CPU per response, by thread: ${[acsC1, acs].flatMap((r) => (r ? [acsSplit(r)] : [])).join('; ')}`,
-          }),
-    },
+    ...ACS_KINDS.map((kind): Target => {
+      const acs = at(acsScenario(kind));
+      const acsC1 = pgRows.find((r) => r.scenario === acsScenario(kind) && r.concurrency === 1);
+      const ratio = acs ? acs.cpuMsPerRequest / floors.acsMs[kind] : NaN;
+      return {
+        target: `ACS (${kind}) CPU ≤ 1.3× the node-saml floor`,
+        measured: acs ? `${ratio.toFixed(2)}×` : 'not run',
+        met: ratio <= 1.3,
+        ...(ratio <= 1.3 || !acs
+          ? {}
+          : {
+              reason: `the floor is node-saml alone in one warm loop; the bridge's CPU per response, by thread: ${[acsC1, acs].flatMap((r) => (r ? [acsSplit(r)] : [])).join('; ')}`,
+            }),
+      };
+    }),
     {
       target: 'event loop never blocked > 50 ms',
       measured: worst ? `max ${worst.loopLagMaxMs} ms` : 'not run',
@@ -872,7 +959,10 @@ async function main(): Promise<void> {
       process.stderr.write(`the profiled pass failed: ${(err as Error).stack}\n`);
     }
   }
-  const acsFloorMs = await nodeSamlFloor();
+  const acsFloorMs = {
+    'assertion-signed': await nodeSamlFloor('assertion-signed'),
+    encrypted: await nodeSamlFloor('encrypted'),
+  };
   const jwtFloorMs = await joseFloor(SMOKE ? 100 : 1000);
 
   const date = new Date().toISOString().replace(/[:.]/g, '-');
@@ -897,10 +987,12 @@ async function main(): Promise<void> {
     databases: DATABASES,
     machine,
     floor: {
-      nodeSamlValidateCpuMs: Number(acsFloorMs.toFixed(3)),
+      nodeSamlValidateCpuMs: Number(acsFloorMs['assertion-signed'].toFixed(3)),
+      nodeSamlValidateEncryptedCpuMs: Number(acsFloorMs.encrypted.toFixed(3)),
       joseSignRs256CpuMs: Number(jwtFloorMs.toFixed(3)),
     },
-    acsOverheadRatio: ratio('acs (assertion-signed)', () => acsFloorMs),
+    acsOverheadRatio: ratio(acsScenario('assertion-signed'), () => acsFloorMs['assertion-signed']),
+    acsEncryptedOverheadRatio: ratio(acsScenario('encrypted'), () => acsFloorMs.encrypted),
     clientCredentialsOverJwtFloor: ratio('client_credentials', () => jwtFloorMs),
     targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles),
     profiles,
@@ -924,8 +1016,9 @@ async function main(): Promise<void> {
         `| ${r.database} | ${r.scenario} | ${r.concurrency} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.unexpected} | ${r.cpuMsPerRequest} | ${r.eventLoopCpuMsPerOp} | ${r.engineCpuMsPerOp} | ${r.postgresCpuMsPerOp} | ${r.loadGeneratorCpuMsPerOp} | ${r.peakRssMb} | ${r.loopLagMaxMs} |`,
     ),
     '',
-    `Floors (this process, same kind of inputs, measured at the end): node-saml validating a response ${acsFloorMs.toFixed(2)} ms CPU; jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU. The machine's speed moves during a run: the engine threads' column (node-saml in the bridge, during the run) is the drift-free reference for the SAML rows.`,
-    `ACS CPU / node-saml floor: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
+    `Floors (this process, same kind of inputs, measured at the end): node-saml validating a response ${acsFloorMs['assertion-signed'].toFixed(2)} ms CPU (assertion-signed), ${acsFloorMs.encrypted.toFixed(2)} ms (encrypted); jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU. The machine's speed moves during a run: the engine threads' column (node-saml in the bridge, during the run) is the drift-free reference for the SAML rows.`,
+    `ACS responses (XML, average): ${ACS_KINDS.map((k) => `${k} ${((responseBytes[k] ?? 0) / 1024).toFixed(1)} KB`).join(', ')}.`,
+    `ACS CPU / node-saml floor, assertion-signed: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}; encrypted: ${summary.acsEncryptedOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     `client_credentials CPU / jose floor: ${summary.clientCredentialsOverJwtFloor.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
     '',
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
