@@ -36,7 +36,7 @@ const CONCURRENCY = process.env.BENCH_CONCURRENCY
   : SMOKE
     ? [8]
     : [1, 8, 32];
-/** BENCH_SCENARIOS=acs,full-login,scale,…: only these scenarios (for profiling one path); default all. */
+/** BENCH_SCENARIOS=acs,acs-encrypted,full-login,scale,…: only these scenarios (for profiling one path); default all. */
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',');
 /** Which scenarios a suite runs, at which concurrencies, and where the bridge writes its CPU profiles. */
 interface Plan {
