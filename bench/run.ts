@@ -986,6 +986,8 @@ async function main(): Promise<void> {
         concurrency: r.concurrency,
         ratio: Number((r.cpuMsPerRequest / floor(r)).toFixed(2)),
       }));
+  const ratioList = (list: ReturnType<typeof ratio>) =>
+    list.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ');
   const summary = {
     date: new Date().toISOString(),
     smoke: SMOKE,
@@ -1024,8 +1026,8 @@ async function main(): Promise<void> {
     '',
     `Floors (this process, same kind of inputs, measured at the end): node-saml validating a response ${acsFloorMs['assertion-signed'].toFixed(2)} ms CPU (assertion-signed), ${acsFloorMs.encrypted.toFixed(2)} ms (encrypted); jose signing an RS256 access token ${jwtFloorMs.toFixed(3)} ms CPU. The machine's speed moves during a run: the engine threads' column (node-saml in the bridge, during the run) is the drift-free reference for the SAML rows.`,
     `ACS responses (XML, average): ${ACS_KINDS.map((k) => `${k} ${((responseBytes[k] ?? 0) / 1024).toFixed(1)} KB`).join(', ')}.`,
-    `ACS CPU / node-saml floor, assertion-signed: ${summary.acsOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}; encrypted: ${summary.acsEncryptedOverheadRatio.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
-    `client_credentials CPU / jose floor: ${summary.clientCredentialsOverJwtFloor.map((a) => `${a.database} c=${a.concurrency}: ${a.ratio}×`).join(', ')}.`,
+    `ACS CPU / node-saml floor, assertion-signed: ${ratioList(summary.acsOverheadRatio)}; encrypted: ${ratioList(summary.acsEncryptedOverheadRatio)}.`,
+    `client_credentials CPU / jose floor: ${ratioList(summary.clientCredentialsOverJwtFloor)}.`,
     '',
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
     '| target (PostgreSQL, c=32) | measured | met | measured reason |',
