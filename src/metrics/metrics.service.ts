@@ -45,6 +45,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Refused replays of single-use OIDC artefacts: lost races (`concurrent`) and later reuse (`sequential`). */
+  readonly singleUseReplays = new Counter({
+    name: 'bridge_single_use_replays_total',
+    help: 'Refused replays of authorization codes and rotated refresh tokens (the grant is revoked), by artefact and timing',
+    labelNames: ['artefact', 'timing'] as const,
+    registers: [this.registry],
+  });
+
   /** Audit events that could not be appended (logins and logouts go on; admin changes are refused). */
   readonly auditAppendFailures = new Counter({
     name: 'bridge_audit_append_failures_total',

@@ -33,6 +33,23 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
   };
 }
 
+/** What the adapter reports when a redemption of a single-use artefact lost the race to another one. */
+export interface LostRedemption {
+  /** The oidc-provider model: `AuthorizationCode`, `RefreshToken`, `DeviceCode`… */
+  model: string;
+  /** The grant the artefact belonged to, now revoked (null when the artefact was gone already). */
+  grantId: string | null;
+  /** How many stored artefacts the revocation removed (the grant, its tokens and codes). */
+  revoked: number;
+}
+
+export interface OidcAdapterHooks {
+  /** The error the losing redemption fails with (oidc-provider's InvalidGrant, rendered as invalid_grant). */
+  lostRedemptionError: (model: string) => Error;
+  /** Told of every lost redemption, after the grant was revoked (audit, metrics). Must not throw. */
+  lostRedemption: (lost: LostRedemption) => Promise<void>;
+}
+
 /**
  * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
  * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
@@ -41,6 +58,7 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
 export function createOidcAdapter(
   statements: Statements,
   findClient: (id: string) => Promise<OidcClientEntity | null>,
+  hooks: OidcAdapterHooks,
 ) {
   const run = <R>(name: string, text: string, values: unknown[]) =>
     statements.rows<R>(`oidc_${name}`, text, values);
@@ -100,13 +118,39 @@ export function createOidcAdapter(
       return this.findWhere('user_code', userCode);
     }
 
-    /** Marks a one-time artefact used; only the first caller succeeds (any instance). */
+    /**
+     * Marks a one-time artefact (authorization code, rotated refresh token…) used. oidc-provider checks
+     * `consumed` on the copy it read before calling this, so two concurrent redemptions would both pass
+     * that check: the conditional UPDATE decides, in the database, which one wins (any instance). The loser
+     * is the replay RFC 6749 §4.1.2 and §10.4 describe: it revokes the grant with everything issued under
+     * it — including what the winner is issuing now, whose grant is then gone — and fails with invalid_grant
+     * before anything is issued for it.
+     */
     async consume(id: string): Promise<void> {
-      await run(
+      const won = await run(
         'consume',
-        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
+        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL
+         RETURNING 1`,
         [this.model, id],
       );
+      if (won.length === 1) return;
+      const revoked = await run<{ grant_id: string | null }>(
+        'revoke_lost_redemption',
+        `WITH source AS (
+           SELECT grant_id FROM oidc_models WHERE model = $1 AND id = $2 AND grant_id IS NOT NULL
+         )
+         DELETE FROM oidc_models
+          WHERE grant_id IN (SELECT grant_id FROM source)
+             OR (model = 'Grant' AND id IN (SELECT grant_id FROM source))
+         RETURNING COALESCE(grant_id, id) AS grant_id`,
+        [this.model, id],
+      );
+      await hooks.lostRedemption({
+        model: this.model,
+        grantId: revoked[0]?.grant_id ?? null,
+        revoked: revoked.length,
+      });
+      throw hooks.lostRedemptionError(this.model);
     }
 
     async destroy(id: string): Promise<void> {

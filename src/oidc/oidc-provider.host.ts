@@ -19,6 +19,7 @@ import { loadImplicitGrant } from './implicit-grant';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
+import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
 /** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
@@ -70,6 +71,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly users: UsersService,
     private readonly jobs: PeriodicJobs,
     private readonly metrics: MetricsService,
+    private readonly replays: OidcReplayReporter,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -161,9 +163,13 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const secure = this.config.baseUrl.startsWith('https:');
     const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
     const configuration: Configuration = {
-      adapter: createOidcAdapter(this.statements, (id) =>
-        this.clients.find(id),
-      ) as unknown as Configuration['adapter'],
+      adapter: createOidcAdapter(this.statements, (id) => this.clients.find(id), {
+        lostRedemptionError: (model) =>
+          new errors.InvalidGrant(
+            model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
+          ),
+        lostRedemption: (lost) => this.replays.lost(lost, ProviderClass.ctx?.oidc?.client?.clientId ?? null),
+      }) as unknown as Configuration['adapter'],
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
         keys: cookieKeys,
@@ -329,6 +335,16 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
       this.metrics.tokenGrants.inc({ grant_type: grantType });
       addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, grant: grantType, outcome: 'success' });
+    });
+    // On the token endpoint oidc-provider revokes a grant only for a replay (a used code or refresh token).
+    provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+      if (ctx.oidc.route !== 'token') return;
+      void this.replays.report({
+        artefact: OidcReplayReporter.artefact(String(ctx.oidc.params?.grant_type ?? 'unknown')),
+        timing: 'sequential',
+        grantId,
+        clientId: ctx.oidc.client?.clientId ?? null,
+      });
     });
     provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
       addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, outcome: err.error ?? 'error' }),

@@ -8,13 +8,20 @@ import { OidcInteractionController } from './oidc-interaction.controller';
 import { OidcKeysController } from './oidc-keys.controller';
 import { OidcLogoutService } from './oidc-logout.service';
 import { OidcProviderHost } from './oidc-provider.host';
+import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 import { ConnectionsModule } from '../connections/connections.module';
 
 @Module({
   imports: [UsersModule, SamlModule, AuditModule, ConnectionsModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
-  providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
+  providers: [
+    OidcClientsService,
+    OidcSigningKeysService,
+    OidcProviderHost,
+    OidcLogoutService,
+    OidcReplayReporter,
+  ],
   exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],
 })
 export class OidcModule {}
