@@ -334,4 +334,56 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
     },
     120_000,
   );
+
+  it.each(CONCURRENCY)(
+    "an admin's console SSO sign-in code taken %i times at once opens one console session",
+    async (n) => {
+      const corp = await createTestConnection(a, `race-corp-${kind}-${n}`, {
+        options: { adminGroups: ['bridge-admins'] },
+      });
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const started = await a
+          .http()
+          .post('/admin/sso/start')
+          .set('Origin', new URL(a.config.baseUrl).origin)
+          .type('form')
+          .send({ connection: corp.slug, next: '/admin/users' })
+          .expect(303);
+        const url = new URL(started.headers.location as string);
+        const { inflateRawSync } = await import('node:zlib');
+        const requestXml = inflateRawSync(
+          Buffer.from(url.searchParams.get('SAMLRequest') as string, 'base64'),
+        ).toString();
+        const browser = (started.headers['set-cookie'] as unknown as string[])
+          .find((c) => c.startsWith('bridge_browser='))
+          ?.split(';')[0] as string;
+        const xml = corp.idp.responseXml({
+          spEntityId: corp.spEntityId,
+          acsUrl: corp.acsUrl,
+          inResponseTo: /ID="([^"]+)"/.exec(requestXml)?.[1],
+          nameId: 'race-root',
+          attributes: { email: 'race-root@example.com', groups: ['bridge-admins'] },
+        }) as string;
+        const acs = await a
+          .http()
+          .post(`/saml/${corp.slug}/acs`)
+          .type('form')
+          .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
+          .expect(303);
+        const location = acs.headers.location as string;
+        expect(location).toMatch(/^\/admin\/sso\/continue\?/);
+        const answers = await Promise.all(
+          Array.from({ length: n }, (_, i) => spread(i).http().get(location).set('Cookie', browser)),
+        );
+        const won = answers.filter((x) => x.status === 200);
+        expect(won).toHaveLength(1);
+        expect(String(won[0]?.headers['set-cookie'])).toMatch(/(^|,)admin_console=/);
+        for (const x of answers.filter((y) => y.status !== 200)) {
+          expect(x.status).toBe(400);
+          expect(/Reason: <code>([^<]+)<\/code>/.exec(x.text)?.[1]).toBe('saml_login_not_found');
+        }
+      }
+    },
+    120_000,
+  );
 });
