@@ -17,6 +17,7 @@ import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/lo
 import { MetricsService } from './metrics/metrics.service';
 import { OidcProviderHost } from './oidc/oidc-provider.host';
 import { errorPage } from './saml/html';
+import { scimBodyParser } from './scim/scim-body';
 
 /** The ACS / SLO body limit: a SAMLResponse is at most 256 KB decoded (~342 KB in base64). */
 export const SAML_BODY_LIMIT_BYTES = 400 * 1024;
@@ -71,6 +72,8 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
   app.use(app.get(OidcProviderHost).middleware());
   // SAML endpoints take form posts only, with a tighter limit than the admin API.
   app.use('/saml', express.urlencoded({ extended: false, limit: SAML_BODY_LIMIT_BYTES, parameterLimit: 10 }));
+  // SCIM (directory sync) bodies are application/scim+json; a bad one is answered in the SCIM error schema.
+  app.use('/scim', scimBodyParser(config.bodyLimitBytes));
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes, parameterLimit: 100 }));
   app.use(express.raw({ type: METADATA_CONTENT_TYPES, limit: config.bodyLimitBytes }));

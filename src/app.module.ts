@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OidcModule } from './oidc/oidc.module';
 import { SamlModule } from './saml/saml.module';
+import { ScimModule } from './scim/scim.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -33,6 +34,7 @@ export class AppModule {
         OidcModule,
         ConsoleModule,
         SetupLinksModule,
+        ScimModule,
       ],
     };
   }

@@ -3,8 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 
 /** Who caused an audited change. */
 export interface AuditActor {
-  /** 'admin-key' (bootstrap key or API key), 'admin-session' (console), 'setup-link', 'user', 'system'. */
-  type: 'admin-key' | 'admin-session' | 'setup-link' | 'user' | 'system';
+  /** 'admin-key' (bootstrap key or API key), 'admin-session' (console), 'setup-link', 'scim-token' (directory sync), 'user', 'system'. */
+  type: 'admin-key' | 'admin-session' | 'setup-link' | 'scim-token' | 'user' | 'system';
   /** A stable id: the API key id, the console session's admin name, the setup link id, the user id. */
   id: string | null;
   /** A readable name for the audit log. */

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination.query';
 
-const ACTOR_TYPES = ['admin-key', 'admin-session', 'setup-link', 'user', 'system'] as const;
+const ACTOR_TYPES = ['admin-key', 'admin-session', 'setup-link', 'scim-token', 'user', 'system'] as const;
 
 /** The filters shared by the list and the export. */
 export class AuditFilterQuery {

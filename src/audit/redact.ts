@@ -13,7 +13,7 @@ const SECRET_KEY =
 /** Private members of a JWK (when an object with `kty` carries them). */
 const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
 /** Values that are secrets whatever their member is called: PEM private keys, the bridge's own secrets. */
-const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^sb[ksl]_[A-Za-z0-9_-]{20,}$/;
+const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^(sb[ksl]|sct)_[A-Za-z0-9_-]{20,}$/;
 /** Longer strings (metadata documents, certificates) are replaced by their length and SHA-256. */
 const MAX_STRING = 2048;
 const MAX_DEPTH = 12;

@@ -45,6 +45,8 @@ export interface BridgeConfig {
   readonly oidcKeyRotationDays: number;
   /** SSO traces (login diagnostics with the decoded SAML messages) are deleted after this many days. */
   readonly ssoTraceRetentionDays: number;
+  /** SCIM requests one token may make per minute before it gets 429 (per token, across instances). */
+  readonly scimRateLimitPerMinute: number;
   /** Domain for the bridge's session cookies (shared across subdomains); host-only when unset. */
   readonly cookieDomain: string | undefined;
   /** A web console session ends after this many minutes without a request. */
@@ -244,6 +246,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
     ssoTraceRetentionDays: intInRange(env, 'SSO_TRACE_RETENTION_DAYS', 14, 1, 3650, problems),
+    scimRateLimitPerMinute: intInRange(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000, problems),
     cookieDomain,
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
     adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),

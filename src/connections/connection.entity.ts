@@ -46,6 +46,11 @@ export interface ConnectionOptions {
   attributeMapping?: AttributeMappingOverrides;
   /** Members of any of these IdP groups may sign in to the admin console through this connection. */
   adminGroups?: string[];
+  /**
+   * How a directory (SCIM) user is the same person as a SAML login: their `externalId` (default; Entra:
+   * map objectId to externalId, Okta sends its user id) or their `userName` equals the login's subject.
+   */
+  scimMatch?: 'externalId' | 'userName';
 }
 
 /** What the bridge read from the IdP's metadata (the last good copy). */

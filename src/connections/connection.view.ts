@@ -56,6 +56,16 @@ export class MetadataStateView {
   @ApiPropertyOptional({ nullable: true }) lastRefreshError!: RefreshErrorRecord | null;
 }
 
+export class ScimDetailsView {
+  @ApiProperty({ description: 'The SCIM 2.0 base URL to give the directory (Entra ID, Okta provisioning)' })
+  baseUrl!: string;
+  @ApiProperty({
+    enum: ['externalId', 'userName'],
+    description: "Which directory attribute equals the SAML login's subject",
+  })
+  match!: string;
+}
+
 export class ConnectionView {
   @ApiProperty() id!: string;
   @ApiProperty() slug!: string;
@@ -68,6 +78,7 @@ export class ConnectionView {
   @ApiProperty({ type: SpDetailsView }) sp!: SpDetailsView;
   @ApiProperty({ type: IdpDetailsView }) idp!: IdpDetailsView;
   @ApiProperty({ type: MetadataStateView }) metadata!: MetadataStateView;
+  @ApiProperty({ type: ScimDetailsView }) scim!: ScimDetailsView;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 }
@@ -105,6 +116,11 @@ export function certificateView(c: IdpCertificate, now: Date): CertificateView {
     expiresSoon: msLeft > 0 && msLeft <= CERTIFICATE_EXPIRY_WARNING_DAYS * DAY_MS,
     daysLeft,
   };
+}
+
+/** Where a connection's directory pushes users and groups (SCIM 2.0). */
+export function scimBaseUrl(baseUrl: string, slug: string): string {
+  return `${baseUrl}/scim/v2/${slug}`;
 }
 
 /**
@@ -156,6 +172,7 @@ export function connectionView(c: ConnectionEntity, baseUrl: string, now = new D
       validUntil: c.metadataValidUntil?.toISOString() ?? null,
       lastRefreshError: c.lastRefreshError,
     },
+    scim: { baseUrl: scimBaseUrl(baseUrl, c.slug), match: c.options.scimMatch ?? 'externalId' },
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };

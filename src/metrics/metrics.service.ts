@@ -53,6 +53,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Users the directory (SCIM) deactivated or deleted, signed out of every app, or not (failed). */
+  readonly directoryDeprovisionings = new Counter({
+    name: 'bridge_directory_deprovisionings_total',
+    help: 'Users deactivated or deleted by directory sync (SCIM) and signed out everywhere, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   /** Audit events that could not be appended (logins and logouts go on; admin changes are refused). */
   readonly auditAppendFailures = new Counter({
     name: 'bridge_audit_append_failures_total',

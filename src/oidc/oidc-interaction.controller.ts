@@ -186,7 +186,12 @@ export class OidcInteractionController {
     if (!details || details.uid !== uid) return this.expired(res);
     await finishInteraction(details, res, {
       error: 'access_denied',
-      error_description: reason === 'saml_user_disabled' ? 'The account is disabled.' : 'The sign-in failed.',
+      error_description:
+        reason === 'saml_user_disabled'
+          ? 'The account is disabled.'
+          : reason === 'user_deprovisioned'
+            ? 'The account was deprovisioned by the directory.'
+            : 'The sign-in failed.',
     });
   }
 

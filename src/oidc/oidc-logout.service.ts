@@ -103,7 +103,29 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
 
   /** Ends the OpenID Provider sessions of the users whose SAML sessions ended; queues logout tokens. */
   async endUserSessions(ended: LoginSessionEntity[]): Promise<number> {
-    const accountIds = [...new Set(ended.map((s) => s.userId))];
+    return this.endAccountSessions([...new Set(ended.map((s) => s.userId))]);
+  }
+
+  /**
+   * Signs users out of every app at once (the directory deprovisioned them): their OpenID Provider
+   * sessions end with back-channel logout to each app that had one, and every grant, refresh token, code
+   * and opaque access token issued to them is revoked, offline grants included. Returns the logout tokens
+   * queued.
+   */
+  async signOutEverywhere(userIds: string[]): Promise<number> {
+    if (userIds.length === 0) return 0;
+    const queued = await this.endAccountSessions(userIds);
+    await this.dataSource.query(
+      `DELETE FROM oidc_models WHERE grant_id IN (
+         SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'accountId' = ANY($1::text[]))
+         OR (model IN ('Grant', 'Session', 'AuthorizationCode', 'RefreshToken', 'AccessToken')
+             AND payload->>'accountId' = ANY($1::text[]))`,
+      [userIds],
+    );
+    return queued;
+  }
+
+  private async endAccountSessions(accountIds: string[]): Promise<number> {
     if (accountIds.length === 0) return 0;
     const rows: Array<{
       id: string;

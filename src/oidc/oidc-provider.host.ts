@@ -14,6 +14,7 @@ import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
 import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
+import { groupsClaim } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
@@ -305,7 +306,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
               user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined),
             given_name: user.givenName ?? undefined,
             family_name: user.familyName ?? undefined,
-            groups: user.groups,
+            groups: groupsClaim(user),
           }),
         };
       },

@@ -22,6 +22,6 @@ import { ConnectionsModule } from '../connections/connections.module';
     OidcLogoutService,
     OidcReplayReporter,
   ],
-  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],
+  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService, OidcLogoutService],
 })
 export class OidcModule {}

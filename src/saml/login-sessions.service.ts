@@ -101,6 +101,13 @@ export class LoginSessionsService {
     return matching;
   }
 
+  /** Ends every live session of a user (the directory deprovisioned them). Returns the sessions ended. */
+  async endForUser(userId: string, reason: string): Promise<LoginSessionEntity[]> {
+    const live = await this.sessions.find({ where: { userId, endedAt: IsNull() } });
+    await this.endWhere(live, reason);
+    return live;
+  }
+
   private async endWhere(sessions: LoginSessionEntity[], reason: string): Promise<void> {
     if (sessions.length === 0) return;
     const now = this.clock.now();

@@ -36,6 +36,7 @@ export type SamlReason =
   | 'saml_subject_unstable'
   | 'saml_attribute_conflict'
   | 'saml_user_disabled'
+  | 'user_deprovisioned'
   | 'saml_relay_state_invalid'
   | 'saml_logout_invalid'
   | 'saml_binding_unsupported'

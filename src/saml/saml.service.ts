@@ -15,7 +15,7 @@ import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
 import { SpKeysService } from '../keys/sp-keys.service';
 import { mapIdentity, MappedUser, MappingError } from '../mapping/attribute-mapping';
-import { UserEntity } from '../users/user.entity';
+import { isDeprovisioned, UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
@@ -482,6 +482,19 @@ export class SamlService {
     }
     // Refuse a disabled user now; the user is created or updated only when the login completes.
     const existing = await this.users.findBySubject(connection.id, mapped.subject);
+    // The directory (SCIM) deactivated or deleted the user: no login, whoever started it.
+    if (existing && isDeprovisioned(existing) && !isTestLogin(pending?.context)) {
+      const interaction = pending?.context.interaction;
+      throw new SamlRejection(
+        'user_deprovisioned',
+        "Your account was removed from your organisation's directory; ask your administrator.",
+        { userId: existing.id },
+        403,
+        typeof interaction === 'string'
+          ? `/oidc/interaction/${interaction}/abort?reason=user_deprovisioned`
+          : undefined,
+      );
+    }
     // A test login shows a disabled user's claims too (the result page says the user is disabled).
     if (existing?.disabled && !isTestLogin(pending?.context)) {
       // A login an app started (OIDC) ends at the app with access_denied rather than on our error page.
@@ -552,6 +565,14 @@ export class SamlService {
       subject = mapped.subject;
       if (isTestLogin(completion.context)) return await this.finishTestLogin(connection, completion);
       const user = await this.users.provision(connection.id, mapped, attributes);
+      if (isDeprovisioned(user)) {
+        throw new SamlRejection(
+          'user_deprovisioned',
+          "Your account was removed from your organisation's directory; ask your administrator.",
+          {},
+          403,
+        );
+      }
       if (user.disabled) {
         throw new SamlRejection(
           'saml_user_disabled',

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Quer
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsEmail, IsOptional, IsUUID } from 'class-validator';
 import { PaginationQuery } from '../common/pagination.query';
-import { UserEntity } from './user.entity';
+import { isDeprovisioned, UserEntity, userSource } from './user.entity';
 import { UsersService } from './users.service';
 
 export class ListUsersQuery extends PaginationQuery {
@@ -25,6 +25,18 @@ export class UserView {
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ nullable: true, type: String }) lastLoginAt!: string | null;
+  @ApiProperty({ enum: ['saml', 'scim', 'both'], description: 'SAML logins, the directory (SCIM), or both' })
+  source!: 'saml' | 'scim' | 'both';
+  @ApiProperty({ description: 'False when disabled by an admin or deactivated / deleted by the directory' })
+  active!: boolean;
+  @ApiProperty({ description: 'Deactivated or deleted by the directory: no login, no token' })
+  deprovisioned!: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'SCIM userName' }) userName!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'SCIM externalId' }) externalId!: string | null;
+  @ApiProperty({ type: [String], description: "The directory's (SCIM) groups of the user" })
+  directoryGroups!: string[];
+  @ApiProperty({ nullable: true, type: String, description: 'Last change by the directory' })
+  lastSyncedAt!: string | null;
 }
 
 export function userView(u: UserEntity): UserView {
@@ -43,6 +55,13 @@ export function userView(u: UserEntity): UserView {
     createdAt: u.createdAt.toISOString(),
     updatedAt: u.updatedAt.toISOString(),
     lastLoginAt: u.lastLoginAt?.toISOString() ?? null,
+    source: userSource(u),
+    active: !u.disabled && !isDeprovisioned(u),
+    deprovisioned: isDeprovisioned(u),
+    userName: u.userName,
+    externalId: u.externalId,
+    directoryGroups: u.directoryGroups ?? [],
+    lastSyncedAt: u.lastSyncedAt?.toISOString() ?? null,
   };
 }
 

@@ -4,7 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import type { MappedUser } from '../mapping/attribute-mapping';
-import { UserEntity } from './user.entity';
+import { isDeprovisioned, UserEntity } from './user.entity';
 import { entityFromRow } from '../database/entity-from-row';
 import { Statements } from '../database/statements';
 
@@ -94,11 +94,11 @@ export class UsersService {
     return user;
   }
 
-  /** An enabled user by id, or null (unknown id, malformed id or disabled). */
+  /** An enabled user by id, or null (unknown id, malformed id, disabled, or deprovisioned by the directory). */
   async findActive(id: string): Promise<UserEntity | null> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
     const user = await this.statements.findOne(this.users, { id });
-    return user && !user.disabled ? user : null;
+    return user && !user.disabled && !isDeprovisioned(user) ? user : null;
   }
 
   findBySubject(connectionId: string, subject: string): Promise<UserEntity | null> {

@@ -23,6 +23,7 @@ const ACTOR_TYPES: Array<[string, string]> = [
   ['admin-session', 'Console admin'],
   ['admin-key', 'Admin API key'],
   ['setup-link', 'Setup link'],
+  ['scim-token', 'Directory sync (SCIM token)'],
   ['user', 'User'],
   ['system', 'System'],
 ];

@@ -139,6 +139,15 @@ export class ConnectionOptionsDto implements Partial<ConnectionOptions> {
   adminGroups?: string[];
 
   @ApiPropertyOptional({
+    enum: ['externalId', 'userName'],
+    description:
+      "Directory sync (SCIM): which attribute of a directory user equals the SAML login's stable subject (default externalId)",
+  })
+  @IsOptional()
+  @IsIn(['externalId', 'userName'])
+  scimMatch?: 'externalId' | 'userName';
+
+  @ApiPropertyOptional({
     description: 'Where IdP-initiated logins land: a same-origin path such as /welcome',
   })
   @IsOptional()

@@ -9,6 +9,7 @@ import { AdminConsole1764500000000 } from './1764500000000-admin-console';
 import { Retention1764600000000 } from './1764600000000-retention';
 import { SetupLinks1764700000000 } from './1764700000000-setup-links';
 import { ChangeNotifications1764800000000 } from './1764800000000-change-notifications';
+import { DirectorySync1765000000000 } from './1765000000000-directory-sync';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Retention1764600000000,
   SetupLinks1764700000000,
   ChangeNotifications1764800000000,
+  DirectorySync1765000000000,
 ];

@@ -1,0 +1,161 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { returnedRows } from '../database/returned-rows';
+import type { GroupMember, StoredGroup } from './scim-group';
+
+interface GroupRow {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const group = (r: GroupRow): StoredGroup => ({
+  id: r.id,
+  displayName: r.display_name,
+  externalId: r.external_id,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+/** The directory's groups of a connection and their members (tables scim_groups, scim_group_members). */
+@Injectable()
+export class ScimGroupsRepository {
+  async find(m: EntityManager, connectionId: string, id: string, lock = false): Promise<StoredGroup | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const rows: GroupRow[] = await m.query(
+      `SELECT * FROM scim_groups WHERE connection_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [connectionId, id],
+    );
+    return rows[0] ? group(rows[0]) : null;
+  }
+
+  async nameTaken(
+    m: EntityManager,
+    connectionId: string,
+    displayName: string,
+    except?: string,
+  ): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `SELECT 1 FROM scim_groups WHERE connection_id = $1 AND lower(display_name) = lower($2)
+         AND ($3::uuid IS NULL OR id <> $3::uuid)`,
+      [connectionId, displayName, except ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  async insert(
+    m: EntityManager,
+    connectionId: string,
+    g: { displayName: string; externalId: string | null },
+    now: Date,
+  ): Promise<StoredGroup> {
+    const rows = returnedRows<GroupRow>(
+      await m.query(
+        `INSERT INTO scim_groups (connection_id, display_name, external_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4) RETURNING *`,
+        [connectionId, g.displayName, g.externalId, now],
+      ),
+    );
+    return group(rows[0] as GroupRow);
+  }
+
+  async update(
+    m: EntityManager,
+    id: string,
+    g: { displayName: string; externalId: string | null },
+    now: Date,
+  ): Promise<StoredGroup> {
+    const rows = returnedRows<GroupRow>(
+      await m.query(
+        `UPDATE scim_groups SET display_name = $2, external_id = $3, updated_at = $4 WHERE id = $1 RETURNING *`,
+        [id, g.displayName, g.externalId, now],
+      ),
+    );
+    return group(rows[0] as GroupRow);
+  }
+
+  async delete(m: EntityManager, id: string): Promise<void> {
+    await m.query(`DELETE FROM scim_groups WHERE id = $1`, [id]);
+  }
+
+  async memberIds(m: EntityManager, groupId: string): Promise<string[]> {
+    const rows: Array<{ user_id: string }> = await m.query(
+      `SELECT user_id FROM scim_group_members WHERE group_id = $1 ORDER BY user_id`,
+      [groupId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Members with the name to show for each (userName). */
+  async members(m: EntityManager, groupIds: string[]): Promise<Map<string, GroupMember[]>> {
+    const out = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
+    if (groupIds.length === 0) return out;
+    const rows: Array<{ group_id: string; user_id: string; display: string | null }> = await m.query(
+      `SELECT gm.group_id, gm.user_id, coalesce(u.user_name, u.display_name, u.email) AS display
+         FROM scim_group_members gm JOIN users u ON u.id = gm.user_id
+        WHERE gm.group_id = ANY($1::uuid[]) ORDER BY gm.group_id, u.created_at, u.id`,
+      [groupIds],
+    );
+    for (const r of rows) out.get(r.group_id)?.push({ id: r.user_id, display: r.display ?? r.user_id });
+    return out;
+  }
+
+  async addMembers(m: EntityManager, groupId: string, userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await m.query(
+      `INSERT INTO scim_group_members (group_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`,
+      [groupId, userIds],
+    );
+  }
+
+  async removeMembers(m: EntityManager, groupId: string, userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await m.query(`DELETE FROM scim_group_members WHERE group_id = $1 AND user_id = ANY($2::uuid[])`, [
+      groupId,
+      userIds,
+    ]);
+  }
+
+  /** Takes a user out of every group (the directory deleted them). */
+  async removeUserEverywhere(m: EntityManager, userId: string): Promise<void> {
+    await m.query(`DELETE FROM scim_group_members WHERE user_id = $1`, [userId]);
+  }
+
+  /** The groups of these users (for the User resource's read-only `groups`). */
+  async groupsOf(
+    m: EntityManager,
+    userIds: string[],
+  ): Promise<Map<string, Array<{ id: string; displayName: string }>>> {
+    const out = new Map<string, Array<{ id: string; displayName: string }>>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return out;
+    const rows: Array<{ user_id: string; id: string; display_name: string }> = await m.query(
+      `SELECT gm.user_id, g.id, g.display_name FROM scim_group_members gm JOIN scim_groups g ON g.id = gm.group_id
+        WHERE gm.user_id = ANY($1::uuid[]) ORDER BY g.display_name`,
+      [userIds],
+    );
+    for (const r of rows) out.get(r.user_id)?.push({ id: r.id, displayName: r.display_name });
+    return out;
+  }
+
+  async page(
+    m: EntityManager,
+    connectionId: string,
+    where: { sql: string; values: unknown[] } | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<{ items: StoredGroup[]; total: number }> {
+    const base = `FROM scim_groups g WHERE g.connection_id = $1${where ? ` AND ${where.sql}` : ''}`;
+    const values = [connectionId, ...(where?.values ?? [])];
+    const [count] = (await m.query(`SELECT count(*)::int AS n ${base}`, values)) as Array<{ n: number }>;
+    const rows: GroupRow[] =
+      limit > 0
+        ? await m.query(
+            `SELECT g.* ${base} ORDER BY g.created_at, g.id OFFSET ${Math.max(0, Math.floor(offset))} LIMIT ${Math.floor(limit)}`,
+            values,
+          )
+        : [];
+    return { items: rows.map(group), total: count?.n ?? 0 };
+  }
+}
