@@ -29,7 +29,10 @@ import { SpKeysService, SpKeyView } from '../../keys/sp-keys.service';
 import { SamlService, sendOutgoing } from '../../saml/saml.service';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { UsersService } from '../../users/users.service';
+import { ScimTokensService } from '../../scim/scim-tokens.service';
+import { scimTokenView } from '../../scim/scim-tokens.controller';
 import { CreateSetupLinkDto } from '../setup-links/setup-links.controller';
+import { directorySyncSection } from '../views/directory-sync.view';
 import {
   DEFAULT_EXPIRY_HOURS,
   MAX_EXPIRY_HOURS,
@@ -76,6 +79,7 @@ const NOTICES: Record<string, string> = {
     'Next SP key created: it is in the SP metadata now. Ask the customer to refresh it at their IdP, then promote it.',
   'sp-promoted': 'The next SP key is now current; the previous one still decrypts for 24 hours.',
   'link-revoked': 'Setup link revoked: it no longer opens, and pages already open refuse every action.',
+  'scim-token-revoked': 'SCIM token revoked: the directory gets 401 with it from now on.',
 };
 
 const PRESET_LABELS: Record<string, string> = {
@@ -217,6 +221,7 @@ export class ConsoleConnectionsController {
     private readonly users: UsersService,
     private readonly saml: SamlService,
     private readonly setupLinks: SetupLinksService,
+    private readonly scimTokens: ScimTokensService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -678,11 +683,12 @@ export class ConsoleConnectionsController {
     error?: string,
   ): Promise<string> {
     const c = this.view(entity);
-    const [keys, traces, lastLogins, links] = await Promise.all([
+    const [keys, traces, lastLogins, links, scimTokens] = await Promise.all([
       this.spKeys.list(c.id),
       this.traces.list(c.id, { limit: 20 }),
       this.users.lastLoginByConnection(),
       this.setupLinks.list(c.id),
+      this.scimTokens.list(c.id),
     ]);
     const val = (name: string, current: string | number | boolean | undefined | null) =>
       values[name] !== undefined
@@ -777,6 +783,17 @@ export class ConsoleConnectionsController {
         hint: 'For example who you send it to. Shown to admins only.',
       }) +
       `<button type="submit">Create a setup link</button></fieldset></form>`;
+
+    const directorySync = directorySyncSection({
+      scimBaseUrl: c.scim.baseUrl,
+      match: c.scim.match,
+      tokens: scimTokens.map(scimTokenView),
+      csrf,
+      actions: {
+        create: `${base}/scim-tokens`,
+        revoke: (tokenId) => `${base}/scim-tokens/${h(tokenId)}/revoke`,
+      },
+    });
 
     const options = entity.options;
     const settings =
@@ -952,12 +969,13 @@ export class ConsoleConnectionsController {
     return consolePage(
       { title: c.name, session: chrome(session), active: 'connections', notice: noticeText, error },
       `<p class="muted">Slug <code>${h(c.slug)}</code> · preset ${h(PRESET_LABELS[c.preset] ?? c.preset)} · ` +
-        `<a href="#sp-details">SP details</a> · <a href="#test">Test login</a> · <a href="#setup-links">Setup links</a> · <a href="#settings">Settings</a> · ` +
+        `<a href="#sp-details">SP details</a> · <a href="#test">Test login</a> · <a href="#setup-links">Setup links</a> · <a href="#directory-sync">Directory sync</a> · <a href="#settings">Settings</a> · ` +
         `<a href="#metadata">Metadata</a> · <a href="#sp-keys">SP keys</a> · <a href="#traces">Traces</a></p>` +
         status +
         sp +
         test +
         setupLinks +
+        directorySync +
         settings +
         metadata +
         spKeys +

@@ -14,6 +14,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../../common/public.decorator';
 import { ConnectionsService } from '../../connections/connections.service';
+import { groupsClaim, isDeprovisioned, userSource } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 import { actionButton, consolePage, date, h, selectField, table, textField } from './console-html';
 import type { ConsoleSession } from './console-sessions.service';
@@ -68,9 +69,16 @@ export class ConsoleUsersController {
       )}</span>`,
       `<code>${h(slugs.get(u.connectionId) ?? u.connectionId)}</code>`,
       `<code>${h(u.subject)}</code>`,
-      u.groups.map((g) => `<code>${h(g)}</code>`).join(' ') || '<span class="muted">none</span>',
+      groupsClaim(u)
+        .map((g) => `<code>${h(g)}</code>`)
+        .join(' ') || '<span class="muted">none</span>',
       date(u.lastLoginAt),
-      u.disabled ? '<span class="badge bad">disabled</span>' : '<span class="badge ok">active</span>',
+      `${h(userSource(u))}${u.lastSyncedAt ? `<br><span class="muted">synced ${date(u.lastSyncedAt)}</span>` : ''}`,
+      isDeprovisioned(u)
+        ? '<span class="badge bad">deprovisioned</span>'
+        : u.disabled
+          ? '<span class="badge bad">disabled</span>'
+          : '<span class="badge ok">active</span>',
       actionButton(
         `/admin/users/${h(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
         session.csrfToken,
@@ -115,9 +123,9 @@ export class ConsoleUsersController {
             `<button type="submit">Search</button></form>` +
             table(
               `${total} user(s)`,
-              ['User', 'Connection', 'Subject', 'Groups', 'Last login', 'State', 'Action'],
+              ['User', 'Connection', 'Subject', 'Groups', 'Last login', 'Source', 'State', 'Action'],
               rows,
-              'No users match. Users appear after their first login.',
+              'No users match. Users appear after their first login, or when a directory provisions them (SCIM).',
             ) +
             pager,
         ),

@@ -7,6 +7,7 @@ import { OidcModule } from '../../oidc/oidc.module';
 import { SamlModule } from '../../saml/saml.module';
 import { UsersModule } from '../../users/users.module';
 import { AdminModule } from '../admin.module';
+import { ScimModule } from '../../scim/scim.module';
 import { SetupLinksModule } from '../setup-links/setup-links.module';
 import { ConsoleAppsController } from './console-apps.controller';
 import { ConsoleAuditController } from './console-audit.controller';
@@ -14,6 +15,7 @@ import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleScimController } from './console-scim.controller';
 import { ConsoleSsoController } from './console-sso.controller';
 import { ConsoleUploadMiddleware } from './console-upload.middleware';
 import { ConsoleUsersController } from './console-users.controller';
@@ -30,6 +32,7 @@ import { ConsoleSessionGuard } from './console.guard';
     SamlModule,
     OidcModule,
     SetupLinksModule,
+    ScimModule,
   ],
   controllers: [
     ConsoleAuthController,
@@ -39,6 +42,7 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleKeysController,
     ConsoleSsoController,
     ConsoleAuditController,
+    ConsoleScimController,
   ],
   providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
   exports: [ConsoleSessionsService],

@@ -3,6 +3,7 @@ import { AuditModule } from '../../audit/audit.module';
 import { ConnectionsModule } from '../../connections/connections.module';
 import { KeysModule } from '../../keys/keys.module';
 import { SamlModule } from '../../saml/saml.module';
+import { ScimModule } from '../../scim/scim.module';
 import { ConsoleUploadMiddleware } from '../console/console-upload.middleware';
 import { SetupLinksController } from './setup-links.controller';
 import { SetupLinksService } from './setup-links.service';
@@ -10,7 +11,7 @@ import { SetupPageController } from './setup-page.controller';
 
 /** Customer setup links: the admin API and the customer's setup pages at /setup. */
 @Module({
-  imports: [AuditModule, ConnectionsModule, KeysModule, SamlModule],
+  imports: [AuditModule, ConnectionsModule, KeysModule, SamlModule, ScimModule],
   controllers: [SetupLinksController, SetupPageController],
   providers: [SetupLinksService],
   exports: [SetupLinksService],

@@ -42,7 +42,7 @@ export interface ResolvedSetupLink {
 }
 
 /** What a refused link was being used for (recorded in the audit event). */
-export type SetupAction = 'open' | 'view' | 'metadata' | 'test_login' | 'certificate';
+export type SetupAction = 'open' | 'view' | 'metadata' | 'test_login' | 'certificate' | 'scim_token';
 
 function sameString(a: string, b: string): boolean {
   const x = Buffer.from(a);

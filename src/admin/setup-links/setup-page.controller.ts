@@ -37,6 +37,9 @@ import { formText, serviceError, type FormBody } from '../console/console-forms'
 import { csrfField, date, h } from '../console/console-html';
 import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
+import { ScimTokensService } from '../../scim/scim-tokens.service';
+import { scimTokenView } from '../../scim/scim-tokens.controller';
+import { createdTokenSection, directorySyncSection } from '../views/directory-sync.view';
 import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
 import { SetupPageFilter } from './setup-page.filter';
 import { ResolvedSetupLink, SetupAction, SetupLinksService } from './setup-links.service';
@@ -50,7 +53,7 @@ const NOTICES: Record<string, string> = {
  * to the token-free `/setup`; every request then resolves the token to its one connection (refused once
  * the link expired or was revoked). Forms carry a CSRF token derived from the link token, and the id of
  * the connection they were rendered for (checked against the link), and must come from this origin. A link can only replace this
- * connection's IdP metadata and start test logins: nothing else.
+ * connection's IdP metadata, start test logins and create SCIM tokens for the directory: nothing else.
  */
 @ApiExcludeController()
 @Public()
@@ -64,6 +67,7 @@ export class SetupPageController {
     private readonly connections: ConnectionsService,
     private readonly spKeys: SpKeysService,
     private readonly saml: SamlService,
+    private readonly scimTokens: ScimTokensService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
     this.origin = new URL(config.baseUrl).origin;
@@ -173,6 +177,28 @@ export class SetupPageController {
     sendOutgoing(res, outgoing);
   }
 
+  /** A SCIM token for the customer's directory provisioning (shown once; audited with the link as actor). */
+  @Post('scim-tokens')
+  async scimToken(@Req() req: Request, @Body() body: FormBody, @Res() res: Response): Promise<void> {
+    const resolved = await this.forPost(req, body, 'scim_token');
+    const { token, scimBaseUrl } = await this.scimTokens.create(resolved.connection.id, {
+      description: formText(body, 'description', 200) ?? 'Created on the setup page',
+    });
+    this.send(
+      res,
+      setupPage(
+        { title: `Directory sync: ${resolved.connection.name}`, connectionName: resolved.connection.name },
+        createdTokenSection({
+          token,
+          scimBaseUrl,
+          back: '/setup#directory-sync',
+          backLabel: 'Back to the setup page',
+        }),
+      ),
+      HttpStatus.CREATED,
+    );
+  }
+
   /** The link itself: exchanged for the setup cookie, then a redirect to the token-free page. */
   @Get(':token')
   async open(@Param('token') token: string, @Res() res: Response): Promise<void> {
@@ -200,7 +226,7 @@ export class SetupPageController {
       await this.connections.get(resolved.connection.id),
       this.config.baseUrl,
     );
-    const keys = await this.spKeys.list(c.id);
+    const [keys, scimTokens] = await Promise.all([this.spKeys.list(c.id), this.scimTokens.list(c.id)]);
     const currentKey = keys.find((k) => k.status === 'current');
     const hidden =
       csrfField(this.links.csrfToken(token)) + `<input type="hidden" name="connectionId" value="${h(c.id)}">`;
@@ -209,7 +235,7 @@ export class SetupPageController {
     const intro =
       `<p>You were invited to set up single sign-on for <strong>${h(c.name)}</strong>. ` +
       `Follow the steps for your identity provider, give us its metadata, then run a test login. ` +
-      `This page can only change this connection's identity provider metadata.</p>` +
+      `This page can only change this connection's identity provider metadata and create tokens for your directory's provisioning (SCIM).</p>` +
       `<p class="muted">This link works until ${date(resolved.link.expiresAt)}.</p>`;
 
     const refreshError = c.metadata.lastRefreshError;
@@ -249,6 +275,17 @@ export class SetupPageController {
       `Nobody is signed in to any app and no user is created.</p>` +
       `<form method="post" action="/setup/test-login" class="inline">${hidden}<button type="submit">Run a test login</button></form>`;
 
+    const directorySync = directorySyncSection({
+      scimBaseUrl: c.scim.baseUrl,
+      match: c.scim.match,
+      tokens: scimTokens.map(scimTokenView),
+      csrf: this.links.csrfToken(token),
+      actions: {
+        create: '/setup/scim-tokens',
+        hidden: `<input type="hidden" name="connectionId" value="${h(c.id)}">`,
+      },
+    });
+
     return setupPage(
       {
         title: `Single sign-on setup: ${c.name}`,
@@ -262,7 +299,8 @@ export class SetupPageController {
         spValues +
         expectedClaims(c.preset as Preset) +
         metadata +
-        test,
+        test +
+        directorySync,
     );
   }
 }
