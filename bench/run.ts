@@ -27,6 +27,7 @@ import {
   postgresCpuSince,
   startBenchBridge,
 } from './bench-bridge';
+import { runAll, scimClient, syncGroup, syncUser } from './scim-sync';
 import { mainThreadProfile, Shares, summarizeProfile, topShares } from './top-frames';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -258,6 +259,7 @@ async function closedLoop(
 }
 
 interface Seeded {
+  connectionId: string;
   idp: TestIdp;
   sp: { entityId: string; acsUrl: string };
   /** The connection's current SP certificate: IdPs encrypt assertions to its key. */
@@ -325,6 +327,7 @@ async function seed(base: string): Promise<Seeded> {
     client: { ...app, redirectUri: REDIRECT },
   });
   return {
+    connectionId: conn.id,
     idp,
     sp: conn.sp,
     spCertificatePem,
@@ -439,6 +442,102 @@ function fullLoginRun(bridge: Bridge, s: Seeded, c: number, label = '') {
     const user = `login-${loginCounter++ % 1000}`;
     await s.login.login(user, `${user}@bench.example`, noEvidence());
   });
+}
+
+/** A row for a run of a fixed number of operations (`latencies`, sorted) that took `seconds`. */
+async function fixedRunRow(
+  bridge: Bridge,
+  scenario: string,
+  concurrency: number,
+  latencies: number[],
+  seconds: number,
+  meter: Awaited<ReturnType<typeof runMeter>>,
+  ops = latencies.length,
+): Promise<Row> {
+  return {
+    database: bridge.database,
+    scenario,
+    concurrency,
+    requests: ops,
+    rps: Math.round(ops / seconds),
+    p50: Math.round(percentile(latencies, 50)),
+    p95: Math.round(percentile(latencies, 95)),
+    p99: Math.round(percentile(latencies, 99)),
+    errors: 0,
+    unexpected: 0,
+    ...(await meter(ops)),
+  };
+}
+
+/**
+ * Directory sync (PostgreSQL): an initial SCIM sync of BENCH_SCIM_USERS users (default 100,000) and
+ * BENCH_SCIM_GROUPS groups (default 1,000, 100 members each) in Entra ID's pattern at 8 concurrent
+ * requests; CPU per user (bridge and PostgreSQL); then the full login at c=8 while a sync runs beside it.
+ */
+async function scimRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
+  const users = Number(process.env.BENCH_SCIM_USERS ?? (SMOKE ? 300 : 100_000));
+  const groups = Number(process.env.BENCH_SCIM_GROUPS ?? (SMOKE ? 6 : 1000));
+  const membersPerGroup = Math.min(100, users);
+  const c = 8;
+  const scim = await scimClient(bridge.base, s.connectionId, 'bench');
+  const rows: Row[] = [];
+  const ids: string[] = new Array<string>(users);
+  let meter = await runMeter(bridge);
+  let t0 = performance.now();
+  const userLatencies = await runAll(users, c, async (i) => {
+    ids[i] = await syncUser(scim, i, 'sync');
+  });
+  rows.push(
+    await fixedRunRow(
+      bridge,
+      'scim sync: users (lookup + create)',
+      c,
+      userLatencies,
+      (performance.now() - t0) / 1000,
+      meter,
+    ),
+  );
+  meter = await runMeter(bridge);
+  t0 = performance.now();
+  let requests = 0;
+  const groupLatencies = await runAll(groups, c, async (g) => {
+    const members = Array.from(
+      { length: membersPerGroup },
+      (_, k) => ids[(g * membersPerGroup + k) % users] as string,
+    );
+    const sent = await syncGroup(scim, g, members, 'sync');
+    requests += sent;
+  });
+  rows.push(
+    await fixedRunRow(
+      bridge,
+      `scim sync: groups (lookup + create + ${membersPerGroup} members)`,
+      c,
+      groupLatencies,
+      (performance.now() - t0) / 1000,
+      meter,
+    ),
+  );
+  process.stdout.write(`scim: ${groups} groups in ${requests} requests\n`);
+  // The login rate while the directory keeps syncing (4 concurrent SCIM requests beside the logins).
+  let stop = false;
+  let synced = 0;
+  const background = Promise.all(
+    Array.from({ length: 4 }, async (_, w) => {
+      for (let i = w; !stop; i += 4) {
+        await syncUser(scim, i, 'live');
+        synced++;
+      }
+    }),
+  );
+  const t1 = performance.now();
+  rows.push(await fullLoginRun(bridge, s, 8, ' (during a SCIM sync)'));
+  stop = true;
+  await background;
+  process.stdout.write(
+    `scim: ${Math.round(synced / ((performance.now() - t1) / 1000))} users/s synced beside the logins\n`,
+  );
+  return rows;
 }
 
 /**
@@ -610,6 +709,7 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
         }),
       );
     }
+    if (db && runs('scim')) for (const row of await scimRuns(bridge, s)) record(row);
     if (db && !SMOKE && process.env.BENCH_SCALE !== '0' && runs('scale'))
       for (const row of await scaleRuns(bridge, s, db.url)) record(row);
     return rows;

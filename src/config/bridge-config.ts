@@ -246,7 +246,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
     ssoTraceRetentionDays: intInRange(env, 'SSO_TRACE_RETENTION_DAYS', 14, 1, 3650, problems),
-    scimRateLimitPerMinute: intInRange(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000, problems),
+    scimRateLimitPerMinute: intInRange(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 60_000, 1, 10_000_000, problems),
     cookieDomain,
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
     adminSessionMaxHours: intInRange(env, 'ADMIN_SESSION_MAX_HOURS', 12, 1, 7 * 24, problems),
