@@ -80,7 +80,9 @@ function toApiError(err: unknown): unknown {
   }
   if (err instanceof MetadataFetchError) {
     const status =
-      err.code === 'metadata_url_invalid' ? HttpStatus.BAD_REQUEST : HttpStatus.UNPROCESSABLE_ENTITY;
+      err.code === 'metadata_url_invalid' || err.code === 'metadata_url_forbidden_host'
+        ? HttpStatus.BAD_REQUEST
+        : HttpStatus.UNPROCESSABLE_ENTITY;
     return new ApiError(status, err.code, err.message);
   }
   return err;
@@ -91,6 +93,7 @@ function toApiError(err: unknown): unknown {
 export class ConnectionsService {
   private readonly logger = new Logger('ConnectionsService');
   private readonly connections: Repository<ConnectionEntity>;
+  private readonly disabledListeners: Array<(connectionId: string) => Promise<void> | void> = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -235,6 +238,7 @@ export class ConnectionsService {
     }
     const entity = await this.get(id);
     const before = connectionAuditView(entity);
+    const wasEnabled = entity.enabled;
     if (dto.name !== undefined) entity.name = dto.name.trim();
     if (dto.enabled !== undefined) entity.enabled = dto.enabled;
     if (dto.allowIdpInitiated !== undefined) entity.allowIdpInitiated = dto.allowIdpInitiated;
@@ -271,7 +275,14 @@ export class ConnectionsService {
     } else if (dto.metadataRefreshSeconds !== undefined && entity.metadataUrl) {
       entity.metadataNextRefreshAt = this.nextRefreshAt(entity, this.clock.now());
     }
-    return this.saveAudited(entity, before);
+    const saved = await this.saveAudited(entity, before);
+    if (wasEnabled && !saved.enabled) for (const listener of this.disabledListeners) await listener(saved.id);
+    return saved;
+  }
+
+  /** Registers a listener told after a connection was disabled (its users' sessions end: OIDC logout fan-out). */
+  onDisabled(listener: (connectionId: string) => Promise<void> | void): void {
+    this.disabledListeners.push(listener);
   }
 
   /**

@@ -12,6 +12,7 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutboundHttp } from '../platform/http/outbound';
 import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
@@ -70,6 +71,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly users: UsersService,
     private readonly jobs: PeriodicJobs,
     private readonly metrics: MetricsService,
+    private readonly outbound: OutboundHttp,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -171,6 +173,10 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         short: { httpOnly: true, sameSite: 'lax', secure, ...domain },
       },
       routes: OIDC_ROUTES,
+      // Its outgoing requests (apps' jwks_uri, back-channel logout after RP-initiated logout) go through the
+      // bridge's outbound policy, not oidc-provider's own special-use-address guard (which refuses the private
+      // networks internal apps run on, and cannot be installed under every runtime).
+      fetch: this.outbound.providerFetch() as unknown as Configuration['fetch'],
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
       claims: {
         acr: null,

@@ -104,6 +104,44 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     await t.admin.post('/api/v1/clients').send({ name: 'No redirect' }).expect(400);
   });
 
+  it('refuses at registration the URIs the outbound policy would never send to (link-local, metadata service)', async () => {
+    for (const uri of [
+      'https://169.254.169.254/bcl',
+      'https://[fe80::1]/bcl',
+      'https://[::ffff:169.254.1.1]/x',
+    ]) {
+      const res = await t.admin
+        .post('/api/v1/clients')
+        .send({ name: 'Bad', redirectUris: [REDIRECT], backchannelLogoutUri: uri })
+        .expect(400);
+      expect(res.body).toMatchObject({
+        code: 'outbound_destination_refused',
+        details: { field: 'backchannelLogoutUri', cause: 'blocked_by_policy' },
+      });
+    }
+    const jwks = await t.admin
+      .post('/api/v1/clients')
+      .send({
+        name: 'Bad',
+        redirectUris: [REDIRECT],
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwksUri: 'https://169.254.169.254/jwks',
+      })
+      .expect(400);
+    expect(jwks.body).toMatchObject({ code: 'outbound_destination_refused', details: { field: 'jwksUri' } });
+    const ok = await createClient({ name: 'Fine', redirectUris: [REDIRECT] });
+    const patched = await t.admin
+      .patch(`/api/v1/clients/${ok.clientId}`)
+      .send({ backchannelLogoutUri: 'https://169.254.169.254/bcl' })
+      .expect(400);
+    expect(patched.body.code).toBe('outbound_destination_refused');
+    // Private networks where internal apps run are accepted.
+    await t.admin
+      .patch(`/api/v1/clients/${ok.clientId}`)
+      .send({ backchannelLogoutUri: 'https://10.20.30.40/bcl' })
+      .expect(200);
+  });
+
   it('issues RFC 9068 JWT access tokens to service apps (client_credentials) that verify offline with the JWKS', async () => {
     const svc = await createClient({ name: 'Batch', grantTypes: ['client_credentials'] });
     const config = await discover(svc.clientId, svc.clientSecret);
