@@ -15,6 +15,6 @@ import { ConnectionsModule } from '../connections/connections.module';
   imports: [UsersModule, SamlModule, AuditModule, ConnectionsModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
   providers: [OidcClientsService, OidcSigningKeysService, OidcProviderHost, OidcLogoutService],
-  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService],
+  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService, OidcLogoutService],
 })
 export class OidcModule {}
