@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -65,6 +66,9 @@ export class ClientWithSecretView extends ClientView {
   clientSecret?: string;
 }
 
+const REFUSED =
+  'invalid_redirect_uri, invalid_grant_types, invalid_client_metadata; outbound_destination_refused when backchannelLogoutUri or jwksUri points where the outbound policy never sends (details: field, cause, address)';
+
 function deliveryView(d: BackchannelDeliveryState | undefined): BackchannelDeliveryView | null {
   return d ? { ...d, lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null } : null;
 }
@@ -111,6 +115,7 @@ export class OidcClientsController {
   @Post()
   @ApiOperation({ summary: 'Register an app; the answer carries clientId and (once) clientSecret' })
   @ApiCreatedResponse({ type: ClientWithSecretView })
+  @ApiBadRequestResponse({ description: REFUSED })
   async create(@Body() dto: CreateClientDto): Promise<ClientWithSecretView> {
     const { client, clientSecret } = await this.clients.create(dto);
     return view(client, undefined, clientSecret);
@@ -135,6 +140,7 @@ export class OidcClientsController {
   @Patch(':clientId')
   @ApiOperation({ summary: 'Update an app (redirect URIs are matched exactly)' })
   @ApiOkResponse({ type: ClientWithSecretView })
+  @ApiBadRequestResponse({ description: REFUSED })
   async update(
     @Param('clientId') clientId: string,
     @Body() dto: UpdateClientDto,
