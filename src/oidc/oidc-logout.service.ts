@@ -201,7 +201,11 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       const sub = row.payload.accountId as string;
       for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
         if (auth.grantId)
-          await this.dataSource.query(`DELETE FROM oidc_models WHERE grant_id = $1`, [auth.grantId]);
+          // The grant's tokens (grant_id) and the Grant itself (whose row has no grant_id).
+          await this.dataSource.query(
+            `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`,
+            [auth.grantId],
+          );
         const client = await provider.Client.find(clientId);
         if (client?.backchannelLogoutUri) {
           await this.dataSource.query(

@@ -17,6 +17,7 @@ import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
+import { JwtUserinfo } from './jwt-userinfo';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -62,6 +63,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private checkedAt = 0;
   private building?: Promise<Provider>;
   private readonly plugins: Array<(provider: Provider) => void> = [];
+  /** The signing keys the current provider was built with (public parts verify JWT access tokens). */
+  private jwks: Array<Record<string, unknown>> = [];
+  private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -73,7 +77,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly metrics: MetricsService,
     private readonly outbound: OutboundHttp,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {}
+  ) {
+    this.jwtUserinfo = new JwtUserinfo(dataSource, config.issuer, API_RESOURCE);
+  }
 
   async onModuleInit(): Promise<void> {
     await this.keys.ensureKeys();
@@ -139,16 +145,24 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         path === '/.well-known/openid-configuration' ||
         (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/'));
       if (!mine) return next();
-      this.current().then(
-        () => (this.handler as Handler)(req, res),
-        (err: unknown) => next(err),
-      );
+      this.current()
+        .then(async (provider) => {
+          // userinfo with the API's JWT access token (the default apps' token): see JwtUserinfo.
+          const auth = req.headers.authorization;
+          if (path === OIDC_ROUTES.userinfo && auth?.startsWith('Bearer ')) {
+            const standIn = await this.jwtUserinfo.standIn(provider, this.jwks, auth.slice(7).trim());
+            if (standIn) req.headers.authorization = `Bearer ${standIn}`;
+          }
+          (this.handler as Handler)(req, res);
+        })
+        .catch((err: unknown) => next(err));
     };
   }
 
   private async build(): Promise<Provider> {
     const { default: ProviderClass, errors } = await import('oidc-provider');
     const jwks = await this.keys.privateJwks();
+    this.jwks = jwks;
     const users = this.users;
     const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.

@@ -235,6 +235,9 @@ async function until(ready: () => boolean): Promise<void> {
       const a = await login(onLoopback, 'slo-0001');
       const b = await login(onPrivate, 'slo-0001');
       const before = { loopback: loopbackReceived.length, private: privateReceived.length };
+      await expect(oc.fetchUserInfo(a.config, a.tokens.access_token, a.sub)).resolves.toMatchObject({
+        sub: a.sub,
+      });
 
       await idpLogout('slo-0001');
       await until(() => loopbackReceived.length > before.loopback && privateReceived.length > before.private);
@@ -255,6 +258,10 @@ async function until(ready: () => boolean): Promise<void> {
         sid: b.sid,
       });
 
+      // The session's grants are gone: the apps' unexpired JWT access tokens no longer get userinfo.
+      await expect(oc.fetchUserInfo(a.config, a.tokens.access_token, a.sub)).rejects.toMatchObject({
+        status: 401,
+      });
       for (const app of [onLoopback, onPrivate]) {
         expect(await appState(app.clientId)).toMatchObject({
           result: 'delivered',

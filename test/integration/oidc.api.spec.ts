@@ -346,6 +346,23 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         audience: 'urn:saml-bridge:api',
         typ: 'at+jwt',
       });
+      // The default app's JWT access token works at the userinfo endpoint that discovery advertises.
+      const sub = claims?.sub as string;
+      const info = await oc.fetchUserInfo(config, tokens.access_token, sub);
+      expect(info).toEqual({
+        sub,
+        email: 'ada@example.com',
+        email_verified: true,
+        name: 'Ada Lovelace',
+        given_name: 'Ada',
+        family_name: 'Lovelace',
+        groups: ['eng', 'admins'],
+      });
+      // A JWT that is not the bridge's (or was altered) is refused like any bad token.
+      const [h, p] = tokens.access_token.split('.');
+      await expect(oc.fetchUserInfo(config, `${h}.${p}.AAAA`, sub)).rejects.toMatchObject({
+        status: 401,
+      });
 
       const refreshed = await oc.refreshTokenGrant(config, tokens.refresh_token as string);
       expect(refreshed.refresh_token).toBeTruthy();
@@ -356,6 +373,10 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
       await expect(oc.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
         error: 'invalid_grant',
+      });
+      // The grant is gone: its JWT access tokens no longer get userinfo, though they have not expired.
+      await expect(oc.fetchUserInfo(config, refreshed.access_token, sub)).rejects.toMatchObject({
+        status: 401,
       });
 
       // A code is single use.
