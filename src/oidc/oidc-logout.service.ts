@@ -26,7 +26,8 @@ export const BACKCHANNEL_RETRY_DELAYS_S = [30, 120, 600, 3600];
 const FINAL_CAUSES: ReadonlySet<OutboundCause> = new Set(['blocked_by_policy', 'invalid_url']);
 
 /** Why sessions end, for the log and the audit trail. */
-export type SessionEndReason = 'idp_logout' | 'user_disabled' | 'connection_disabled' | 'grant_revoked';
+export type SessionEndReason =
+  'idp_logout' | 'user_disabled' | 'connection_disabled' | 'connection_deleted' | 'grant_revoked';
 
 /** An app's latest back-channel logout delivery, as the admin API and the console show it. */
 export interface BackchannelDeliveryState {
@@ -106,15 +107,17 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       if (reason === 'idp_logout') await this.endUserSessions(ended);
     });
     this.users.onDisabled((userIds) => this.endSafely(userIds, 'user_disabled'));
-    this.connections.onDisabled(async (connectionId) => {
-      const rows: Array<{ id: string }> = await this.dataSource.query(
-        `SELECT id FROM users WHERE connection_id = $1`,
-        [connectionId],
-      );
-      await this.endSafely(
-        rows.map((r) => r.id),
-        'connection_disabled',
-      );
+    this.connections.onDisabled(async (connectionId, deletedUserIds) => {
+      const userIds =
+        deletedUserIds ??
+        (
+          (await this.dataSource.query(`SELECT id FROM users WHERE connection_id = $1`, [
+            connectionId,
+          ])) as Array<{
+            id: string;
+          }>
+        ).map((r) => r.id);
+      await this.endSafely(userIds, deletedUserIds ? 'connection_deleted' : 'connection_disabled');
     });
   }
 

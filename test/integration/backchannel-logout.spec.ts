@@ -326,7 +326,7 @@ async function until(ready: () => boolean): Promise<void> {
       expect(await metrics()).toMatch(/bridge_backchannel_logout_failures_total\{cause="refused"\} [1-9]/);
     });
 
-    it('logs the user out of the apps when the user is disabled, the connection is disabled, or a grant is revoked', async () => {
+    it('logs the user out of the apps when the user is disabled, the connection is disabled or deleted, or a grant is revoked', async () => {
       const app = await createClient({ name: 'Admin-ended app', backchannelLogoutUri: privateUri });
 
       // User disabled.
@@ -355,6 +355,19 @@ async function until(ready: () => boolean): Promise<void> {
       expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
         sub: c.sub,
         sid: c.sid,
+      });
+
+      // Connection deleted (its users with it).
+      const gone = await createTestConnection(t, 'bcl-gone-co');
+      agent = request.agent(t.app.getHttpServer());
+      const d = await login(app, 'gone-0001', gone);
+      before = privateReceived.length;
+      await t.admin.delete(`/api/v1/connections/${gone.id}`).expect(204);
+      await until(() => privateReceived.length > before);
+      expect(privateReceived.slice(before)).toHaveLength(1);
+      expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
+        sub: d.sub,
+        sid: d.sid,
       });
 
       // Grant revoked: a refresh token used twice (stolen) revokes the grant, and the app hears of it.

@@ -60,16 +60,6 @@ export class MetadataFetcher {
     return url;
   }
 
-  /** Form and destination (the outbound policy on the resolved addresses); throws MetadataFetchError. */
-  async assertAllowed(raw: string): Promise<URL> {
-    const url = this.validateUrl(raw);
-    try {
-      return await this.outbound.assertAllowed(url, { publicOnly: !this.config.metadataAllowPrivateHosts });
-    } catch (err) {
-      throw this.fromOutbound(err);
-    }
-  }
-
   /** Downloads the document at `raw`; the body as bytes (the parser detects the encoding). */
   async fetch(raw: string): Promise<Buffer> {
     let url = this.validateUrl(raw);
