@@ -382,7 +382,8 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   async deliverDue(limit = 50): Promise<{ delivered: number; failed: number }> {
     const claimed: unknown = await this.dataSource.query(
       `UPDATE backchannel_deliveries SET next_attempt_at = now() + interval '5 minutes', attempts = attempts + 1,
-              last_error = '${SENDING}' || coalesce(last_error, '')
+              last_error = CASE WHEN starts_with(coalesce(last_error, ''), '${SENDING}') THEN last_error
+                                ELSE '${SENDING}' || coalesce(last_error, '') END
         WHERE id IN (SELECT id FROM backchannel_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING id, client_id, sub, sid, attempts`,
