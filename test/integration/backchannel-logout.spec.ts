@@ -450,6 +450,31 @@ async function until(ready: () => boolean): Promise<void> {
       expect(page.text).toContain('<h2>Back-channel logout</h2>');
       expect(page.text).toContain('failed, no retry left');
       expect(page.text).toContain('<code>blocked_by_policy</code>');
+
+      // Registering such a URI in the console is refused at the field, with the reason.
+      const form = await t.http().get('/admin/apps/new').set('Cookie', cookie).expect(200);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] as string;
+      const refused = await t
+        .http()
+        .post('/admin/apps')
+        .set('Cookie', cookie)
+        .set('Origin', t.config.baseUrl)
+        .type('form')
+        .send({
+          _csrf: csrf,
+          name: 'Metadata <probe>',
+          redirectUris: REDIRECT,
+          backchannelLogoutUri: 'https://169.254.169.254/latest/meta-data/',
+          grantTypes: 'authorization_code,refresh_token',
+          tokenEndpointAuthMethod: 'client_secret_basic',
+        })
+        .expect(400);
+      expect(refused.text).toContain('the bridge does not send requests there');
+      expect(refused.text).toContain('value="Metadata &#60;probe&#62;"');
+      expect(refused.text).toContain(
+        '<p class="field-error" id="backchannelLogoutUri-error">backchannelLogoutUri: the bridge does not send',
+      );
+      expect(refused.text).not.toContain('Metadata <probe>');
     });
   },
 );
