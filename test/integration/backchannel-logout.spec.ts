@@ -62,6 +62,8 @@ async function until(ready: () => boolean): Promise<void> {
     let privateUri: string;
     let loopbackUri: string;
     let agent: ReturnType<typeof request.agent>;
+    /** The bridge's log (JSON lines). */
+    const logLines: string[] = [];
 
     beforeAll(async () => {
       oc = await import('openid-client');
@@ -110,7 +112,12 @@ async function until(ready: () => boolean): Promise<void> {
       await new Promise<void>((r) => loopback.listen(0, '127.0.0.1', r));
       loopbackUri = `http://127.0.0.1:${(loopback.address() as AddressInfo).port}/bcl`;
 
-      t = await startTestApp(kind, { OUTBOUND_CA_FILE: join(dir, 'cert.pem') }, undefined, { listen: true });
+      t = await startTestApp(
+        kind,
+        { OUTBOUND_CA_FILE: join(dir, 'cert.pem') },
+        { write: (line: string) => void logLines.push(line) },
+        { listen: true },
+      );
       saml = await createTestConnection(t, 'bcl-co');
     });
 
@@ -434,6 +441,17 @@ async function until(ready: () => boolean): Promise<void> {
           .expect(200)
       ).body.items;
       expect(audit.data.error).toMatch(/^blocked_by_policy: /);
+      // Logged with the app, the cause and the attempt.
+      const logged = logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((l) => l.client === blocked.clientId && l.cause === 'blocked_by_policy');
+      expect(logged).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          attempt: 1,
+          msg: expect.stringContaining('169.254.169.254'),
+        }),
+      ]);
 
       // The console's app page shows the delivery state, escaped.
       const signIn = await t
