@@ -60,9 +60,12 @@ interface Delivery {
 }
 
 /**
- * Logout fan-out: when the IdP ends a user's SAML session, every OpenID Provider session of that user ends,
- * the grants (and so the refresh tokens) of its apps are revoked, and each app with a back-channel logout
- * URI gets a signed logout token — sent at once, retried with backoff, recorded, never blocking the logout.
+ * Logout fan-out: when the IdP ends a user's SAML session, a user or connection is disabled (or the
+ * connection deleted), or a grant is revoked, the OpenID Provider sessions concerned end, the grants (and so
+ * the refresh tokens) of their apps are revoked, and each app with a back-channel logout URI gets a signed
+ * logout token — sent at once through the outbound policy, retried with backoff, recorded with the cause of
+ * each failure, never blocking the logout. oidc-provider's own deliveries (RP-initiated logout) are recorded
+ * and retried the same way.
  */
 @Injectable()
 export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
@@ -108,15 +111,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     });
     this.users.onDisabled((userIds) => this.endSafely(userIds, 'user_disabled'));
     this.connections.onDisabled(async (connectionId, deletedUserIds) => {
-      const userIds =
-        deletedUserIds ??
-        (
-          (await this.dataSource.query(`SELECT id FROM users WHERE connection_id = $1`, [
-            connectionId,
-          ])) as Array<{
-            id: string;
-          }>
-        ).map((r) => r.id);
+      const userIds = deletedUserIds ?? (await this.users.idsByConnection(connectionId));
       await this.endSafely(userIds, deletedUserIds ? 'connection_deleted' : 'connection_disabled');
     });
   }

@@ -128,6 +128,12 @@ export class UsersService {
     return out;
   }
 
+  /** The ids of a connection's users. */
+  async idsByConnection(connectionId: string): Promise<string[]> {
+    const rows = await this.users.find({ select: { id: true }, where: { connectionId } });
+    return rows.map((u) => u.id);
+  }
+
   /** Registers a listener told after users were disabled (their sessions and grants end: OIDC logout fan-out). */
   onDisabled(listener: (userIds: string[]) => Promise<void> | void): void {
     this.disabledListeners.push(listener);
