@@ -469,6 +469,10 @@ async function until(ready: () => boolean): Promise<void> {
       expect(page.text).toContain('failed, no retry left');
       expect(page.text).toContain('<code>blocked_by_policy</code>');
 
+      const list = await t.http().get('/admin/apps').set('Cookie', cookie).expect(200);
+      expect(list.text).toContain('failed, no retry left (<code>blocked_by_policy</code>)');
+      expect(list.text).toContain('failed, will retry (<code>refused</code>)');
+
       // Registering such a URI in the console is refused at the field, with the reason.
       const form = await t.http().get('/admin/apps/new').set('Cookie', cookie).expect(200);
       const csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] as string;

@@ -107,14 +107,20 @@ export class ConsoleAppsController {
     @Query('notice') code: unknown,
   ): Promise<void> {
     const session = req.consoleSession as ConsoleSession;
-    const apps = await this.clients.list();
-    const rows = apps.map((c) => [
-      `<a href="/admin/apps/${h(c.clientId)}">${h(c.name)}</a>`,
-      `<code>${h(c.clientId)}</code>`,
-      c.redirectUris.map((u) => `<code>${h(u)}</code>`).join('<br>') || '<span class="muted">none</span>',
-      h(c.tokenEndpointAuthMethod),
-      date(c.createdAt),
-    ]);
+    const [apps, deliveries] = await Promise.all([this.clients.list(), this.logout.deliveryStates()]);
+    const rows = apps.map((c) => {
+      const d = deliveries.get(c.clientId);
+      return [
+        `<a href="/admin/apps/${h(c.clientId)}">${h(c.name)}</a>`,
+        `<code>${h(c.clientId)}</code>`,
+        c.redirectUris.map((u) => `<code>${h(u)}</code>`).join('<br>') || '<span class="muted">none</span>',
+        h(c.tokenEndpointAuthMethod),
+        d
+          ? `${h(DELIVERY_RESULTS[d.result])}${d.cause ? ` (<code>${h(d.cause)}</code>)` : ''}`
+          : '<span class="muted">—</span>',
+        date(c.createdAt),
+      ];
+    });
     this.send(
       res,
       consolePage(
@@ -127,7 +133,7 @@ export class ConsoleAppsController {
         `<p>Internal apps sign users in with OpenID Connect against this bridge. <a href="/admin/apps/new">Register an app</a></p>` +
           table(
             `${apps.length} app(s)`,
-            ['App', 'Client ID', 'Redirect URIs', 'Authentication', 'Created'],
+            ['App', 'Client ID', 'Redirect URIs', 'Authentication', 'Last back-channel logout', 'Created'],
             rows,
             'No apps yet.',
           ),
