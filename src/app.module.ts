@@ -11,6 +11,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OidcModule } from './oidc/oidc.module';
+import { OutboundModule } from './platform/http/outbound.module';
 import { SamlModule } from './saml/saml.module';
 import { ScimModule } from './scim/scim.module';
 import { UsersModule } from './users/users.module';
@@ -25,6 +26,7 @@ export class AppModule {
         ClockModule,
         DatabaseModule.forRoot(),
         MetricsModule,
+        OutboundModule,
         AuditModule,
         AdminModule,
         HealthModule,

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { parseCidr } from '../platform/http/outbound-policy';
+
+/** Non-public ranges the bridge reaches by default (where internal apps run); loopback only outside production. */
+export const DEFAULT_OUTBOUND_ALLOW_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -39,8 +43,25 @@ export interface BridgeConfig {
   readonly metadataRefreshSeconds: number;
   /** How often the scheduler looks for connections that are due a refresh. */
   readonly metadataSchedulerSeconds: number;
-  /** Allow metadata URLs on loopback / private addresses (tests, on-premises IdPs). */
+  /**
+   * Allow metadata URLs over http and on non-public addresses that the outbound policy allows (tests,
+   * on-premises IdPs). When false, metadata comes only from public addresses over https. Link-local and
+   * metadata-service addresses stay refused either way (outbound policy).
+   */
   readonly metadataAllowPrivateHosts: boolean;
+  /**
+   * Non-public ranges the bridge may send requests to (back-channel logout, apps' JWKS, metadata).
+   * Default: 10/8, 172.16/12, 192.168/16, fc00::/7, plus loopback outside production.
+   */
+  readonly outboundAllowCidrs: readonly string[];
+  /** Ranges the bridge never sends to (wins over outboundAllowCidrs and over public addresses). */
+  readonly outboundDenyCidrs: readonly string[];
+  /** Whole-request deadline of an outbound request. */
+  readonly outboundTimeoutMs: number;
+  /** Largest answer body accepted from an outbound request (IdP metadata: metadataMaxBytes). */
+  readonly outboundMaxResponseBytes: number;
+  /** Extra CA certificates (PEM file) trusted for outbound https, besides the system's (internal PKI). */
+  readonly outboundCaFile: string | undefined;
   /** Rotate the OIDC signing keys every this many days (0: only on demand). */
   readonly oidcKeyRotationDays: number;
   /** SSO traces (login diagnostics with the decoded SAML messages) are deleted after this many days. */
@@ -221,6 +242,28 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const cidrList = (name: string, fallback: string[]): string[] => {
+    const raw = env[name];
+    if (raw === undefined) return fallback;
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    for (const item of items) {
+      if (!parseCidr(item))
+        problems.push(`${name}: "${item}" is not a CIDR (e.g. 10.0.0.0/8) or an IP address`);
+    }
+    return items;
+  };
+  const outboundAllowCidrs = cidrList('OUTBOUND_ALLOW_CIDRS', [
+    ...DEFAULT_OUTBOUND_ALLOW_CIDRS,
+    ...(production ? [] : ['127.0.0.0/8', '::1/128']),
+  ]);
+  const outboundDenyCidrs = cidrList('OUTBOUND_DENY_CIDRS', []);
+  const outboundCaFile = env.OUTBOUND_CA_FILE?.trim() ? resolve(cwd, env.OUTBOUND_CA_FILE.trim()) : undefined;
+  if (outboundCaFile && !existsSync(outboundCaFile))
+    problems.push(`OUTBOUND_CA_FILE: ${outboundCaFile} does not exist`);
+
   const config: BridgeConfig = {
     nodeEnv,
     production,
@@ -244,6 +287,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metadataRefreshSeconds: intInRange(env, 'METADATA_REFRESH_SECONDS', 86400, 60, 30 * 86400, problems),
     metadataSchedulerSeconds: intInRange(env, 'METADATA_SCHEDULER_SECONDS', 60, 0, 86400, problems),
     metadataAllowPrivateHosts: bool(env, 'METADATA_ALLOW_PRIVATE_HOSTS', !production, problems),
+    outboundAllowCidrs,
+    outboundDenyCidrs,
+    outboundTimeoutMs: intInRange(env, 'OUTBOUND_TIMEOUT_MS', 5000, 100, 120000, problems),
+    outboundMaxResponseBytes: intInRange(
+      env,
+      'OUTBOUND_MAX_RESPONSE_BYTES',
+      1024 * 1024,
+      1024,
+      50 * 1024 * 1024,
+      problems,
+    ),
+    outboundCaFile,
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
     ssoTraceRetentionDays: intInRange(env, 'SSO_TRACE_RETENTION_DAYS', 14, 1, 3650, problems),
     scimRateLimitPerMinute: intInRange(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 60_000, 1, 10_000_000, problems),

@@ -80,7 +80,9 @@ function toApiError(err: unknown): unknown {
   }
   if (err instanceof MetadataFetchError) {
     const status =
-      err.code === 'metadata_url_invalid' ? HttpStatus.BAD_REQUEST : HttpStatus.UNPROCESSABLE_ENTITY;
+      err.code === 'metadata_url_invalid' || err.code === 'metadata_url_forbidden_host'
+        ? HttpStatus.BAD_REQUEST
+        : HttpStatus.UNPROCESSABLE_ENTITY;
     return new ApiError(status, err.code, err.message);
   }
   return err;
@@ -91,6 +93,9 @@ function toApiError(err: unknown): unknown {
 export class ConnectionsService {
   private readonly logger = new Logger('ConnectionsService');
   private readonly connections: Repository<ConnectionEntity>;
+  private readonly disabledListeners: Array<
+    (connectionId: string, userIds?: string[]) => Promise<void> | void
+  > = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -235,6 +240,7 @@ export class ConnectionsService {
     }
     const entity = await this.get(id);
     const before = connectionAuditView(entity);
+    const wasEnabled = entity.enabled;
     if (dto.name !== undefined) entity.name = dto.name.trim();
     if (dto.enabled !== undefined) entity.enabled = dto.enabled;
     if (dto.allowIdpInitiated !== undefined) entity.allowIdpInitiated = dto.allowIdpInitiated;
@@ -271,7 +277,17 @@ export class ConnectionsService {
     } else if (dto.metadataRefreshSeconds !== undefined && entity.metadataUrl) {
       entity.metadataNextRefreshAt = this.nextRefreshAt(entity, this.clock.now());
     }
-    return this.saveAudited(entity, before);
+    const saved = await this.saveAudited(entity, before);
+    if (wasEnabled && !saved.enabled) for (const listener of this.disabledListeners) await listener(saved.id);
+    return saved;
+  }
+
+  /**
+   * Registers a listener told after a connection was disabled or deleted (its users' sessions end: OIDC
+   * logout fan-out). On deletion the users are gone with it: their ids are given.
+   */
+  onDisabled(listener: (connectionId: string, userIds?: string[]) => Promise<void> | void): void {
+    this.disabledListeners.push(listener);
   }
 
   /**
@@ -295,10 +311,17 @@ export class ConnectionsService {
   }
 
   async remove(id: string): Promise<void> {
+    let userIds: string[] = [];
     await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(ConnectionEntity);
       const entity = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!entity) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+      // Its users are deleted with it (ON DELETE CASCADE): remembered, so that their sessions end too.
+      const users: Array<{ id: string }> = await manager.query(
+        `SELECT id FROM users WHERE connection_id = $1`,
+        [id],
+      );
+      userIds = users.map((u) => u.id);
       await repo.delete({ id });
       await this.audit.record(
         {
@@ -309,6 +332,7 @@ export class ConnectionsService {
         manager,
       );
     });
+    if (userIds.length > 0) for (const listener of this.disabledListeners) await listener(id, userIds);
   }
 
   /** Refreshes one connection's metadata from its URL now. Failures are recorded, never thrown. */

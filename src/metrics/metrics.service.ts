@@ -61,6 +61,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Why back-channel logout deliveries failed (dns, refused, timeout, tls, status_N, blocked_by_policy…). */
+  readonly backchannelFailures = new Counter({
+    name: 'bridge_backchannel_logout_failures_total',
+    help: 'Failed back-channel logout deliveries by cause',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
+  /** Every request the bridge sends (outbound policy), by purpose and outcome (ok, status_N or cause). */
+  readonly outboundRequests = new Counter({
+    name: 'bridge_outbound_requests_total',
+    help: 'Outbound HTTP requests by purpose and result',
+    labelNames: ['purpose', 'result'] as const,
+    registers: [this.registry],
+  });
+
   /** Audit events that could not be appended (logins and logouts go on; admin changes are refused). */
   readonly auditAppendFailures = new Counter({
     name: 'bridge_audit_append_failures_total',

@@ -60,7 +60,10 @@ class ClientFieldsDto {
   @MaxLength(2048, { each: true })
   postLogoutRedirectUris?: string[];
 
-  @ApiPropertyOptional({ description: 'Where the bridge POSTs back-channel logout tokens' })
+  @ApiPropertyOptional({
+    description:
+      'Where the bridge POSTs back-channel logout tokens. Refused with 400 outbound_destination_refused when the outbound policy would not send there (link-local, metadata service, OUTBOUND_DENY_CIDRS, non-public outside OUTBOUND_ALLOW_CIDRS)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2048)
@@ -77,7 +80,10 @@ class ClientFieldsDto {
   @IsIn(AUTH_METHODS)
   tokenEndpointAuthMethod?: AuthMethod;
 
-  @ApiPropertyOptional({ description: 'JWKS URL of a private_key_jwt client' })
+  @ApiPropertyOptional({
+    description:
+      'JWKS URL of a private_key_jwt client (fetched through the outbound policy; refused with 400 outbound_destination_refused like backchannelLogoutUri)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(2048)

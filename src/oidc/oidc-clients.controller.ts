@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -11,6 +12,29 @@ import {
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
 import { OidcClientEntity } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
+import { OidcLogoutService, type BackchannelDeliveryState } from './oidc-logout.service';
+
+export class BackchannelDeliveryView {
+  @ApiProperty({ nullable: true, type: String, description: 'When the bridge last tried to deliver' })
+  lastAttemptAt!: string | null;
+  @ApiProperty({
+    enum: ['delivered', 'retrying', 'failed', 'queued', 'sending'],
+    description:
+      'retrying: failed, another attempt is scheduled; failed: no attempt left; sending: an instance is sending it now',
+  })
+  result!: BackchannelDeliveryState['result'];
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'timeout',
+    description:
+      'Why the last attempt failed: dns, refused, unreachable, reset, timeout, tls, status_<N>, blocked_by_policy, too_large, invalid_url, network',
+  })
+  cause!: string | null;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ description: "The app's deliveries still waiting for a (re)try" }) pending!: number;
+}
 
 export class ClientView {
   @ApiProperty() clientId!: string;
@@ -27,6 +51,12 @@ export class ClientView {
   @ApiProperty() lifetimes!: Record<string, number>;
   @ApiProperty({ description: 'Whether the app has a client secret (never shown again)' })
   hasSecret!: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: BackchannelDeliveryView,
+    description: "The app's latest back-channel logout delivery (null: none yet)",
+  })
+  backchannelLogout!: BackchannelDeliveryView | null;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
 }
@@ -36,7 +66,18 @@ export class ClientWithSecretView extends ClientView {
   clientSecret?: string;
 }
 
-function view(c: OidcClientEntity, clientSecret?: string): ClientWithSecretView {
+const REFUSED =
+  'invalid_redirect_uri, invalid_grant_types, invalid_client_metadata; outbound_destination_refused when backchannelLogoutUri or jwksUri points where the outbound policy never sends (details: field, cause, address)';
+
+function deliveryView(d: BackchannelDeliveryState | undefined): BackchannelDeliveryView | null {
+  return d ? { ...d, lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null } : null;
+}
+
+function view(
+  c: OidcClientEntity,
+  delivery: BackchannelDeliveryState | undefined,
+  clientSecret?: string,
+): ClientWithSecretView {
   return {
     clientId: c.clientId,
     name: c.name,
@@ -51,6 +92,7 @@ function view(c: OidcClientEntity, clientSecret?: string): ClientWithSecretView 
     idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
     lifetimes: { ...c.lifetimes } as Record<string, number>,
     hasSecret: c.secretHash !== null,
+    backchannelLogout: deliveryView(delivery),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
     ...(clientSecret ? { clientSecret } : {}),
@@ -61,39 +103,50 @@ function view(c: OidcClientEntity, clientSecret?: string): ClientWithSecretView 
 @ApiBearerAuth()
 @Controller('api/v1/clients')
 export class OidcClientsController {
-  constructor(private readonly clients: OidcClientsService) {}
+  constructor(
+    private readonly clients: OidcClientsService,
+    private readonly logout: OidcLogoutService,
+  ) {}
+
+  private async delivery(clientId: string): Promise<BackchannelDeliveryState | undefined> {
+    return (await this.logout.deliveryStates([clientId])).get(clientId);
+  }
 
   @Post()
   @ApiOperation({ summary: 'Register an app; the answer carries clientId and (once) clientSecret' })
   @ApiCreatedResponse({ type: ClientWithSecretView })
+  @ApiBadRequestResponse({ description: REFUSED })
   async create(@Body() dto: CreateClientDto): Promise<ClientWithSecretView> {
     const { client, clientSecret } = await this.clients.create(dto);
-    return view(client, clientSecret);
+    return view(client, undefined, clientSecret);
   }
 
   @Get()
   @ApiOperation({ summary: 'List apps' })
   @ApiOkResponse({ type: [ClientView] })
   async list(): Promise<{ items: ClientView[] }> {
-    return { items: (await this.clients.list()).map((c) => view(c)) };
+    const [clients, deliveries] = await Promise.all([this.clients.list(), this.logout.deliveryStates()]);
+    return { items: clients.map((c) => view(c, deliveries.get(c.clientId))) };
   }
 
   @Get(':clientId')
   @ApiOperation({ summary: 'Get an app' })
   @ApiOkResponse({ type: ClientView })
   async get(@Param('clientId') clientId: string): Promise<ClientView> {
-    return view(await this.clients.get(clientId));
+    const client = await this.clients.get(clientId);
+    return view(client, await this.delivery(client.clientId));
   }
 
   @Patch(':clientId')
   @ApiOperation({ summary: 'Update an app (redirect URIs are matched exactly)' })
   @ApiOkResponse({ type: ClientWithSecretView })
+  @ApiBadRequestResponse({ description: REFUSED })
   async update(
     @Param('clientId') clientId: string,
     @Body() dto: UpdateClientDto,
   ): Promise<ClientWithSecretView> {
     const { client, clientSecret } = await this.clients.update(clientId, dto);
-    return view(client, clientSecret);
+    return view(client, await this.delivery(client.clientId), clientSecret);
   }
 
   @Post(':clientId/rotate-secret')
@@ -102,7 +155,7 @@ export class OidcClientsController {
   @ApiOkResponse({ type: ClientWithSecretView })
   async rotate(@Param('clientId') clientId: string): Promise<ClientWithSecretView> {
     const { client, clientSecret } = await this.clients.rotateSecret(clientId);
-    return view(client, clientSecret);
+    return view(client, await this.delivery(client.clientId), clientSecret);
   }
 
   @Delete(':clientId')

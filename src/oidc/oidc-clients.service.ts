@@ -9,6 +9,7 @@ import { sha256 } from '../common/sha256';
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
 import { GrantType, OidcClientEntity } from './oidc-client.entity';
 import { ChangeCache, ChangeFeed } from '../database/change-feed';
+import { OutboundError, OutboundHttp } from '../platform/http/outbound';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -40,6 +41,7 @@ export class OidcClientsService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     feed: ChangeFeed,
+    private readonly outbound: OutboundHttp,
   ) {
     this.clients = dataSource.getRepository(OidcClientEntity);
     this.lookups = new ChangeCache(feed, ['oidc_clients']);
@@ -103,6 +105,29 @@ export class OidcClientsService {
     }
   }
 
+  /**
+   * The URIs the bridge will send to (back-channel logout, JWKS) must pass the outbound policy now, on
+   * every address their host resolves to: refused here, not silently at delivery time.
+   */
+  private async checkDestinations(c: OidcClientEntity): Promise<void> {
+    for (const [field, uri] of [
+      ['backchannelLogoutUri', c.backchannelLogoutUri],
+      ['jwksUri', c.jwksUri],
+    ] as const) {
+      if (!uri) continue;
+      try {
+        await this.outbound.assertAllowed(uri);
+      } catch (err) {
+        if (!(err instanceof OutboundError)) throw err;
+        throw ApiError.badRequest(
+          'outbound_destination_refused',
+          `${field}: the bridge does not send requests there: ${err.message} Set OUTBOUND_ALLOW_CIDRS / OUTBOUND_DENY_CIDRS to change where it may send.`,
+          { field, cause: err.reason, ...(err.address ? { address: err.address } : {}) },
+        );
+      }
+    }
+  }
+
   private needsSecret(c: OidcClientEntity): boolean {
     return (
       c.tokenEndpointAuthMethod === 'client_secret_basic' ||
@@ -127,6 +152,7 @@ export class OidcClientsService {
       secretHash: null,
     });
     this.validate(client);
+    await this.checkDestinations(client);
     let clientSecret: string | undefined;
     if (this.needsSecret(client)) {
       clientSecret = newSecret();
@@ -179,6 +205,8 @@ export class OidcClientsService {
     if (dto.lifetimes !== undefined)
       client.lifetimes = { ...client.lifetimes, ...definedFields(dto.lifetimes) };
     this.validate(client);
+    if (dto.backchannelLogoutUri !== undefined || dto.jwksUri !== undefined)
+      await this.checkDestinations(client);
     let clientSecret: string | undefined;
     if (!this.needsSecret(client)) client.secretHash = null;
     else if (!hadSecret) {

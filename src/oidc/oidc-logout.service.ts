@@ -8,16 +8,53 @@ import { ConnectionEntity } from '../connections/connection.entity';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { MetricsService } from '../metrics/metrics.service';
 import { returnedRows } from '../database/returned-rows';
+import { ConnectionsService } from '../connections/connections.service';
+import { OutboundError, outboundFailureCause, type OutboundCause } from '../platform/http/outbound';
+import { UsersService } from '../users/users.service';
 import type { LoginSessionEntity } from '../saml/login-session.entity';
 import { LoginSessionsService } from '../saml/login-sessions.service';
 import { sessionCookieName } from '../saml/session-cookie';
 import { SloService } from '../saml/slo.service';
 import { OidcProviderHost } from './oidc-provider.host';
 
-/** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
 export const BACKCHANNEL_RETRY_DELAYS_S = [30, 120, 600, 3600];
+
+/** Causes that no retry can cure (the policy or the URI must change first): failed at once. */
+const FINAL_CAUSES: ReadonlySet<OutboundCause> = new Set(['blocked_by_policy', 'invalid_url']);
+
+/** Why sessions end, for the log and the audit trail. */
+export type SessionEndReason =
+  | 'idp_logout'
+  | 'user_disabled'
+  | 'user_deprovisioned'
+  | 'connection_disabled'
+  | 'connection_deleted'
+  | 'grant_revoked';
+
+/** An app's latest back-channel logout delivery, as the admin API and the console show it. */
+export interface BackchannelDeliveryState {
+  /** When the bridge last tried to deliver (null: queued, not tried yet). */
+  lastAttemptAt: Date | null;
+  /** delivered; retrying (failed, another attempt is scheduled); failed (no attempt left); queued; sending. */
+  result: 'delivered' | 'retrying' | 'failed' | 'queued' | 'sending';
+  /** Why the last attempt failed: dns, refused, timeout, tls, status_N, blocked_by_policy, … */
+  cause: string | null;
+  error: string | null;
+  attempts: number;
+  /** Deliveries of this app still waiting for a (re)try. */
+  pending: number;
+}
+
+/** last_error while an instance is sending (claimed): the previous error follows. */
+const SENDING = 'sending|';
+
+/** Stored as last_error: "<cause>: <message>", so the cause survives without another column. */
+function storedError(cause: OutboundCause, message: string): string {
+  return `${cause}: ${message}`.slice(0, 500);
+}
 
 interface Delivery {
   id: string;
@@ -28,9 +65,12 @@ interface Delivery {
 }
 
 /**
- * Logout fan-out: when the IdP ends a user's SAML session, every OpenID Provider session of that user ends,
- * the grants (and so the refresh tokens) of its apps are revoked, and each app with a back-channel logout
- * URI gets a signed logout token — sent at once, retried with backoff, recorded, never blocking the logout.
+ * Logout fan-out: when the IdP ends a user's SAML session, a user or connection is disabled (or the
+ * connection deleted), or a grant is revoked, the OpenID Provider sessions concerned end, the grants (and so
+ * the refresh tokens) of their apps are revoked, and each app with a back-channel logout URI gets a signed
+ * logout token — sent at once through the outbound policy, retried with backoff, recorded with the cause of
+ * each failure, never blocking the logout. oidc-provider's own deliveries (RP-initiated logout) are recorded
+ * and retried the same way.
  */
 @Injectable()
 export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
@@ -44,16 +84,51 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     private readonly slo: SloService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
+    private readonly users: UsersService,
+    private readonly connections: ConnectionsService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
   onModuleInit(): void {
-    this.host.use((provider) =>
-      provider.use((ctx, next) => this.afterRpLogout(ctx as KoaContextWithOIDC, next)),
-    );
+    this.host.use((provider) => {
+      provider.use((ctx, next) => this.afterRpLogout(ctx as KoaContextWithOIDC, next));
+      // oidc-provider's own back-channel POSTs (RP-initiated logout): recorded, counted, retried like ours.
+      provider.on(
+        'backchannel.success',
+        (_ctx: unknown, client: { clientId: string }, sub: string, sid?: string) =>
+          void this.recordProviderDelivery(client.clientId, sub, sid, undefined),
+      );
+      provider.on(
+        'backchannel.error',
+        (_ctx: unknown, err: unknown, client: { clientId: string }, sub: string, sid?: string) =>
+          void this.recordProviderDelivery(client.clientId, sub, sid, err),
+      );
+      // A revoked grant (refresh-token reuse, revocation) ends the app's part of the session.
+      provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+        if (ctx.oidc?.route === 'end_session_confirm') return; // oidc-provider notifies those apps itself
+        void this.endGrantSessions(grantId).catch((err: Error) =>
+          this.logger.warn(`Ending the sessions of a revoked grant failed: ${err.message}`),
+        );
+      });
+    });
     this.sessions.onSessionsEnded(async (ended, reason) => {
       if (reason === 'idp_logout') await this.endUserSessions(ended);
     });
+    this.users.onDisabled((userIds) => this.endSafely(userIds, 'user_disabled'));
+    this.connections.onDisabled(async (connectionId, deletedUserIds) => {
+      const userIds = deletedUserIds ?? (await this.users.idsByConnection(connectionId));
+      await this.endSafely(userIds, deletedUserIds ? 'connection_deleted' : 'connection_disabled');
+    });
+  }
+
+  /** Ends the accounts' sessions; the admin change that caused it has been saved and stands either way. */
+  private async endSafely(accountIds: string[], reason: SessionEndReason): Promise<void> {
+    try {
+      const queued = await this.endAccountSessions(accountIds, reason);
+      if (queued > 0) this.logger.log(`${reason}: ${queued} back-channel logout token(s) queued`);
+    } catch (err) {
+      this.logger.warn(`Ending sessions (${reason}) failed: ${(err as Error).message}`);
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -102,8 +177,11 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   }
 
   /** Ends the OpenID Provider sessions of the users whose SAML sessions ended; queues logout tokens. */
-  async endUserSessions(ended: LoginSessionEntity[]): Promise<number> {
-    return this.endAccountSessions([...new Set(ended.map((s) => s.userId))]);
+  endUserSessions(ended: LoginSessionEntity[]): Promise<number> {
+    return this.endAccountSessions(
+      ended.map((s) => s.userId),
+      'idp_logout',
+    );
   }
 
   /**
@@ -114,7 +192,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
    */
   async signOutEverywhere(userIds: string[]): Promise<number> {
     if (userIds.length === 0) return 0;
-    const queued = await this.endAccountSessions(userIds);
+    const queued = await this.endAccountSessions(userIds, 'user_deprovisioned');
     await this.dataSource.query(
       `DELETE FROM oidc_models WHERE grant_id IN (
          SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'accountId' = ANY($1::text[]))
@@ -125,7 +203,12 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     return queued;
   }
 
-  private async endAccountSessions(accountIds: string[]): Promise<number> {
+  /**
+   * Ends every OpenID Provider session of these accounts, revokes their apps' grants (refresh tokens) and
+   * queues a logout token for each app with a back-channel logout URI. Returns the tokens queued.
+   */
+  async endAccountSessions(ids: string[], reason: SessionEndReason): Promise<number> {
+    const accountIds = [...new Set(ids)];
     if (accountIds.length === 0) return 0;
     const rows: Array<{
       id: string;
@@ -140,7 +223,11 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       const sub = row.payload.accountId as string;
       for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
         if (auth.grantId)
-          await this.dataSource.query(`DELETE FROM oidc_models WHERE grant_id = $1`, [auth.grantId]);
+          // The grant's tokens (grant_id) and the Grant itself (whose row has no grant_id).
+          await this.dataSource.query(
+            `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`,
+            [auth.grantId],
+          );
         const client = await provider.Client.find(clientId);
         if (client?.backchannelLogoutUri) {
           await this.dataSource.query(
@@ -152,13 +239,152 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       }
       await this.dataSource.query(`DELETE FROM oidc_models WHERE model = 'Session' AND id = $1`, [row.id]);
     }
+    if (rows.length > 0) this.logger.log(`${reason}: ended ${rows.length} OpenID Provider session(s)`);
+    this.deliverSoon(queued);
+    return queued;
+  }
+
+  /**
+   * A grant was revoked: the app it belongs to is no longer part of the sessions that held it. The app's
+   * authorization leaves those sessions and the app gets a logout token (when it has a back-channel URI).
+   */
+  async endGrantSessions(grantId: string): Promise<number> {
+    const rows: Array<{
+      id: string;
+      payload: { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
+    }> = await this.dataSource.query(
+      `SELECT id, payload FROM oidc_models WHERE model = 'Session'
+          AND jsonb_path_exists(payload->'authorizations', '$.* ? (@.grantId == $g)', jsonb_build_object('g', $1::text))`,
+      [grantId],
+    );
+    const provider = await this.host.current();
+    let queued = 0;
+    for (const row of rows) {
+      for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
+        if (auth.grantId !== grantId) continue;
+        await this.dataSource.query(
+          `UPDATE oidc_models SET payload = jsonb_set(payload, '{authorizations}', (payload->'authorizations') - $2::text)
+            WHERE id = $1 AND model = 'Session'`,
+          [row.id, clientId],
+        );
+        const client = await provider.Client.find(clientId);
+        if (client?.backchannelLogoutUri && row.payload.accountId) {
+          await this.dataSource.query(
+            `INSERT INTO backchannel_deliveries (client_id, sub, sid) VALUES ($1, $2, $3)`,
+            [clientId, row.payload.accountId, auth.sid ?? null],
+          );
+          queued++;
+        }
+      }
+    }
+    this.deliverSoon(queued);
+    return queued;
+  }
+
+  private deliverSoon(queued: number): void {
     if (queued > 0) {
       // Deliver now, without making the IdP's logout wait for the apps.
       void this.deliverDue().catch((err: Error) =>
         this.logger.warn(`Back-channel delivery failed: ${err.message}`),
       );
     }
-    return queued;
+  }
+
+  /**
+   * Records a delivery oidc-provider made itself (end_session): a success as delivered, a failure as a
+   * pending delivery that the retry job takes over, with its cause.
+   */
+  private async recordProviderDelivery(
+    clientId: string,
+    sub: string,
+    sid: string | undefined,
+    err: unknown,
+  ): Promise<void> {
+    try {
+      const d: Delivery = { id: '', client_id: clientId, sub, sid: sid ?? null, attempts: 1 };
+      if (err === undefined) {
+        await this.dataSource.query(
+          `INSERT INTO backchannel_deliveries (client_id, sub, sid, status, attempts, delivered_at)
+             VALUES ($1, $2, $3, 'delivered', 1, now())`,
+          [clientId, sub, sid ?? null],
+        );
+        this.metrics.backchannelDeliveries.inc({ result: 'delivered' });
+        await this.auditDelivery('logout.backchannel_delivered', d);
+        return;
+      }
+      const cause = outboundFailureCause(err);
+      const message = (err as Error).message ?? String(err);
+      const final = FINAL_CAUSES.has(cause);
+      const delay = final ? 0 : BACKCHANNEL_RETRY_DELAYS_S[0];
+      await this.dataSource.query(
+        `INSERT INTO backchannel_deliveries (client_id, sub, sid, status, attempts, last_error, next_attempt_at)
+           VALUES ($1, $2, $3, $4, 1, $5, now() + make_interval(secs => $6))`,
+        [clientId, sub, sid ?? null, final ? 'failed' : 'pending', storedError(cause, message), delay],
+      );
+      this.countFailure(cause);
+      this.logger.warn(
+        { client: clientId, cause, attempt: 1 },
+        `Back-channel logout to ${clientId} failed (attempt 1, ${cause}): ${message}`,
+      );
+      if (final) await this.auditDelivery('logout.backchannel_failed', d, storedError(cause, message));
+    } catch (e) {
+      this.logger.warn(`Recording a back-channel delivery failed: ${(e as Error).message}`);
+    }
+  }
+
+  private countFailure(cause: OutboundCause): void {
+    this.metrics.backchannelDeliveries.inc({ result: 'failed' });
+    this.metrics.backchannelFailures.inc({ cause });
+  }
+
+  /** The latest delivery of each app (by client_id), for the admin API and the console. */
+  async deliveryStates(clientIds?: string[]): Promise<Map<string, BackchannelDeliveryState>> {
+    const rows: Array<{
+      client_id: string;
+      status: 'pending' | 'delivered' | 'failed';
+      attempts: number;
+      last_error: string | null;
+      last_attempt_at: Date | string | null;
+      pending: string | number;
+    }> = await this.dataSource.query(
+      `WITH d AS (
+         SELECT client_id, status, attempts, last_error,
+                CASE WHEN status = 'delivered' THEN delivered_at
+                     WHEN attempts = 0 THEN NULL
+                     WHEN status = 'failed' THEN next_attempt_at
+                     WHEN starts_with(coalesce(last_error, ''), '${SENDING}') THEN next_attempt_at - interval '5 minutes'
+                     ELSE next_attempt_at - make_interval(secs => ($2::int[])[attempts]) END AS last_attempt_at,
+                created_at
+           FROM backchannel_deliveries WHERE $1::text[] IS NULL OR client_id = ANY($1::text[]))
+       SELECT DISTINCT ON (client_id) client_id, status, attempts, last_error, last_attempt_at,
+              (SELECT count(*) FROM d p WHERE p.client_id = d.client_id AND p.status = 'pending') AS pending
+         FROM d ORDER BY client_id, coalesce(last_attempt_at, created_at) DESC`,
+      [clientIds ?? null, BACKCHANNEL_RETRY_DELAYS_S],
+    );
+    const out = new Map<string, BackchannelDeliveryState>();
+    for (const r of rows) {
+      const sending = r.status === 'pending' && (r.last_error ?? '').startsWith(SENDING);
+      const lastError = sending ? (r.last_error as string).slice(SENDING.length) || null : r.last_error;
+      const match = lastError ? /^([a-z_0-9]+): ([\s\S]*)$/.exec(lastError) : null;
+      out.set(r.client_id, {
+        lastAttemptAt: r.last_attempt_at ? new Date(r.last_attempt_at) : null,
+        result:
+          r.status === 'delivered'
+            ? 'delivered'
+            : r.status === 'failed'
+              ? 'failed'
+              : sending
+                ? 'sending'
+                : r.attempts === 0
+                  ? 'queued'
+                  : 'retrying',
+        cause: r.status === 'delivered' ? null : (match?.[1] ?? (lastError ? 'network' : null)),
+        error: r.status === 'delivered' ? null : (match?.[2] ?? lastError),
+        attempts: r.attempts,
+        pending: Number(r.pending),
+      });
+    }
+    return out;
   }
 
   private auditDelivery(type: string, d: Delivery, error?: string): Promise<unknown> {
@@ -174,7 +400,9 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   /** Sends every due logout token (claimed with SKIP LOCKED, so instances never send one twice). */
   async deliverDue(limit = 50): Promise<{ delivered: number; failed: number }> {
     const claimed: unknown = await this.dataSource.query(
-      `UPDATE backchannel_deliveries SET next_attempt_at = now() + interval '5 minutes', attempts = attempts + 1
+      `UPDATE backchannel_deliveries SET next_attempt_at = now() + interval '5 minutes', attempts = attempts + 1,
+              last_error = CASE WHEN starts_with(coalesce(last_error, ''), '${SENDING}') THEN last_error
+                                ELSE '${SENDING}' || coalesce(last_error, '') END
         WHERE id IN (SELECT id FROM backchannel_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING id, client_id, sub, sid, attempts`,
@@ -186,7 +414,8 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     for (const d of returnedRows<Delivery>(claimed)) {
       try {
         const client = await provider.Client.find(d.client_id);
-        if (!client?.backchannelLogoutUri) throw new Error('the app has no back-channel logout URI any more');
+        if (!client?.backchannelLogoutUri)
+          throw new OutboundError('invalid_url', 'the app has no back-channel logout URI any more');
         await (
           client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> }
         ).backchannelLogout(d.sub, d.sid ?? undefined);
@@ -199,24 +428,22 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
         await this.auditDelivery('logout.backchannel_delivered', d);
       } catch (err) {
         failed++;
-        this.metrics.backchannelDeliveries.inc({ result: 'failed' });
-        const delay = BACKCHANNEL_RETRY_DELAYS_S[d.attempts - 1];
+        const cause = outboundFailureCause(err);
+        const message = (err as Error).message ?? String(err);
+        this.countFailure(cause);
+        const delay = FINAL_CAUSES.has(cause) ? undefined : BACKCHANNEL_RETRY_DELAYS_S[d.attempts - 1];
         await this.dataSource.query(
           `UPDATE backchannel_deliveries SET last_error = $2, status = $3, next_attempt_at = now() + make_interval(secs => $4)
             WHERE id = $1`,
-          [
-            d.id,
-            (err as Error).message.slice(0, 500),
-            delay === undefined ? 'failed' : 'pending',
-            delay ?? 0,
-          ],
+          [d.id, storedError(cause, message), delay === undefined ? 'failed' : 'pending', delay ?? 0],
         );
         this.logger.warn(
-          `Back-channel logout to ${d.client_id} failed (attempt ${d.attempts}): ${(err as Error).message}`,
+          { client: d.client_id, cause, attempt: d.attempts },
+          `Back-channel logout to ${d.client_id} failed (attempt ${d.attempts}, ${cause}): ${message}`,
         );
         // Retries are not audited; the final failure (no retry left) is.
         if (delay === undefined)
-          await this.auditDelivery('logout.backchannel_failed', d, (err as Error).message.slice(0, 500));
+          await this.auditDelivery('logout.backchannel_failed', d, storedError(cause, message));
       }
     }
     return { delivered, failed };

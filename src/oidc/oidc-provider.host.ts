@@ -12,11 +12,13 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutboundHttp } from '../platform/http/outbound';
 import { addLogContext } from '../logging/logger';
 import { errorPage, messagePage } from '../saml/html';
 import { groupsClaim } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
+import { JwtUserinfo } from './jwt-userinfo';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -63,6 +65,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private checkedAt = 0;
   private building?: Promise<Provider>;
   private readonly plugins: Array<(provider: Provider) => void> = [];
+  /** The signing keys the current provider was built with (public parts verify JWT access tokens). */
+  private jwks: Array<Record<string, unknown>> = [];
+  private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -73,8 +78,11 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly jobs: PeriodicJobs,
     private readonly metrics: MetricsService,
     private readonly replays: OidcReplayReporter,
+    private readonly outbound: OutboundHttp,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {}
+  ) {
+    this.jwtUserinfo = new JwtUserinfo(dataSource, config.issuer, API_RESOURCE);
+  }
 
   async onModuleInit(): Promise<void> {
     await this.keys.ensureKeys();
@@ -140,16 +148,28 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         path === '/.well-known/openid-configuration' ||
         (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/'));
       if (!mine) return next();
-      this.current().then(
-        () => (this.handler as Handler)(req, res),
-        (err: unknown) => next(err),
-      );
+      this.current()
+        .then(async (provider) => {
+          // userinfo with the API's JWT access token (the default apps' token): see JwtUserinfo.
+          const auth = req.headers.authorization;
+          if (path === OIDC_ROUTES.userinfo && auth?.startsWith('Bearer ')) {
+            const standIn = await this.jwtUserinfo.standIn(provider, this.jwks, auth.slice(7).trim());
+            if (standIn) req.headers.authorization = `Bearer ${standIn}`;
+          }
+          (this.handler as Handler)(req, res);
+        })
+        .catch((err: unknown) => next(err));
     };
   }
 
   private async build(): Promise<Provider> {
     const { default: ProviderClass, errors } = await import('oidc-provider');
+    /** The provider being built (the adapter's hooks run once it serves requests). */
+    const built: { provider?: Provider } = {};
+    /** Requests whose redemption lost a race: their grant.revoked is not a sequential replay. */
+    const lostRaces = new WeakSet<object>();
     const jwks = await this.keys.privateJwks();
+    this.jwks = jwks;
     const users = this.users;
     const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
@@ -169,7 +189,15 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
           new errors.InvalidGrant(
             model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
           ),
-        lostRedemption: (lost) => this.replays.lost(lost, ProviderClass.ctx?.oidc?.client?.clientId ?? null),
+        lostRedemption: async (lost) => {
+          const ctx = ProviderClass.ctx as KoaContextWithOIDC | undefined;
+          await this.replays.lost(lost, ctx?.oidc?.client?.clientId ?? null);
+          // The grant is revoked as oidc-provider's own revoke() would: tell its listeners (session fan-out).
+          if (ctx && lost.grantId) {
+            lostRaces.add(ctx);
+            built.provider?.emit('grant.revoked', ctx, lost.grantId);
+          }
+        },
       }) as unknown as Configuration['adapter'],
       jwks: { keys: jwks as unknown as NonNullable<Configuration['jwks']>['keys'] },
       cookies: {
@@ -178,6 +206,10 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         short: { httpOnly: true, sameSite: 'lax', secure, ...domain },
       },
       routes: OIDC_ROUTES,
+      // Its outgoing requests (apps' jwks_uri, back-channel logout after RP-initiated logout) go through the
+      // bridge's outbound policy, not oidc-provider's own special-use-address guard (which refuses the private
+      // networks internal apps run on, and cannot be installed under every runtime).
+      fetch: this.outbound.providerFetch() as unknown as Configuration['fetch'],
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
       claims: {
         acr: null,
@@ -320,6 +352,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       },
     };
     const provider = new ProviderClass(this.config.issuer, configuration);
+    built.provider = provider;
     provider.proxy = this.config.trustProxy;
     // Client secrets are stored as SHA-256 hashes: compare the hash of what the app presents.
     provider.Client.prototype.compareClientSecret = function (
@@ -339,7 +372,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     });
     // On the token endpoint oidc-provider revokes a grant only for a replay (a used code or refresh token).
     provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-      if (ctx.oidc.route !== 'token') return;
+      // A lost race was reported by the adapter already (as concurrent).
+      if (ctx.oidc.route !== 'token' || lostRaces.has(ctx)) return;
       void this.replays.report({
         artefact: OidcReplayReporter.artefact(String(ctx.oidc.params?.grant_type ?? 'unknown')),
         timing: 'sequential',

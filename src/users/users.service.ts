@@ -32,6 +32,7 @@ export interface UserQuery {
 @Injectable()
 export class UsersService {
   private readonly users: Repository<UserEntity>;
+  private readonly disabledListeners: Array<(userIds: string[]) => Promise<void> | void> = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -127,11 +128,24 @@ export class UsersService {
     return out;
   }
 
+  /** The ids of a connection's users. */
+  async idsByConnection(connectionId: string): Promise<string[]> {
+    const rows = await this.users.find({ select: { id: true }, where: { connectionId } });
+    return rows.map((u) => u.id);
+  }
+
+  /** Registers a listener told after users were disabled (their sessions and grants end: OIDC logout fan-out). */
+  onDisabled(listener: (userIds: string[]) => Promise<void> | void): void {
+    this.disabledListeners.push(listener);
+  }
+
   async setDisabled(id: string, disabled: boolean): Promise<UserEntity> {
+    let wasDisabled = false;
     await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+      wasDisabled = user.disabled;
       await repo.update({ id }, { disabled });
       await this.audit.record(
         {
@@ -148,6 +162,7 @@ export class UsersService {
         manager,
       );
     });
+    if (disabled && !wasDisabled) for (const listener of this.disabledListeners) await listener([id]);
     return this.get(id);
   }
 }

@@ -104,6 +104,44 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     await t.admin.post('/api/v1/clients').send({ name: 'No redirect' }).expect(400);
   });
 
+  it('refuses at registration the URIs the outbound policy would never send to (link-local, metadata service)', async () => {
+    for (const uri of [
+      'https://169.254.169.254/bcl',
+      'https://[fe80::1]/bcl',
+      'https://[::ffff:169.254.1.1]/x',
+    ]) {
+      const res = await t.admin
+        .post('/api/v1/clients')
+        .send({ name: 'Bad', redirectUris: [REDIRECT], backchannelLogoutUri: uri })
+        .expect(400);
+      expect(res.body).toMatchObject({
+        code: 'outbound_destination_refused',
+        details: { field: 'backchannelLogoutUri', cause: 'blocked_by_policy' },
+      });
+    }
+    const jwks = await t.admin
+      .post('/api/v1/clients')
+      .send({
+        name: 'Bad',
+        redirectUris: [REDIRECT],
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwksUri: 'https://169.254.169.254/jwks',
+      })
+      .expect(400);
+    expect(jwks.body).toMatchObject({ code: 'outbound_destination_refused', details: { field: 'jwksUri' } });
+    const ok = await createClient({ name: 'Fine', redirectUris: [REDIRECT] });
+    const patched = await t.admin
+      .patch(`/api/v1/clients/${ok.clientId}`)
+      .send({ backchannelLogoutUri: 'https://169.254.169.254/bcl' })
+      .expect(400);
+    expect(patched.body.code).toBe('outbound_destination_refused');
+    // Private networks where internal apps run are accepted.
+    await t.admin
+      .patch(`/api/v1/clients/${ok.clientId}`)
+      .send({ backchannelLogoutUri: 'https://10.20.30.40/bcl' })
+      .expect(200);
+  });
+
   it('issues RFC 9068 JWT access tokens to service apps (client_credentials) that verify offline with the JWKS', async () => {
     const svc = await createClient({ name: 'Batch', grantTypes: ['client_credentials'] });
     const config = await discover(svc.clientId, svc.clientSecret);
@@ -308,6 +346,23 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         audience: 'urn:saml-bridge:api',
         typ: 'at+jwt',
       });
+      // The default app's JWT access token works at the userinfo endpoint that discovery advertises.
+      const sub = claims?.sub as string;
+      const info = await oc.fetchUserInfo(config, tokens.access_token, sub);
+      expect(info).toEqual({
+        sub,
+        email: 'ada@example.com',
+        email_verified: true,
+        name: 'Ada Lovelace',
+        given_name: 'Ada',
+        family_name: 'Lovelace',
+        groups: ['eng', 'admins'],
+      });
+      // A JWT that is not the bridge's (or was altered) is refused like any bad token.
+      const [h, p] = tokens.access_token.split('.');
+      await expect(oc.fetchUserInfo(config, `${h}.${p}.AAAA`, sub)).rejects.toMatchObject({
+        status: 401,
+      });
 
       const refreshed = await oc.refreshTokenGrant(config, tokens.refresh_token as string);
       expect(refreshed.refresh_token).toBeTruthy();
@@ -318,6 +373,10 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
       await expect(oc.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
         error: 'invalid_grant',
+      });
+      // The grant is gone: its JWT access tokens no longer get userinfo, though they have not expired.
+      await expect(oc.fetchUserInfo(config, refreshed.access_token, sub)).rejects.toMatchObject({
+        status: 401,
       });
 
       // A code is single use.

@@ -1,15 +1,24 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BridgeConfig } from '../../src/config/bridge-config';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/bridge-config';
 import { MetadataFetcher } from '../../src/connections/metadata/metadata-fetcher';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { OutboundHttp } from '../../src/platform/http/outbound';
 
+const metrics = new MetricsService({} as DataSource);
+
+/** A fetcher on the outbound client the bridge installs (its policy, from the test environment's defaults). */
 function fetcher(overrides: Partial<BridgeConfig> = {}): MetadataFetcher {
-  return new MetadataFetcher({
+  const config = {
+    ...loadConfig({ NODE_ENV: 'test', BRIDGE_SECRET: 'x'.repeat(32), ADMIN_API_KEY: 'y'.repeat(24) }),
     metadataFetchTimeoutMs: 300,
     metadataMaxBytes: 1024,
     metadataAllowPrivateHosts: true,
     ...overrides,
-  } as BridgeConfig);
+  } as BridgeConfig;
+  return new MetadataFetcher(config, new OutboundHttp(config, metrics));
 }
 
 describe('MetadataFetcher', () => {
@@ -68,5 +77,16 @@ describe('MetadataFetcher', () => {
         code: 'metadata_url_forbidden_host',
       });
     }
+  });
+
+  it('never fetches from link-local or metadata-service addresses, even with private hosts allowed', async () => {
+    for (const host of ['169.254.169.254', '[fe80::1]', '0.0.0.0', '[::ffff:169.254.169.254]', '224.0.0.1']) {
+      await expect(fetcher().fetch(`http://${host}/metadata`)).rejects.toMatchObject({
+        code: 'metadata_url_forbidden_host',
+      });
+    }
+    // The operator's deny list applies to metadata too.
+    const denied = fetcher({ outboundDenyCidrs: ['127.0.0.0/8'] });
+    await expect(denied.fetch(`${base}/ok`)).rejects.toMatchObject({ code: 'metadata_url_forbidden_host' });
   });
 });

@@ -6,6 +6,7 @@ import { Public } from '../../common/public.decorator';
 import { CreateClientDto, UpdateClientDto } from '../../oidc/oidc-client.dto';
 import { AUTH_METHODS, GRANT_TYPES, type OidcClientEntity } from '../../oidc/oidc-client.entity';
 import { OidcClientsService } from '../../oidc/oidc-clients.service';
+import { OidcLogoutService, type BackchannelDeliveryState } from '../../oidc/oidc-logout.service';
 import { formList, formText, serviceError, validateForm, type FormBody } from './console-forms';
 import {
   actionButton,
@@ -58,7 +59,31 @@ function grantOptions(current?: string): Array<[string, string]> {
 const URI_FIELDS: Record<string, string> = {
   invalid_redirect_uri: 'redirectUris',
   invalid_grant_types: 'grantTypes',
+  outbound_destination_refused: 'backchannelLogoutUri',
 };
+
+const DELIVERY_RESULTS: Record<BackchannelDeliveryState['result'], string> = {
+  delivered: 'delivered',
+  retrying: 'failed, will retry',
+  failed: 'failed, no retry left',
+  queued: 'queued',
+  sending: 'being sent',
+};
+
+/** The app's latest back-channel logout delivery (every value escaped). */
+function deliverySection(client: OidcClientEntity, d: BackchannelDeliveryState | undefined): string {
+  if (!client.backchannelLogoutUri && !d) return '';
+  const body = d
+    ? `<p>Last delivery: <strong>${h(DELIVERY_RESULTS[d.result])}</strong>` +
+      (d.lastAttemptAt ? ` at ${date(d.lastAttemptAt)}` : '') +
+      ` · attempts ${h(String(d.attempts))}` +
+      (d.cause ? ` · cause <code>${h(d.cause)}</code>` : '') +
+      (d.pending ? ` · ${h(String(d.pending))} waiting for a retry` : '') +
+      `</p>` +
+      (d.error ? `<p class="muted">${h(d.error)}</p>` : '')
+    : '<p class="muted">No back-channel logout has been sent to this app yet.</p>';
+  return `<h2>Back-channel logout</h2>${body}`;
+}
 
 /** Apps (OIDC clients): list, create (secret shown once), edit, rotate the secret, delete. */
 @ApiExcludeController()
@@ -66,7 +91,10 @@ const URI_FIELDS: Record<string, string> = {
 @UseFilters(ConsolePageFilter)
 @Controller('admin/apps')
 export class ConsoleAppsController {
-  constructor(private readonly clients: OidcClientsService) {}
+  constructor(
+    private readonly clients: OidcClientsService,
+    private readonly logout: OidcLogoutService,
+  ) {}
 
   private send(res: Response, html: string, status = 200): void {
     res.status(status).setHeader('Cache-Control', 'no-store').type('html').send(html);
@@ -79,14 +107,20 @@ export class ConsoleAppsController {
     @Query('notice') code: unknown,
   ): Promise<void> {
     const session = req.consoleSession as ConsoleSession;
-    const apps = await this.clients.list();
-    const rows = apps.map((c) => [
-      `<a href="/admin/apps/${h(c.clientId)}">${h(c.name)}</a>`,
-      `<code>${h(c.clientId)}</code>`,
-      c.redirectUris.map((u) => `<code>${h(u)}</code>`).join('<br>') || '<span class="muted">none</span>',
-      h(c.tokenEndpointAuthMethod),
-      date(c.createdAt),
-    ]);
+    const [apps, deliveries] = await Promise.all([this.clients.list(), this.logout.deliveryStates()]);
+    const rows = apps.map((c) => {
+      const d = deliveries.get(c.clientId);
+      return [
+        `<a href="/admin/apps/${h(c.clientId)}">${h(c.name)}</a>`,
+        `<code>${h(c.clientId)}</code>`,
+        c.redirectUris.map((u) => `<code>${h(u)}</code>`).join('<br>') || '<span class="muted">none</span>',
+        h(c.tokenEndpointAuthMethod),
+        d
+          ? `${h(DELIVERY_RESULTS[d.result])}${d.cause ? ` (<code>${h(d.cause)}</code>)` : ''}`
+          : '<span class="muted">—</span>',
+        date(c.createdAt),
+      ];
+    });
     this.send(
       res,
       consolePage(
@@ -99,7 +133,7 @@ export class ConsoleAppsController {
         `<p>Internal apps sign users in with OpenID Connect against this bridge. <a href="/admin/apps/new">Register an app</a></p>` +
           table(
             `${apps.length} app(s)`,
-            ['App', 'Client ID', 'Redirect URIs', 'Authentication', 'Created'],
+            ['App', 'Client ID', 'Redirect URIs', 'Authentication', 'Last back-channel logout', 'Created'],
             rows,
             'No apps yet.',
           ),
@@ -147,6 +181,7 @@ export class ConsoleAppsController {
     @Query('notice') code: unknown,
   ): Promise<void> {
     const client = await this.clients.get(clientId(raw));
+    const delivery = (await this.logout.deliveryStates([client.clientId])).get(client.clientId);
     this.send(
       res,
       this.renderDetails(
@@ -154,6 +189,7 @@ export class ConsoleAppsController {
         client,
         undefined,
         typeof code === 'string' ? NOTICES[code] : undefined,
+        delivery,
       ),
     );
   }
@@ -362,6 +398,7 @@ export class ConsoleAppsController {
     client: OidcClientEntity,
     secret: string | undefined,
     noticeText: string | undefined,
+    delivery?: BackchannelDeliveryState,
   ): string {
     const base = `/admin/apps/${h(client.clientId)}`;
     const secretBox = secret
@@ -378,6 +415,7 @@ export class ConsoleAppsController {
         `<p>Grant types: ${client.grantTypes.map((g) => `<code>${h(g)}</code>`).join(' ')} · authentication <code>${h(client.tokenEndpointAuthMethod)}</code>` +
         (hasSecret ? ' · has a client secret' : '') +
         `</p>` +
+        deliverySection(client, delivery) +
         `<h2>Edit</h2><form method="post" action="${base}" class="main">${csrfField(session.csrfToken)}` +
         this.fields(client, (_n, current) => current, {}) +
         `<button type="submit">Save changes</button></form>` +
