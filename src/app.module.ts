@@ -14,6 +14,8 @@ import { OidcModule } from './oidc/oidc.module';
 import { OutboundModule } from './platform/http/outbound.module';
 import { SamlModule } from './saml/saml.module';
 import { ScimModule } from './scim/scim.module';
+import { EventsModule } from './events/events.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -37,6 +39,8 @@ export class AppModule {
         ConsoleModule,
         SetupLinksModule,
         ScimModule,
+        EventsModule,
+        WebhooksModule,
       ],
     };
   }

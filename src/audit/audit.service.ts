@@ -1,6 +1,8 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResult } from 'pg';
+import { eventsForAudit } from '../events/event-catalog';
+import { appendEvents } from '../events/events.repository';
 import { DataSource, EntityManager } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
@@ -187,6 +189,8 @@ export class AuditService {
     const events = this.chain([draft], head[0]);
     const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(head[0], events)));
     if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
+    // The public events of this change commit with it (and with its audit event), or not at all.
+    await appendEvents((sql, params) => manager.query(sql, params), events.flatMap(eventsForAudit));
     return events[0];
   }
 
@@ -223,6 +227,7 @@ export class AuditService {
       const inserted = await client.query(APPEND_SQL, this.params(head, events));
       if (inserted.rowCount !== events.length)
         throw new Error('The audit chain head moved while it was locked');
+      await appendEvents((sql, params) => client.query(sql, params), events.flatMap(eventsForAudit));
       await client.query('COMMIT');
       return events;
     } catch (err) {

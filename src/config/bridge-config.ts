@@ -66,6 +66,10 @@ export interface BridgeConfig {
   readonly oidcKeyRotationDays: number;
   /** SSO traces (login diagnostics with the decoded SAML messages) are deleted after this many days. */
   readonly ssoTraceRetentionDays: number;
+  /** How long an instance holds a webhook endpoint while delivering (another takes over after it lapses). */
+  readonly webhookLeaseSeconds: number;
+  /** Events (GET /api/v1/events, webhooks) are kept this many days. */
+  readonly eventsRetentionDays: number;
   /** SCIM requests one token may make per minute before it gets 429 (per token, across instances). */
   readonly scimRateLimitPerMinute: number;
   /** Domain for the bridge's session cookies (shared across subdomains); host-only when unset. */
@@ -301,6 +305,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     outboundCaFile,
     oidcKeyRotationDays: intInRange(env, 'OIDC_KEY_ROTATION_DAYS', 30, 0, 365, problems),
     ssoTraceRetentionDays: intInRange(env, 'SSO_TRACE_RETENTION_DAYS', 14, 1, 3650, problems),
+    webhookLeaseSeconds: intInRange(env, 'WEBHOOK_LEASE_SECONDS', 60, 2, 3600, problems),
+    eventsRetentionDays: intInRange(env, 'EVENTS_RETENTION_DAYS', 30, 1, 3650, problems),
     scimRateLimitPerMinute: intInRange(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 60_000, 1, 10_000_000, problems),
     cookieDomain,
     adminSessionIdleMinutes: intInRange(env, 'ADMIN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60, problems),
@@ -308,6 +314,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     samlEngineThreads: intInRange(env, 'SAML_ENGINE_THREADS', defaultSamlEngineThreads(), 0, 16, problems),
     heapGrowingPercent: intInRange(env, 'HEAP_GROWING_PERCENT', 50, 0, 300, problems),
   };
+  if (config.webhookLeaseSeconds * 1000 < 2 * config.outboundTimeoutMs) {
+    problems.push(
+      `WEBHOOK_LEASE_SECONDS (${config.webhookLeaseSeconds}) must be at least twice OUTBOUND_TIMEOUT_MS (${config.outboundTimeoutMs} ms), so that a delivery ends before another instance may take the endpoint over`,
+    );
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
 }

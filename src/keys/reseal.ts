@@ -5,6 +5,7 @@ import { SecretBox } from './secret-box';
 const SEALED_COLUMNS = [
   { table: 'sp_keys', key: 'id', column: 'private_key_sealed' },
   { table: 'oidc_signing_keys', key: 'kid', column: 'private_jwk_sealed' },
+  { table: 'webhook_endpoints', key: 'id', column: 'secret_sealed' },
 ] as const;
 
 export interface ResealReport {

@@ -112,6 +112,26 @@ export class SpKeysService {
     };
   }
 
+  /** The live (current and next) SP keys of every connection whose certificate ends before `date`. */
+  async expiringBefore(
+    date: Date,
+  ): Promise<
+    Array<{ connectionId: string; keyId: string; status: SpKeyStatus; notAfter: Date; pem: string }>
+  > {
+    const rows = await this.keys
+      .createQueryBuilder('k')
+      .where('k.status IN (:...live)', { live: ['current', 'next'] })
+      .andWhere('k.not_after < :date', { date })
+      .getMany();
+    return rows.map((k) => ({
+      connectionId: k.connectionId,
+      keyId: k.id,
+      status: k.status,
+      notAfter: k.notAfter,
+      pem: k.certificatePem,
+    }));
+  }
+
   async list(connectionId: string): Promise<SpKeyView[]> {
     const rows = await this.keys.find({ where: { connectionId }, order: { createdAt: 'ASC' } });
     return rows.map((k) => {

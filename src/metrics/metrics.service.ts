@@ -77,6 +77,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Webhook delivery attempts, by result (delivered, failed). */
+  readonly webhookDeliveries = new Counter({
+    name: 'bridge_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   /** Audit events that could not be appended (logins and logouts go on; admin changes are refused). */
   readonly auditAppendFailures = new Counter({
     name: 'bridge_audit_append_failures_total',

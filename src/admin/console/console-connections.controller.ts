@@ -99,6 +99,11 @@ function chrome(session: ConsoleSession) {
   return { adminName: session.admin.name, csrfToken: session.csrfToken };
 }
 
+/** The console's events page, filtered to a connection and event types. */
+function eventsLink(connectionId: string, types: string): string {
+  return h(`/admin/events?${new URLSearchParams({ connection: connectionId, types }).toString()}`);
+}
+
 function notice(code: unknown): string | undefined {
   return typeof code === 'string' ? NOTICES[code] : undefined;
 }
@@ -251,9 +256,13 @@ export class ConsoleConnectionsController {
         c.enabled ? 'enabled' : '<span class="badge warn">disabled</span>',
         `${metadataBadge(c)}<br><span class="muted">updated ${date(c.metadata.updatedAt)}</span>` +
           (c.metadata.lastRefreshError
-            ? `<br><span class="field-error">${h(c.metadata.lastRefreshError.message)}</span>`
+            ? `<br><span class="field-error">${h(c.metadata.lastRefreshError.message)}</span>` +
+              ` <a href="${eventsLink(c.id, 'connection.metadata_refresh_failed')}">events</a>`
             : ''),
-        certificateBadges(c),
+        certificateBadges(c) +
+          (c.idp.certificates.some((x) => x.expired || x.expiresSoon)
+            ? ` <a href="${eventsLink(c.id, 'connection.certificate_expiring,connection.certificate_expired')}">events</a>`
+            : ''),
         date(lastLogins.get(c.id) ?? null),
         c.domains.map((d) => `<code>${h(d)}</code>`).join(' ') || '<span class="muted">none</span>',
       ];

@@ -6,7 +6,7 @@ export { escapeHtml };
 export const h = (value: string | number | null | undefined): string =>
   value === null || value === undefined ? '' : escapeHtml(String(value));
 
-export type ConsoleSection = 'connections' | 'apps' | 'users' | 'keys' | 'audit';
+export type ConsoleSection = 'connections' | 'apps' | 'users' | 'keys' | 'webhooks' | 'audit';
 
 export interface PageChrome {
   title: string;
@@ -24,6 +24,7 @@ const NAV: Array<[ConsoleSection, string, string]> = [
   ['apps', 'Apps', '/admin/apps'],
   ['users', 'Users', '/admin/users'],
   ['keys', 'Keys', '/admin/keys'],
+  ['webhooks', 'Webhooks', '/admin/webhooks'],
   ['audit', 'Audit log', '/admin/audit'],
 ];
 

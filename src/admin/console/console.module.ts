@@ -8,10 +8,13 @@ import { SamlModule } from '../../saml/saml.module';
 import { UsersModule } from '../../users/users.module';
 import { AdminModule } from '../admin.module';
 import { ScimModule } from '../../scim/scim.module';
+import { WebhooksModule } from '../../webhooks/webhooks.module';
+import { EventsModule } from '../../events/events.module';
 import { SetupLinksModule } from '../setup-links/setup-links.module';
 import { ConsoleAppsController } from './console-apps.controller';
 import { ConsoleAuditController } from './console-audit.controller';
 import { ConsoleAuthController } from './console-auth.controller';
+import { ConsoleEventsController } from './console-events.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
@@ -19,6 +22,7 @@ import { ConsoleScimController } from './console-scim.controller';
 import { ConsoleSsoController } from './console-sso.controller';
 import { ConsoleUploadMiddleware } from './console-upload.middleware';
 import { ConsoleUsersController } from './console-users.controller';
+import { ConsoleWebhooksController } from './console-webhooks.controller';
 import { ConsoleSessionGuard } from './console.guard';
 
 /** The web admin console at /admin: server-rendered pages over the bridge's services. */
@@ -33,6 +37,8 @@ import { ConsoleSessionGuard } from './console.guard';
     OidcModule,
     SetupLinksModule,
     ScimModule,
+    WebhooksModule,
+    EventsModule,
   ],
   controllers: [
     ConsoleAuthController,
@@ -43,6 +49,8 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleSsoController,
     ConsoleAuditController,
     ConsoleScimController,
+    ConsoleWebhooksController,
+    ConsoleEventsController,
   ],
   providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
   exports: [ConsoleSessionsService],

@@ -11,7 +11,8 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { OutboundPolicy } from './outbound-policy';
 
 /** What a request is for (the `purpose` label of the outbound metric, and in log lines). */
-export type OutboundPurpose = 'backchannel_logout' | 'jwks_uri' | 'idp_metadata' | 'oidc_provider';
+export type OutboundPurpose =
+  'backchannel_logout' | 'jwks_uri' | 'idp_metadata' | 'oidc_provider' | 'webhook';
 
 /**
  * Why an outbound request failed. A request that got an HTTP answer is not a failure here; callers that

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksRepository } from './webhooks.repository';
+import { WebhooksService } from './webhooks.service';
+
+/** Signed webhooks: endpoints (admin API, console) and the dispatcher that delivers events to them. */
+@Module({
+  imports: [AuditModule],
+  controllers: [WebhooksController],
+  providers: [WebhooksRepository, WebhooksService, WebhookDispatcher],
+  exports: [WebhooksService],
+})
+export class WebhooksModule {}
