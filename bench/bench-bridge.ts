@@ -55,6 +55,8 @@ export function startBenchBridge(databaseUrl?: string, profileDir?: string): Pro
       // BENCH_LOG_LEVEL=info measures the cost of writing every access-log line (default: errors only).
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
       METADATA_SCHEDULER_SECONDS: '0',
+      // The webhook receiver of the bench runs on loopback (production refuses loopback by default).
+      OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16',
       // The initial SCIM sync runs well past a directory's usual pace.
       SCIM_RATE_LIMIT_PER_MINUTE: '10000000',
       // Unset: the bridge's default (one worker thread per core, at most 4).

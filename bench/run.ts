@@ -18,6 +18,7 @@ import { Client } from 'pg';
 import { LoginClient, type Browser, type LoginEvidence } from '../test/support/login-client';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
 import {
+  ADMIN_KEY,
   adminCall,
   BASE_URL,
   createBenchDatabase,
@@ -470,6 +471,42 @@ async function fixedRunRow(
 }
 
 /**
+ * Webhooks (PostgreSQL): the full login at c=8 with no endpoint, then with one subscribed to every event (a
+ * receiver in this process answering 204), back to back; the deliveries it received are counted.
+ */
+async function webhookRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
+  const { createServer } = await import('node:http');
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const without = await fullLoginRun(bridge, s, 8, ' (no webhook)');
+    const port = (server.address() as { port: number }).port;
+    const hook = await adminCall<{ id: string }>(bridge.base, 'POST', '/api/v1/webhooks', {
+      url: `http://127.0.0.1:${port}/hook`,
+      events: ['*'],
+    });
+    const withHook = await fullLoginRun(bridge, s, 8, ' (webhook on every event)');
+    await new Promise((r) => setTimeout(r, 3000));
+    process.stdout.write(`webhooks: ${received} deliveries received during and after the run\n`);
+    await fetch(`${bridge.base}/api/v1/webhooks/${hook.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    return [without, withHook];
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+/**
  * Directory sync (PostgreSQL): an initial SCIM sync of BENCH_SCIM_USERS users (default 100,000) and
  * BENCH_SCIM_GROUPS groups (default 1,000, 100 members each) in Entra ID's pattern at 8 concurrent
  * requests; CPU per user (bridge and PostgreSQL); then the full login at c=8 while a sync runs beside it.
@@ -710,6 +747,7 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
       );
     }
     if (db && runs('scim')) for (const row of await scimRuns(bridge, s)) record(row);
+    if (db && runs('webhooks')) for (const row of await webhookRuns(bridge, s)) record(row);
     if (db && !SMOKE && process.env.BENCH_SCALE !== '0' && runs('scale'))
       for (const row of await scaleRuns(bridge, s, db.url)) record(row);
     return rows;
