@@ -28,6 +28,15 @@ import {
   postgresCpuSince,
   startBenchBridge,
 } from './bench-bridge';
+import {
+  polisCode,
+  polisExchange,
+  seedPolis,
+  startPolis,
+  type Polis,
+  type PolisCode,
+  type PolisSeeded,
+} from './polis-driver';
 import { runAll, scimClient, syncGroup, syncUser } from './scim-sync';
 import { mainThreadProfile, Shares, summarizeProfile, topShares } from './top-frames';
 
@@ -470,6 +479,80 @@ async function fixedRunRow(
   };
 }
 
+interface PolisUnderTest {
+  polis: Polis;
+  seeded: PolisSeeded;
+  idp: TestIdp;
+  meterTarget: Bridge;
+  stop: () => Promise<void>;
+}
+
+/** Polis on its own database, with the bench IdP registered. */
+async function startPolisFor(s: Seeded): Promise<PolisUnderTest> {
+  const db = await createBenchDatabase('polis');
+  const polis = await startPolis(db.url);
+  try {
+    const seeded = await seedPolis(polis, s.idp);
+    return {
+      polis,
+      seeded,
+      idp: s.idp,
+      meterTarget: { database: 'postgresql', base: polis.base, pid: polis.child.pid as number },
+      stop: async () => {
+        await polis.stop();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await polis.stop();
+    await db.drop();
+    throw err;
+  }
+}
+
+/** A code from Polis for `user` (the same kind of signed response as the bridge's full login gets). */
+function polisCodeFor(p: PolisUnderTest, user: string): Promise<PolisCode> {
+  return polisCode(p.polis, p.seeded, p.idp, user, ({ inResponseTo, acsUrl, audience, nameId }) =>
+    Buffer.from(
+      p.idp.responseXml({
+        spEntityId: audience,
+        acsUrl,
+        inResponseTo,
+        nameId,
+        attributes: { email: `${nameId}@bench.example` },
+      }) as string,
+    ).toString('base64'),
+  );
+}
+
+let polisCounter = 0;
+/** Polis' full login (authorize → ACS → token), closed loop. */
+function polisLoginRun(p: PolisUnderTest, c: number) {
+  return closedLoop(p.meterTarget, 'polis: full login', c, async () => {
+    const user = `login-${polisCounter++ % 1000}`;
+    await polisExchange(p.polis, p.seeded, await polisCodeFor(p, user));
+  });
+}
+
+/** Polis' code exchange: codes minted beforehand (each a SAML round trip: Polis keeps no SSO session). */
+async function polisExchangeRun(p: PolisUnderTest, c: number) {
+  const size = SMOKE ? 50 : c === 1 ? 600 : 2500;
+  const pool: PolisCode[] = [];
+  await runAll(size, 8, async (i) => {
+    pool.push(await polisCodeFor(p, `code-${i}`));
+  });
+  let next = 0;
+  return closedLoop(
+    p.meterTarget,
+    'polis: code exchange',
+    c,
+    async () => {
+      await polisExchange(p.polis, p.seeded, pool[next++] as PolisCode);
+    },
+    pool.length,
+  );
+}
+
 /**
  * Webhooks (PostgreSQL): the full login at c=8 with no endpoint, then with one subscribed to every event (a
  * receiver in this process answering 204), back to back; the deliveries it received are counted.
@@ -701,33 +784,45 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
         for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, '', kind));
 
     // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
-    if (runs('full-login')) for (const c of concurrency) record(await fullLoginRun(bridge, s, c));
+    // Polis beside the bridge (PostgreSQL; BENCH_POLIS=0 skips it): the same driver, the same IdP, the same
+    // kind of signed response, each product's own redirects; Polis' run right before the bridge's at each c.
+    const polis = db && runs('polis') && process.env.BENCH_POLIS !== '0' ? await startPolisFor(s) : undefined;
+    try {
+      if (runs('full-login'))
+        for (const c of concurrency) {
+          if (polis) record(await polisLoginRun(polis, c));
+          record(await fullLoginRun(bridge, s, c));
+        }
 
-    // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
-    const browsers: Browser[] = [];
-    for (let i = 0; runs('code-exchange') && i < Math.max(...concurrency); i++)
-      browsers.push((await s.login.login(`sso-${i}`, `sso-${i}@bench.example`, noEvidence())).browser);
-    for (const c of runs('code-exchange') ? concurrency : []) {
-      const pool: Array<Awaited<ReturnType<LoginClient['mintCode']>>> = [];
-      const size = SMOKE ? 50 : c === 1 ? 600 : 2500;
-      await Promise.all(
-        browsers.map(async (b, i) => {
-          for (let k = i; k < size; k += browsers.length) pool.push(await s.login.mintCode(b));
-        }),
-      );
-      let next = 0;
-      record(
-        await closedLoop(
-          bridge,
-          'code exchange',
-          c,
-          async () => {
-            const { callback, verifier, state } = pool[next++];
-            await s.login.exchange(callback, verifier, state);
-          },
-          pool.length,
-        ),
-      );
+      // Code exchange: codes minted beforehand from signed-in browsers (SSO), exchanged with PKCE.
+      const browsers: Browser[] = [];
+      for (let i = 0; runs('code-exchange') && i < Math.max(...concurrency); i++)
+        browsers.push((await s.login.login(`sso-${i}`, `sso-${i}@bench.example`, noEvidence())).browser);
+      for (const c of runs('code-exchange') ? concurrency : []) {
+        if (polis) record(await polisExchangeRun(polis, c));
+        const pool: Array<Awaited<ReturnType<LoginClient['mintCode']>>> = [];
+        const size = SMOKE ? 50 : c === 1 ? 600 : 2500;
+        await Promise.all(
+          browsers.map(async (b, i) => {
+            for (let k = i; k < size; k += browsers.length) pool.push(await s.login.mintCode(b));
+          }),
+        );
+        let next = 0;
+        record(
+          await closedLoop(
+            bridge,
+            'code exchange',
+            c,
+            async () => {
+              const { callback, verifier, state } = pool[next++];
+              await s.login.exchange(callback, verifier, state);
+            },
+            pool.length,
+          ),
+        );
+      }
+    } finally {
+      await polis?.stop();
     }
 
     // Refresh: each worker rotates its own refresh token.
@@ -1081,6 +1176,60 @@ function targets(
   ];
 }
 
+/** Each scenario Polis ran, beside the bridge's run of it at the same concurrency (PostgreSQL). */
+function polisRatios(rows: Row[]) {
+  return rows
+    .filter((r) => r.scenario.startsWith('polis: '))
+    .flatMap((p) => {
+      const scenario = p.scenario.slice('polis: '.length);
+      const b = rows.find(
+        (r) => r.database === p.database && r.scenario === scenario && r.concurrency === p.concurrency,
+      );
+      if (!b) return [];
+      const cpu = (r: Row) => Number((r.cpuMsPerRequest + r.postgresCpuMsPerOp).toFixed(2));
+      return [
+        {
+          scenario,
+          concurrency: p.concurrency,
+          polisRps: p.rps,
+          bridgeRps: b.rps,
+          ratio: p.rps ? Number((b.rps / p.rps).toFixed(2)) : 0,
+          polisCpuMs: cpu(p),
+          bridgeCpuMs: cpu(b),
+          cpuRatio: cpu(p) ? Number((cpu(b) / cpu(p)).toFixed(2)) : 0,
+        },
+      ];
+    });
+}
+
+/** Issue #19's targets against Polis: the full login at ≥ 3× Polis' rate and ≤ a third of its CPU (c=32). */
+function polisTargets(rows: Row[]): Target[] {
+  const at = polisRatios(rows).find((p) => p.scenario === 'full login' && p.concurrency === 32);
+  if (!at) return [];
+  return [
+    {
+      target: 'full login ≥ 3× Polis (rate), c=32',
+      measured: `${at.ratio}× (${at.bridgeRps}/s vs ${at.polisRps}/s)`,
+      met: at.ratio >= 3,
+      ...(at.ratio >= 3
+        ? {}
+        : {
+            reason: `the bridge spends ${at.bridgeCpuMs} ms of server + PostgreSQL CPU per login against Polis' ${at.polisCpuMs} ms on the same two cores (see the profiled pass for where)`,
+          }),
+    },
+    {
+      target: 'full login CPU ≤ ⅓ of Polis (server + PostgreSQL), c=32',
+      measured: `${at.cpuRatio}× (${at.bridgeCpuMs} vs ${at.polisCpuMs} ms)`,
+      met: at.cpuRatio > 0 && at.cpuRatio <= 1 / 3,
+      ...(at.cpuRatio > 0 && at.cpuRatio <= 1 / 3
+        ? {}
+        : {
+            reason: `a third of Polis' CPU is ${(at.polisCpuMs / 3).toFixed(2)} ms per login; the bridge spends ${at.bridgeCpuMs} ms`,
+          }),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
   // A configuration that fails is reported, and the others' figures are still written.
@@ -1140,7 +1289,8 @@ async function main(): Promise<void> {
     acsOverheadRatio: ratio(acsScenario('assertion-signed'), () => acsFloorMs['assertion-signed']),
     acsEncryptedOverheadRatio: ratio(acsScenario('encrypted'), () => acsFloorMs.encrypted),
     clientCredentialsOverJwtFloor: ratio('client_credentials', () => jwtFloorMs),
-    targets: targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles),
+    targets: [...targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles), ...polisTargets(rows)],
+    polis: polisRatios(rows),
     profiles,
     failures,
     rows: rows.map(({ windowUs: _window, ...row }) => row),
@@ -1167,6 +1317,19 @@ async function main(): Promise<void> {
     `ACS CPU / node-saml floor, assertion-signed: ${ratioList(summary.acsOverheadRatio)}; encrypted: ${ratioList(summary.acsEncryptedOverheadRatio)}.`,
     `client_credentials CPU / jose floor: ${ratioList(summary.clientCredentialsOverJwtFloor)}.`,
     '',
+    ...(summary.polis.length
+      ? [
+          "Polis (the npm package @boxyhq/saml-jackson behind its own API routes, bench/polis) on the same driver, the same PostgreSQL server (its own database), the same IdP and kind of signed response; its run right before the bridge's at each concurrency. CPU is server + PostgreSQL per operation.",
+          '',
+          '| scenario | c | Polis ops/s | bridge ops/s | bridge / Polis | Polis CPU ms/op | bridge CPU ms/op | bridge / Polis CPU |',
+          '|---|---|---|---|---|---|---|---|',
+          ...summary.polis.map(
+            (p) =>
+              `| ${p.scenario} | ${p.concurrency} | ${p.polisRps} | ${p.bridgeRps} | ${p.ratio}× | ${p.polisCpuMs} | ${p.bridgeCpuMs} | ${p.cpuRatio}× |`,
+          ),
+          '',
+        ]
+      : []),
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),
     '| target (PostgreSQL, c=32) | measured | met | measured reason |',
     '|---|---|---|---|',
