@@ -1,6 +1,7 @@
 import { MAX_PAGE_SIZE } from './scim-context';
 import { SCIM } from './scim-error';
 import { MAX_OPERATIONS } from './scim-patch';
+import { ENTERPRISE_STRINGS, NAME_PARTS, SINGLE_STRINGS } from './scim-user';
 
 /** The service provider's own description (RFC 7644 §4, RFC 7643 §5–§7): what the bridge supports. */
 
@@ -89,25 +90,9 @@ export function schemas(baseUrl: string) {
         attr('externalId', { caseExact: true }),
         attr('name', {
           type: 'complex',
-          subAttributes: [
-            'formatted',
-            'familyName',
-            'givenName',
-            'middleName',
-            'honorificPrefix',
-            'honorificSuffix',
-          ].map((n) => attr(n)),
+          subAttributes: NAME_PARTS.map((n) => attr(n)),
         }),
-        ...[
-          'displayName',
-          'nickName',
-          'profileUrl',
-          'title',
-          'userType',
-          'preferredLanguage',
-          'locale',
-          'timezone',
-        ].map((n) => attr(n)),
+        ...SINGLE_STRINGS.map((n) => attr(n)),
         attr('active', { type: 'boolean' }),
         attr('password', { mutability: 'writeOnly', returned: 'never' }),
         multi('emails', [attr('value'), attr('display')]),
@@ -140,11 +125,7 @@ export function schemas(baseUrl: string) {
       name: 'EnterpriseUser',
       description: 'Enterprise User',
       attributes: [
-        attr('employeeNumber', { caseExact: true }),
-        attr('costCenter'),
-        attr('organization'),
-        attr('division'),
-        attr('department'),
+        ...ENTERPRISE_STRINGS.map((n) => attr(n, n === 'employeeNumber' ? { caseExact: true } : {})),
         attr('manager', {
           type: 'complex',
           subAttributes: [attr('value'), attr('displayName', { mutability: 'readOnly' })],

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { pagedQuery } from '../database/paged-query';
 import { returnedRows } from '../database/returned-rows';
 import type { GroupMember, StoredGroup } from './scim-group';
 
@@ -146,16 +147,17 @@ export class ScimGroupsRepository {
     offset: number,
     limit: number,
   ): Promise<{ items: StoredGroup[]; total: number }> {
-    const base = `FROM scim_groups g WHERE g.connection_id = $1${where ? ` AND ${where.sql}` : ''}`;
-    const values = [connectionId, ...(where?.values ?? [])];
-    const [count] = (await m.query(`SELECT count(*)::int AS n ${base}`, values)) as Array<{ n: number }>;
-    const rows: GroupRow[] =
-      limit > 0
-        ? await m.query(
-            `SELECT g.* ${base} ORDER BY g.created_at, g.id OFFSET ${Math.max(0, Math.floor(offset))} LIMIT ${Math.floor(limit)}`,
-            values,
-          )
-        : [];
-    return { items: rows.map(group), total: count?.n ?? 0 };
+    const { rows, total } = await pagedQuery<GroupRow>(
+      m,
+      {
+        columns: 'g.*',
+        source: `FROM scim_groups g WHERE g.connection_id = $1${where ? ` AND ${where.sql}` : ''}`,
+        values: [connectionId, ...(where?.values ?? [])],
+        orderBy: 'g.created_at, g.id',
+      },
+      offset,
+      limit,
+    );
+    return { items: rows.map(group), total };
   }
 }

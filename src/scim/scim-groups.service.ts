@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { DirectoryUsersRepository } from '../users/directory-users.repository';
 import { paging, projection, scimActor, wantsAttribute, type ScimContext } from './scim-context';
 import { SCIM, ScimError } from './scim-error';
+import { scimTransaction } from './scim-transaction';
 import { filterSql, parseFilter, SqlParams } from './scim-filter';
 import {
   GROUP_FILTER_SCHEMA,
@@ -18,11 +19,6 @@ import {
 import { ScimGroupsRepository } from './scim-groups.repository';
 import { applyPatch, type JsonObject } from './scim-patch';
 import type { ListQuery } from './scim-users.service';
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
-}
 
 /**
  * SCIM Groups of one connection (RFC 7643 §4.2): the directory's groups and their members. A member is a
@@ -39,13 +35,8 @@ export class ScimGroupsService {
     private readonly clock: Clock,
   ) {}
 
-  private async tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.dataSource.transaction(work);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw ScimError.conflict('A group with this displayName exists.');
-      throw err;
-    }
+  private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return scimTransaction(this.dataSource, 'A group with this displayName exists.', work);
   }
 
   private async checkMembers(m: EntityManager, ctx: ScimContext, members: string[]): Promise<void> {

@@ -6,7 +6,7 @@ import type { Json, JsonObject, PatchSchema } from './scim-patch';
 /** How a directory user is matched to the SAML logins of the same person (the user's `subject`). */
 export type ScimMatch = 'externalId' | 'userName';
 
-const MULTI = [
+export const MULTI_VALUED = [
   'emails',
   'phoneNumbers',
   'ims',
@@ -16,7 +16,7 @@ const MULTI = [
   'roles',
   'x509Certificates',
 ];
-const SINGLE_STRINGS = [
+export const SINGLE_STRINGS = [
   'displayName',
   'nickName',
   'profileUrl',
@@ -26,7 +26,7 @@ const SINGLE_STRINGS = [
   'locale',
   'timezone',
 ];
-const NAME_PARTS = [
+export const NAME_PARTS = [
   'formatted',
   'familyName',
   'givenName',
@@ -34,7 +34,7 @@ const NAME_PARTS = [
   'honorificPrefix',
   'honorificSuffix',
 ];
-const ENTERPRISE_STRINGS = ['employeeNumber', 'costCenter', 'organization', 'division', 'department'];
+export const ENTERPRISE_STRINGS = ['employeeNumber', 'costCenter', 'organization', 'division', 'department'];
 
 export const USER_PATCH_SCHEMA: PatchSchema = {
   coreSchema: SCIM.user,
@@ -48,11 +48,11 @@ export const USER_PATCH_SCHEMA: PatchSchema = {
     'groups',
     'id',
     'meta',
-    ...MULTI,
+    ...MULTI_VALUED,
     ...SINGLE_STRINGS,
   ],
   readOnly: ['id', 'meta', 'groups'],
-  multiValued: [...MULTI, 'groups'].map((a) => a.toLowerCase()),
+  multiValued: [...MULTI_VALUED, 'groups'].map((a) => a.toLowerCase()),
 };
 
 /** What a user can be filtered on (RFC 7643 case rules: userName and emails are caseExact=false). */
@@ -178,7 +178,7 @@ export function normalizeUser(body: unknown): NormalizedUser {
     }
     resource.name = out;
   }
-  for (const attr of MULTI) {
+  for (const attr of MULTI_VALUED) {
     const v = get(body, attr);
     if (v !== undefined && v !== null) resource[attr] = multiValued(v, attr);
   }

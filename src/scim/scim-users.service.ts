@@ -7,6 +7,7 @@ import type { UserEntity } from '../users/user.entity';
 import { DirectoryDeprovisioning } from './directory-deprovisioning';
 import { paging, projection, scimActor, scimMatchOf, type ScimContext } from './scim-context';
 import { SCIM, ScimError } from './scim-error';
+import { scimTransaction } from './scim-transaction';
 import { filterSql, parseFilter, SqlParams } from './scim-filter';
 import { ScimGroupsRepository } from './scim-groups.repository';
 import { applyPatch, type JsonObject } from './scim-patch';
@@ -27,12 +28,6 @@ export interface ListQuery {
   count?: unknown;
   attributes?: unknown;
   excludedAttributes?: unknown;
-}
-
-/** A unique violation (two requests creating the same user at once): the SCIM answer is 409. */
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
 }
 
 /** What the audit log keeps of a directory user (no raw resource: ids and profile). */
@@ -65,13 +60,8 @@ export class ScimUsersService {
     private readonly clock: Clock,
   ) {}
 
-  private async tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.dataSource.transaction(work);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw ScimError.conflict('A user with this userName or externalId exists.');
-      throw err;
-    }
+  private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return scimTransaction(this.dataSource, 'A user with this userName or externalId exists.', work);
   }
 
   private write(ctx: ScimContext, user: NormalizedUser): DirectoryUserWrite {

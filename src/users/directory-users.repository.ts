@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type ObjectLiteral, type Repository } from 'typeorm';
 import { entityFromRow } from '../database/entity-from-row';
+import { pagedQuery } from '../database/paged-query';
 import { returnedRows } from '../database/returned-rows';
 import { UserEntity } from './user.entity';
 
@@ -24,6 +25,24 @@ export interface DirectoryUserWrite {
 export interface DirectoryUserPage {
   items: UserEntity[];
   total: number;
+}
+
+/** $2…$13 of the insert and the update: the columns a directory write sets, in one order. */
+function writeParams(w: DirectoryUserWrite): unknown[] {
+  return [
+    w.subject,
+    w.email,
+    w.emailVerified,
+    w.givenName,
+    w.familyName,
+    w.displayName,
+    w.userName,
+    w.externalId,
+    JSON.stringify(w.resource),
+    w.active,
+    w.tokenId,
+    w.now,
+  ];
 }
 
 /** Only users a directory manages and has not deleted are SCIM resources. */
@@ -92,21 +111,7 @@ export class DirectoryUsersRepository {
            user_name, external_id, scim_resource, scim_active, scim_token_id, last_synced_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)
          RETURNING *`,
-        [
-          connectionId,
-          w.subject,
-          w.email,
-          w.emailVerified,
-          w.givenName,
-          w.familyName,
-          w.displayName,
-          w.userName,
-          w.externalId,
-          JSON.stringify(w.resource),
-          w.active,
-          w.tokenId,
-          w.now,
-        ],
+        [connectionId, ...writeParams(w)],
       ),
     );
     return this.entity(rows[0] as ObjectLiteral);
@@ -120,21 +125,7 @@ export class DirectoryUsersRepository {
            display_name = $7, user_name = $8, external_id = $9, scim_resource = $10, scim_active = $11,
            scim_deleted_at = NULL, scim_token_id = $12, last_synced_at = $13, updated_at = $13
          WHERE id = $1 RETURNING *`,
-        [
-          id,
-          w.subject,
-          w.email,
-          w.emailVerified,
-          w.givenName,
-          w.familyName,
-          w.displayName,
-          w.userName,
-          w.externalId,
-          JSON.stringify(w.resource),
-          w.active,
-          w.tokenId,
-          w.now,
-        ],
+        [id, ...writeParams(w)],
       ),
     );
     return this.entity(rows[0] as ObjectLiteral);
@@ -156,17 +147,18 @@ export class DirectoryUsersRepository {
     offset: number,
     limit: number,
   ): Promise<DirectoryUserPage> {
-    const base = `FROM users u WHERE u.connection_id = $1 AND ${LIVE}${where ? ` AND ${where.sql}` : ''}`;
-    const values = [connectionId, ...(where?.values ?? [])];
-    const [count] = (await m.query(`SELECT count(*)::int AS n ${base}`, values)) as Array<{ n: number }>;
-    const rows: ObjectLiteral[] =
-      limit > 0
-        ? await m.query(
-            `SELECT u.* ${base} ORDER BY u.created_at, u.id OFFSET ${Math.max(0, Math.floor(offset))} LIMIT ${Math.floor(limit)}`,
-            values,
-          )
-        : [];
-    return { items: rows.map((r) => this.entity(r)), total: count?.n ?? 0 };
+    const { rows, total } = await pagedQuery<ObjectLiteral>(
+      m,
+      {
+        columns: 'u.*',
+        source: `FROM users u WHERE u.connection_id = $1 AND ${LIVE}${where ? ` AND ${where.sql}` : ''}`,
+        values: [connectionId, ...(where?.values ?? [])],
+        orderBy: 'u.created_at, u.id',
+      },
+      offset,
+      limit,
+    );
+    return { items: rows.map((r) => this.entity(r)), total };
   }
 
   /** Which of these ids are live directory users of the connection. */

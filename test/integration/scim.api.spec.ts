@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
+import { HttpReceiver } from '../support/http-receiver';
 import { LoginClient, type LoginEvidence } from '../support/login-client';
 import { createTestConnection, type SamlConnectionFixture } from '../support/saml-flow';
 import { postgresAvailable, startTestApp, type TestApp } from '../support/test-app';
@@ -18,28 +17,6 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const REDIRECT = 'https://app.example.com/callback';
-
-/** A back-channel logout receiver on loopback: keeps the logout tokens it was sent. */
-class Receiver {
-  readonly tokens: string[] = [];
-  private server?: Server;
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        this.tokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/bcl`;
-  }
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
-  }
-}
 
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -693,7 +670,7 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
   });
 
   describe('one user, two sources; deprovisioning signs the user out everywhere', () => {
-    const receivers = [new Receiver(), new Receiver()];
+    const receivers = [new HttpReceiver(), new HttpReceiver()];
     let apps: Array<{ clientId: string; clientSecret: string }>;
     const noEvidence = (): LoginEvidence => ({ samlResponses: [], continues: [], codes: [] });
     const loginFor = (client: { clientId: string; clientSecret: string }) =>
@@ -705,7 +682,7 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
       });
 
     beforeAll(async () => {
-      const urls = await Promise.all(receivers.map((r) => r.start()));
+      const urls = await Promise.all(receivers.map((r) => r.start('/bcl')));
       apps = [];
       for (const url of urls) {
         apps.push(
@@ -773,7 +750,7 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
           }),
         );
       }
-      const before = receivers.map((r) => r.tokens.length);
+      const before = receivers.map((r) => r.logoutTokens().length);
       await scim(entraToken)
         .send('patch', `${base(entra)}/Users/${created.body.id}`, {
           schemas: [PATCH_OP],
@@ -781,12 +758,12 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
         })
         .expect(200);
       await until(
-        () => receivers.every((r, i) => r.tokens.length > (before[i] as number)),
+        () => receivers.every((r, i) => r.logoutTokens().length > (before[i] as number)),
         'both back-channel logouts',
       );
       for (const r of receivers) {
         const payload = JSON.parse(
-          Buffer.from((r.tokens.at(-1) as string).split('.')[1] as string, 'base64url').toString(),
+          Buffer.from((r.logoutTokens().at(-1) as string).split('.')[1] as string, 'base64url').toString(),
         );
         expect(payload.sub).toBe(created.body.id);
         expect(payload.events).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { LoginClient, type LoginEvidence } from '../support/login-client';
-import { createTestConnection, startLogin, type SamlConnectionFixture } from '../support/saml-flow';
+import type request from 'supertest';
+import { createTestConnection, reasonOf, startLogin, type SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -25,6 +26,23 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
   const base = (t: TestApp) => `http://127.0.0.1:${t.config.port}`;
   /** Request i goes to instance i mod n, as a round-robin load balancer sends them. */
   const spread = (i: number) => instances[i % instances.length] as TestApp;
+  /** Posts a signed response to a connection's ACS (on instance A unless told). */
+  const postAcs = (c: SamlConnectionFixture, xml: string, via: TestApp = a) =>
+    via
+      .http()
+      .post(`/saml/${c.slug}/acs`)
+      .type('form')
+      .send({ SAMLResponse: Buffer.from(xml).toString('base64') });
+  /** Exactly one answer has the winner's status; every other one is a 400 with the given reason. */
+  const oneWinner = (answers: request.Response[], status: number, lost: RegExp) => {
+    const won = answers.filter((x) => x.status === status);
+    expect(won).toHaveLength(1);
+    for (const x of answers.filter((y) => y.status !== status)) {
+      expect(x.status).toBe(400);
+      expect(reasonOf(x.text)).toMatch(lost);
+    }
+    return won[0] as request.Response;
+  };
 
   beforeAll(async () => {
     a = await startTestApp(kind, {}, undefined, { listen: true });
@@ -220,22 +238,8 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
           nameId: 'race-acs',
           attributes: { email: 'race-acs@example.com' },
         }) as string;
-        const answers = await Promise.all(
-          Array.from({ length: n }, (_, i) =>
-            spread(i)
-              .http()
-              .post(`/saml/${saml.slug}/acs`)
-              .type('form')
-              .send({ SAMLResponse: Buffer.from(xml).toString('base64') }),
-          ),
-        );
-        expect(answers.filter((x) => x.status === 303)).toHaveLength(1);
-        for (const x of answers.filter((y) => y.status !== 303)) {
-          expect(x.status).toBe(400);
-          expect(/Reason: <code>([^<]+)<\/code>/.exec(x.text)?.[1]).toMatch(
-            /^saml_(in_response_to_unknown|replay)$/,
-          );
-        }
+        const answers = await Promise.all(Array.from({ length: n }, (_, i) => postAcs(saml, xml, spread(i))));
+        oneWinner(answers, 303, /^saml_(in_response_to_unknown|replay)$/);
       }
     },
     120_000,
@@ -253,12 +257,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
           nameId: 'race-continue',
           attributes: { email: 'race-continue@example.com' },
         }) as string;
-        const acs = await a
-          .http()
-          .post(`/saml/${saml.slug}/acs`)
-          .type('form')
-          .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
-          .expect(303);
+        const acs = await postAcs(saml, xml).expect(303);
         const location = acs.headers.location as string;
         const answers = await Promise.all(
           Array.from({ length: n }, (_, i) => {
@@ -266,13 +265,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
             return started.browser ? get.set('Cookie', started.browser) : get;
           }),
         );
-        const won = answers.filter((x) => x.status === 303);
-        expect(won).toHaveLength(1);
-        expect(won[0]?.headers.location).toBe('/done');
-        for (const x of answers.filter((y) => y.status !== 303)) {
-          expect(x.status).toBe(400);
-          expect(/Reason: <code>([^<]+)<\/code>/.exec(x.text)?.[1]).toBe('saml_login_not_found');
-        }
+        expect(oneWinner(answers, 303, /^saml_login_not_found$/).headers.location).toBe('/done');
       }
     },
     120_000,
@@ -291,12 +284,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
           sessionIndex: `idx-${n}-${trial}`,
           attributes: { email: 'race-slo@example.com' },
         }) as string;
-        const acs = await a
-          .http()
-          .post(`/saml/${saml.slug}/acs`)
-          .type('form')
-          .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
-          .expect(303);
+        const acs = await postAcs(saml, xml).expect(303);
         const cont = await a
           .http()
           .get(acs.headers.location as string)
@@ -323,13 +311,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
         const answers = await Promise.all(
           Array.from({ length: n }, (_, i) => spread(i).http().get(`/saml/${saml.slug}/slo?${query}`)),
         );
-        const won = answers.filter((x) => x.status === 303);
-        expect(won).toHaveLength(1);
-        expect(won[0]?.headers.location).toBe('/bye');
-        for (const x of answers.filter((y) => y.status !== 303)) {
-          expect(x.status).toBe(400);
-          expect(/Reason: <code>([^<]+)<\/code>/.exec(x.text)?.[1]).toBe('saml_in_response_to_unknown');
-        }
+        expect(oneWinner(answers, 303, /^saml_in_response_to_unknown$/).headers.location).toBe('/bye');
       }
     },
     120_000,
@@ -364,24 +346,14 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
           nameId: 'race-root',
           attributes: { email: 'race-root@example.com', groups: ['bridge-admins'] },
         }) as string;
-        const acs = await a
-          .http()
-          .post(`/saml/${corp.slug}/acs`)
-          .type('form')
-          .send({ SAMLResponse: Buffer.from(xml).toString('base64') })
-          .expect(303);
+        const acs = await postAcs(corp, xml).expect(303);
         const location = acs.headers.location as string;
         expect(location).toMatch(/^\/admin\/sso\/continue\?/);
         const answers = await Promise.all(
           Array.from({ length: n }, (_, i) => spread(i).http().get(location).set('Cookie', browser)),
         );
-        const won = answers.filter((x) => x.status === 200);
-        expect(won).toHaveLength(1);
-        expect(String(won[0]?.headers['set-cookie'])).toMatch(/(^|,)admin_console=/);
-        for (const x of answers.filter((y) => y.status !== 200)) {
-          expect(x.status).toBe(400);
-          expect(/Reason: <code>([^<]+)<\/code>/.exec(x.text)?.[1]).toBe('saml_login_not_found');
-        }
+        const won = oneWinner(answers, 200, /^saml_login_not_found$/);
+        expect(String(won.headers['set-cookie'])).toMatch(/(^|,)admin_console=/);
       }
     },
     120_000,

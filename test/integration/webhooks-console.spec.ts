@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type request from 'supertest';
+import { HttpReceiver } from '../support/http-receiver';
 import { createTestConnection } from '../support/saml-flow';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from '../support/test-app';
 
@@ -14,28 +13,20 @@ function consoleCookie(res: request.Response): string {
 
 describe('webhooks in the console (embedded database)', () => {
   let t: TestApp;
-  let server: Server;
-  const received: Array<{ id: string; type: string }> = [];
+  const receiver = new HttpReceiver();
+  receiver.status = 204;
+  const received = () =>
+    receiver.requests.map((r) => ({
+      id: String(r.headers['webhook-id']),
+      type: (JSON.parse(r.body) as { type: string }).type,
+    }));
 
   beforeAll(async () => {
     t = await startTestApp('embedded');
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push({
-          id: String(req.headers['webhook-id']),
-          type: (JSON.parse(body) as { type: string }).type,
-        });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   }, 60_000);
   afterAll(async () => {
     await t?.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await receiver.stop();
   });
 
   it('adds an endpoint (secret once, escaped), sends a test event, shows deliveries and events', async () => {
@@ -61,7 +52,7 @@ describe('webhooks in the console (embedded database)', () => {
       400,
     );
     expect(refused.text).toContain('The endpoint was not added');
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const url = await receiver.start('/hook');
     const created = await post('/admin/webhooks', {
       url,
       events: '*',
@@ -74,9 +65,9 @@ describe('webhooks in the console (embedded database)', () => {
     expect(details.text).not.toContain('whsec_');
     const queued = await post(`/admin/webhooks/${id}/test`, {}).expect(303);
     expect(queued.headers.location).toBe(`/admin/webhooks/${id}?notice=test#deliveries`);
-    for (let i = 0; i < 100 && !received.some((r) => r.type === 'webhook.test'); i++)
+    for (let i = 0; i < 100 && !received().some((r) => r.type === 'webhook.test'); i++)
       await new Promise((r) => setTimeout(r, 100));
-    expect(received.find((r) => r.type === 'webhook.test')?.id).toMatch(/^evt_\d+$/);
+    expect(received().find((r) => r.type === 'webhook.test')?.id).toMatch(/^evt_\d+$/);
     for (let i = 0; i < 50; i++) {
       const again = await t.http().get(`/admin/webhooks/${id}`).set('Cookie', cookie).expect(200);
       if (again.text.includes('badge ok">delivered')) break;

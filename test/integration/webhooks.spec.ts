@@ -1,11 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { EventsService } from '../../src/events/events.service';
 import { Client } from 'pg';
 import { ensureProductionBuild, startBridgeProcess, type BridgeProcess } from '../support/bridge-process';
+import { HttpReceiver } from '../support/http-receiver';
 import { postAndContinue, startLogin, createTestConnection } from '../support/saml-flow';
 import { generateTestKeyPair, TestIdp } from '../support/saml-test-idp';
 import {
@@ -43,38 +43,22 @@ interface Received {
   verified: boolean;
 }
 
-/** A webhook receiver on loopback: verifies each delivery; answers `status` (or hangs while `hang`). */
-class Receiver {
-  readonly received: Received[] = [];
+/** A webhook receiver on loopback: each delivery parsed and its signature checked. */
+class Receiver extends HttpReceiver {
   secret = '';
-  status = 200;
-  hang = false;
-  private server?: Server;
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const parsed = JSON.parse(body) as { type: string; timestamp: string; data: Record<string, unknown> };
-        this.received.push({
-          id: String(req.headers['webhook-id']),
-          type: parsed.type,
-          data: parsed.data,
-          verified: verifyStandardWebhook(this.secret, req.headers, body),
-        });
-        if (this.hang) return;
-        res.writeHead(this.status).end();
-      });
+  get received(): Received[] {
+    return this.requests.map((r) => {
+      const parsed = JSON.parse(r.body) as { type: string; data: Record<string, unknown> };
+      return {
+        id: String(r.headers['webhook-id']),
+        type: parsed.type,
+        data: parsed.data,
+        verified: verifyStandardWebhook(this.secret, r.headers, r.body),
+      };
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/hook`;
   }
   of(type: string): Received[] {
     return this.received.filter((r) => r.type === type);
-  }
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
   }
 }
 
@@ -94,7 +78,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
 
   beforeAll(async () => {
     t = await startTestApp('postgres');
-    const url = await receiver.start();
+    const url = await receiver.start('/hook');
     const created = await t.admin
       .post('/api/v1/webhooks')
       .send({ url, events: ['*'], description: 'ops' })
@@ -286,12 +270,12 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
     try {
       const w = await t.admin
         .post('/api/v1/webhooks')
-        .send({ url: await watcher.start(), events: ['webhook.endpoint_disabled'] })
+        .send({ url: await watcher.start('/hook'), events: ['webhook.endpoint_disabled'] })
         .expect(201);
       watcher.secret = w.body.secret;
       const f = await t.admin
         .post('/api/v1/webhooks')
-        .send({ url: await failing.start(), events: ['webhook.test'] })
+        .send({ url: await failing.start('/hook'), events: ['webhook.test'] })
         .expect(201);
       // A day has passed since it started failing (moved in the database: the dispatcher reads its clock there).
       await t.app
@@ -362,7 +346,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   it('delivers each event once with two instances, and a killed instance mid-delivery loses nothing', async () => {
     const [a, b] = [await start(), await start()];
     const hook = await admin(a, 'POST', '/api/v1/webhooks', {
-      url: await receiver.start(),
+      url: await receiver.start('/hook'),
       events: ['connection.created', 'connection.deleted'],
     });
     expect(hook.status).toBe(201);
