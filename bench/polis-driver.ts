@@ -92,19 +92,15 @@ export interface PolisCode {
   verifier: string;
 }
 
-/** Authorize → the IdP's signed response → ACS → a code at the app's redirect URI (Polis' own redirects). */
-export async function polisCode(
-  polis: Polis,
-  s: PolisSeeded,
-  idp: TestIdp,
-  user: string,
-  respond: (input: {
-    inResponseTo: string;
-    acsUrl: string;
-    audience: string;
-    nameId: string;
-  }) => Promise<string> | string,
-): Promise<PolisCode> {
+/** A Polis login on its way to the IdP. */
+export interface PolisPending {
+  verifier: string;
+  inResponseTo: string;
+  relayState: string;
+}
+
+/** Authorize at Polis: its redirect to the IdP with the AuthnRequest. */
+export async function polisToIdp(polis: Polis, s: PolisSeeded, idp: TestIdp): Promise<PolisPending> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const authorize = new URL(`${polis.base}/api/oauth/authorize`);
@@ -123,9 +119,27 @@ export async function polisCode(
   const request = inflateRawSync(
     Buffer.from(toIdp.searchParams.get('SAMLRequest') as string, 'base64'),
   ).toString();
-  const inResponseTo = /ID="([^"]+)"/.exec(request)?.[1] as string;
+  return {
+    verifier,
+    inResponseTo: /ID="([^"]+)"/.exec(request)?.[1] as string,
+    relayState: toIdp.searchParams.get('RelayState') ?? '',
+  };
+}
+
+/** The IdP's signed response POSTed to Polis' ACS, and its redirect to the app with a code. */
+export async function polisFromIdp(
+  s: PolisSeeded,
+  pending: PolisPending,
+  user: string,
+  respond: (input: {
+    inResponseTo: string;
+    acsUrl: string;
+    audience: string;
+    nameId: string;
+  }) => Promise<string> | string,
+): Promise<PolisCode> {
   const samlResponse = await respond({
-    inResponseTo,
+    inResponseTo: pending.inResponseTo,
     acsUrl: s.acsUrl,
     audience: POLIS_AUDIENCE,
     nameId: user,
@@ -134,15 +148,28 @@ export async function polisCode(
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      SAMLResponse: samlResponse,
-      RelayState: toIdp.searchParams.get('RelayState') ?? '',
-    }).toString(),
+    body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: pending.relayState }).toString(),
   });
   const back = new URL(expectRedirect(acs, 'ACS'));
   const code = back.searchParams.get('code');
   if (!code) throw new Error(`Polis: no code (${back.searchParams.get('error') ?? back.href})`);
-  return { code, verifier };
+  return { code, verifier: pending.verifier };
+}
+
+/** Authorize → the IdP's signed response → ACS → a code at the app's redirect URI (Polis' own redirects). */
+export async function polisCode(
+  polis: Polis,
+  s: PolisSeeded,
+  idp: TestIdp,
+  user: string,
+  respond: (input: {
+    inResponseTo: string;
+    acsUrl: string;
+    audience: string;
+    nameId: string;
+  }) => Promise<string> | string,
+): Promise<PolisCode> {
+  return polisFromIdp(s, await polisToIdp(polis, s, idp), user, respond);
 }
 
 /** The app's code exchange at Polis' token endpoint; checks that an access and an ID token came back. */

@@ -15,7 +15,12 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { Client } from 'pg';
-import { LoginClient, type Browser, type LoginEvidence } from '../test/support/login-client';
+import {
+  LoginClient,
+  type Browser,
+  type LoginEvidence,
+  type PendingLogin,
+} from '../test/support/login-client';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
 import {
   ADMIN_KEY,
@@ -36,6 +41,9 @@ import {
   type Polis,
   type PolisCode,
   type PolisSeeded,
+  polisFromIdp,
+  polisToIdp,
+  type PolisPending,
 } from './polis-driver';
 import { runAll, scimClient, syncGroup, syncUser } from './scim-sync';
 import { mainThreadProfile, Shares, summarizeProfile, topShares } from './top-frames';
@@ -510,9 +518,19 @@ async function startPolisFor(s: Seeded): Promise<PolisUnderTest> {
   }
 }
 
-/** A code from Polis for `user` (the same kind of signed response as the bridge's full login gets). */
-function polisCodeFor(p: PolisUnderTest, user: string): Promise<PolisCode> {
-  return polisCode(p.polis, p.seeded, p.idp, user, ({ inResponseTo, acsUrl, audience, nameId }) =>
+/** The signed response Polis gets: the same kind as the bridge's full login gets from the same IdP. */
+function polisResponder(p: PolisUnderTest) {
+  return ({
+    inResponseTo,
+    acsUrl,
+    audience,
+    nameId,
+  }: {
+    inResponseTo: string;
+    acsUrl: string;
+    audience: string;
+    nameId: string;
+  }) =>
     Buffer.from(
       p.idp.responseXml({
         spEntityId: audience,
@@ -521,7 +539,58 @@ function polisCodeFor(p: PolisUnderTest, user: string): Promise<PolisCode> {
         nameId,
         attributes: { email: `${nameId}@bench.example` },
       }) as string,
-    ).toString('base64'),
+    ).toString('base64');
+}
+
+/** A code from Polis for `user`. */
+function polisCodeFor(p: PolisUnderTest, user: string): Promise<PolisCode> {
+  return polisCode(p.polis, p.seeded, p.idp, user, polisResponder(p));
+}
+
+/** How many logins an ACS → code run works through (each started beforehand). */
+const acsToCodeCount = (c: number) => (SMOKE ? 40 : c === 1 ? 300 : 1500);
+
+/** Polis' ACS → code: logins started beforehand (authorize → the IdP), then the ACS and its redirect to the app. */
+async function polisAcsToCodeRun(p: PolisUnderTest, c: number) {
+  const pending: PolisPending[] = [];
+  await runAll(acsToCodeCount(c), 8, async () => {
+    pending.push(await polisToIdp(p.polis, p.seeded, p.idp));
+  });
+  let next = 0;
+  const respond = polisResponder(p);
+  return closedLoop(
+    p.meterTarget,
+    'polis: ACS → code',
+    c,
+    async () => {
+      const i = next++;
+      await polisFromIdp(p.seeded, pending[i] as PolisPending, `acs-${i % 1000}`, respond);
+    },
+    pending.length,
+  );
+}
+
+/** The bridge's ACS → code: logins started beforehand, then every hop from the ACS to the app's code. */
+async function acsToCodeRun(bridge: Bridge, s: Seeded, c: number) {
+  const pending: PendingLogin[] = [];
+  await runAll(acsToCodeCount(c), 8, async () => {
+    pending.push(await s.login.toIdp());
+  });
+  let next = 0;
+  return closedLoop(
+    bridge,
+    'ACS → code',
+    c,
+    async () => {
+      const i = next++;
+      await s.login.fromIdp(
+        pending[i] as PendingLogin,
+        `acs-${i % 1000}`,
+        `acs-${i % 1000}@bench.example`,
+        noEvidence(),
+      );
+    },
+    pending.length,
   );
 }
 
@@ -788,6 +857,11 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
     // kind of signed response, each product's own redirects; Polis' run right before the bridge's at each c.
     const polis = db && runs('polis') && process.env.BENCH_POLIS !== '0' ? await startPolisFor(s) : undefined;
     try {
+      if (runs('acs-to-code'))
+        for (const c of concurrency) {
+          if (polis) record(await polisAcsToCodeRun(polis, c));
+          record(await acsToCodeRun(bridge, s, c));
+        }
       if (runs('full-login'))
         for (const c of concurrency) {
           if (polis) record(await polisLoginRun(polis, c));

@@ -162,23 +162,14 @@ export class LoginClient {
     return oc.refreshTokenGrant(config, refreshToken);
   }
 
-  /**
-   * Logs `nameId` in through the IdP; returns the tokens and the browser (whose bridge session gives
-   * further codes without the IdP: `mintCode`). Throws LoginFailed or InstanceUnreachable.
-   */
-  async login(
-    nameId: string,
-    email: string,
-    evidence: LoginEvidence,
-    options: LoginOptions = {},
-  ): Promise<{ idToken: string; accessToken: string; refreshToken?: string; sub: string; browser: Browser }> {
-    const { client, connection } = this.target;
+  /** The first half of a login: authorize → interaction → the AuthnRequest the browser takes to the IdP. */
+  async toIdp(options: LoginOptions = {}): Promise<PendingLogin> {
+    const { connection } = this.target;
     const { url, verifier, state } = await this.authorizationRequest(options);
     const browser = options.browser ?? this.browser();
-
     // authorize → interaction → SAML login → the IdP (another site).
     const first = expectRedirect(await browser.step(url.pathname + url.search), 'authorize');
-    let location = await this.follow(
+    const location = await this.follow(
       browser,
       first,
       (l) => l.startsWith(connection.idp.ssoUrl),
@@ -187,8 +178,16 @@ export class LoginClient {
     const samlRequest = new URL(location).searchParams.get('SAMLRequest') as string;
     const requestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(samlRequest, 'base64')).toString())?.[1];
     const relayState = new URL(location).searchParams.get('RelayState');
+    return { browser, verifier, state, requestId, relayState };
+  }
 
-    // The IdP answers with a signed response, POSTed cross-site to the ACS.
+  /**
+   * The second half up to the code: the IdP's signed response POSTed cross-site to the ACS, then continue →
+   * interaction callback → authorize resume → the app's redirect URI with a code.
+   */
+  async fromIdp(pending: PendingLogin, nameId: string, email: string, evidence: LoginEvidence): Promise<URL> {
+    const { client, connection } = this.target;
+    const { browser, requestId, relayState } = pending;
     const xml = connection.idp.responseXml({
       spEntityId: connection.spEntityId,
       acsUrl: connection.acsUrl,
@@ -202,7 +201,7 @@ export class LoginClient {
       SAMLResponse: samlResponse,
       ...(relayState ? { RelayState: relayState } : {}),
     });
-    location = expectRedirect(
+    let location = expectRedirect(
       await browser.step(`/saml/${connection.slug}/acs`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -211,8 +210,6 @@ export class LoginClient {
       'ACS',
     );
     evidence.continues.push({ path: this.toPath(location), cookie: browser.cookie() });
-
-    // continue → interaction callback → authorize resume → the app's redirect URI with a code.
     location = await this.follow(
       browser,
       location,
@@ -222,8 +219,23 @@ export class LoginClient {
     const callback = new URL(location);
     const code = callback.searchParams.get('code');
     if (!code) throw new LoginFailed(`no code: ${callback.searchParams.get('error') ?? location}`);
-    evidence.codes.push({ code, verifier });
-    const tokens = await this.exchange(callback, verifier, state);
+    evidence.codes.push({ code, verifier: pending.verifier });
+    return callback;
+  }
+
+  /**
+   * Logs `nameId` in through the IdP; returns the tokens and the browser (whose bridge session gives
+   * further codes without the IdP: `mintCode`). Throws LoginFailed or InstanceUnreachable.
+   */
+  async login(
+    nameId: string,
+    email: string,
+    evidence: LoginEvidence,
+    options: LoginOptions = {},
+  ): Promise<{ idToken: string; accessToken: string; refreshToken?: string; sub: string; browser: Browser }> {
+    const pending = await this.toIdp(options);
+    const callback = await this.fromIdp(pending, nameId, email, evidence);
+    const tokens = await this.exchange(callback, pending.verifier, pending.state);
     const claims = tokens.claims();
     if (!claims || claims.email !== email) throw new LoginFailed('the ID token does not carry the email');
     return {
@@ -231,7 +243,7 @@ export class LoginClient {
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,
       sub: claims.sub,
-      browser,
+      browser: pending.browser,
     };
   }
 
@@ -245,6 +257,15 @@ export class LoginClient {
       throw new LoginFailed(`no code: ${callback.searchParams.get('error') ?? callback.href}`);
     return { callback, verifier, state };
   }
+}
+
+/** A login on its way to the IdP: the browser, the app's PKCE verifier and state, the AuthnRequest. */
+export interface PendingLogin {
+  browser: Browser;
+  verifier: string;
+  state: string;
+  requestId: string | undefined;
+  relayState: string | null;
 }
 
 export interface LoginOptions {
