@@ -171,7 +171,17 @@ export class LoginClient {
     email: string,
     evidence: LoginEvidence,
     options: LoginOptions = {},
-  ): Promise<{ idToken: string; accessToken: string; refreshToken?: string; sub: string; browser: Browser }> {
+  ): Promise<{
+    idToken: string;
+    accessToken: string;
+    refreshToken?: string;
+    sub: string;
+    browser: Browser;
+    /** The AuthnRequest ID the IdP answered (the login's `inResponseTo`). */
+    requestId: string;
+    /** The authorization code these tokens were redeemed for. */
+    code: string;
+  }> {
     const { client, connection } = this.target;
     const { url, verifier, state } = await this.authorizationRequest(options);
     const browser = options.browser ?? this.browser();
@@ -186,6 +196,7 @@ export class LoginClient {
     );
     const samlRequest = new URL(location).searchParams.get('SAMLRequest') as string;
     const requestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(samlRequest, 'base64')).toString())?.[1];
+    if (!requestId) throw new LoginFailed('the AuthnRequest has no ID');
     const relayState = new URL(location).searchParams.get('RelayState');
 
     // The IdP answers with a signed response, POSTed cross-site to the ACS.
@@ -232,6 +243,8 @@ export class LoginClient {
       refreshToken: tokens.refresh_token,
       sub: claims.sub,
       browser,
+      requestId,
+      code,
     };
   }
 
