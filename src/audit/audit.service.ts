@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { eventsForAudit } from '../events/event-catalog';
@@ -97,6 +97,10 @@ const APPEND_SQL = `
   RETURNING seq`;
 /** At most this many queued events go into one transaction. */
 const MAX_BATCH = 200;
+/** Events kept in memory, to append once the database is back, while it is unreachable. */
+const MAX_DEFERRED = 10_000;
+const DEFER_RETRY_MIN_MS = 1000;
+const DEFER_RETRY_MAX_MS = 15_000;
 const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
 function clip(value: string | null | undefined, max: number): string | null {
@@ -130,11 +134,15 @@ function toEvent(row: EventRow): AuditEvent {
  * - `record()` throws. Admin changes call it inside their own transaction, so a change that cannot be audited
  *   is rolled back and the admin gets an error: no admin change is ever unaudited.
  * - `recordSafely()` never throws. Logins and logouts use it: the user's sign-in (or sign-out) already
- *   happened and must not become a 500 because the audit log is unavailable; the failure is logged at error
- *   level with the event, and counted in `bridge_audit_append_failures_total` for alerting.
+ *   happened and must not become a 500 because the audit log is unavailable. When the database is
+ *   unreachable (a restart, a failover) the event is kept in memory (at most MAX_DEFERRED) and appended
+ *   once it is back, with `data.delayedFrom` saying when it happened; its id makes the retry idempotent
+ *   (an append that committed but whose answer was lost is not added twice). An event that cannot be
+ *   appended at all (another error, the buffer full, the process stopping with events still waiting) is
+ *   logged at error level with the event and counted in `bridge_audit_append_failures_total` for alerting.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
   private readonly queue: Array<{
     draft: Draft;
@@ -142,6 +150,10 @@ export class AuditService {
     reject: (err: unknown) => void;
   }> = [];
   private flushing = false;
+  /** Events of `recordSafely` not appended because the database was unreachable, oldest first. */
+  private readonly deferred: Draft[] = [];
+  private deferTimer?: NodeJS.Timeout;
+  private deferRetryMs = DEFER_RETRY_MIN_MS;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -242,23 +254,96 @@ export class AuditService {
 
   /** Appends an event for an action that already happened (logins, logouts): never throws (see above). */
   async recordSafely(input: AuditEventInput): Promise<AuditEvent | undefined> {
+    let draft: Draft | undefined;
     try {
-      return await this.append(this.draft(input));
+      draft = this.draft(input);
+      return await this.append(draft);
     } catch (err) {
-      this.metrics.auditAppendFailures.inc({ type: input.type });
-      this.logger.error(
-        {
-          err,
-          auditEvent: {
-            type: input.type,
-            connectionId: input.connectionId,
-            userId: input.userId,
-            clientId: input.clientId,
-          },
-        },
-        `Could not append the audit event ${input.type}: ${(err as Error).message}`,
-      );
+      if (draft && isDatabaseUnavailable(err) && this.defer(draft)) return undefined;
+      this.appendFailed(input, err);
       return undefined;
+    }
+  }
+
+  private appendFailed(
+    event: Pick<AuditEventInput, 'type' | 'connectionId' | 'userId' | 'clientId'>,
+    err: unknown,
+  ): void {
+    this.metrics.auditAppendFailures.inc({ type: event.type });
+    this.logger.error(
+      {
+        err,
+        auditEvent: {
+          type: event.type,
+          connectionId: event.connectionId,
+          userId: event.userId,
+          clientId: event.clientId,
+        },
+      },
+      `Could not append the audit event ${event.type}: ${(err as Error).message}`,
+    );
+  }
+
+  /** Keeps an event to append when the database is back; false when the buffer is full. */
+  private defer(draft: Draft): boolean {
+    if (this.deferred.length >= MAX_DEFERRED) return false;
+    const delayedFrom = this.clock.now().toISOString();
+    this.deferred.push({ ...draft, data: { ...draft.data, delayedFrom } });
+    if (this.deferred.length === 1) {
+      this.logger.warn('The database is unreachable: audit events are kept in memory until it is back');
+    }
+    this.scheduleDeferred();
+    return true;
+  }
+
+  private scheduleDeferred(): void {
+    if (this.deferTimer || this.deferred.length === 0) return;
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      void this.appendDeferred();
+    }, this.deferRetryMs);
+    this.deferTimer.unref();
+  }
+
+  /** Appends the deferred events (those not already there), oldest first; retried with backoff. */
+  private async appendDeferred(): Promise<void> {
+    const batch = this.deferred.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    try {
+      const present: Array<{ id: string }> = await this.dataSource.query(
+        'SELECT id FROM audit_events WHERE id = ANY($1::uuid[])',
+        [batch.map((d) => d.id)],
+      );
+      const there = new Set(present.map((r) => r.id));
+      const missing = batch.filter((d) => !there.has(d.id));
+      if (missing.length) await this.appendBatch(missing);
+      this.deferRetryMs = DEFER_RETRY_MIN_MS;
+      this.logger.log(`Appended ${missing.length} audit event(s) kept while the database was unreachable`);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        this.deferred.unshift(...batch);
+        this.deferRetryMs = Math.min(this.deferRetryMs * 2, DEFER_RETRY_MAX_MS);
+      } else {
+        for (const d of batch) this.appendFailed(d, err);
+      }
+    }
+    this.scheduleDeferred();
+  }
+
+  /** The last chance for events kept while the database was unreachable; those that still fail are reported. */
+  async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    while (this.deferred.length > 0) {
+      const before = this.deferred.length;
+      await this.appendDeferred();
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+      if (this.deferred.length >= before) {
+        for (const d of this.deferred.splice(0)) {
+          this.appendFailed(d, new Error('the database is unreachable and the process is stopping'));
+        }
+      }
     }
   }
 

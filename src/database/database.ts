@@ -3,9 +3,12 @@ import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { buildDataSourceOptions } from './data-source-options';
 import { EmbeddedPostgres } from './embedded-postgres';
+import { handleConnectionLoss, pgPoolOf } from './pg-pool';
 
 /** Advisory-lock key that serialises migrations across instances starting together. */
 const MIGRATION_LOCK_KEY = 727_001;
+/** At most one warning about lost connections this often. */
+const LOSS_LOG_MS = 5000;
 
 export interface Readiness {
   /** The database answered within the timeout. */
@@ -33,6 +36,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export class Database implements OnApplicationShutdown {
   private readonly logger = new Logger('Database');
   private readonly expectedMigrations: string[];
+  /** Connections lost since the last warning about it (one warning per LOSS_LOG_MS, with the count). */
+  private lostSinceLog = 0;
+  private lostLoggedAt = 0;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -40,6 +46,25 @@ export class Database implements OnApplicationShutdown {
     private readonly embedded?: EmbeddedPostgres,
   ) {
     this.expectedMigrations = dataSource.migrations.map((m) => m.name ?? m.constructor.name);
+    const pool = pgPoolOf(dataSource);
+    if (pool) handleConnectionLoss(pool, (err) => this.connectionLost(err));
+  }
+
+  /**
+   * A pooled connection died (server restart, failover, `pg_terminate_backend`, network): the pool replaces
+   * it on demand, requests meanwhile fail as `database_unavailable`. Logged, never thrown.
+   */
+  private connectionLost(err: Error): void {
+    this.lostSinceLog++;
+    const now = Date.now();
+    if (now - this.lostLoggedAt < LOSS_LOG_MS) return;
+    const code = (err as { code?: string }).code;
+    this.logger.warn(
+      `Lost ${this.lostSinceLog} database connection(s) (${err.message}${code ? `, ${code}` : ''}); ` +
+        'they are replaced on demand',
+    );
+    this.lostSinceLog = 0;
+    this.lostLoggedAt = now;
   }
 
   /** Opens the database (starting the embedded server when there is no DATABASE_URL), with retries. */

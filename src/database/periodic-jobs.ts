@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from './database-errors';
 import { returnedRows } from './returned-rows';
 
 export interface PeriodicJob {
@@ -54,7 +55,11 @@ export class PeriodicJobs implements OnApplicationShutdown {
   schedule(job: PeriodicJob, checkMs = Math.min(60_000, Math.max(1000, job.periodMs / 10))): void {
     const timer = setInterval(() => {
       this.runIfDue(job).catch((err: Error) =>
-        this.logger.warn(`Job ${job.name} check failed: ${err.message}`),
+        // The database is away (a restart, a failover): this turn is skipped; the period stays unclaimed,
+        // so the next check after it is back runs the job.
+        isDatabaseUnavailable(err)
+          ? this.logger.warn(`Job ${job.name} skipped: the database is unavailable (${err.message})`)
+          : this.logger.warn(`Job ${job.name} check failed: ${err.message}`),
       );
     }, checkMs);
     timer.unref();

@@ -37,7 +37,8 @@ export class HealthController {
       ]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
-      res.status(503);
+      // Not ready: the database is away (a restart, a failover) or migrations are pending. Ask again soon.
+      res.status(503).setHeader('Retry-After', '2');
       return err.getResponse() as HealthCheckResult;
     }
   }

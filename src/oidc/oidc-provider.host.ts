@@ -25,6 +25,8 @@ import { OidcClientsService } from './oidc-clients.service';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
+const DATABASE_UNAVAILABLE = 'The service is temporarily unavailable (database). Retry shortly.';
+
 /** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
 export const API_RESOURCE = 'urn:saml-bridge:api';
 /** How often an instance checks whether the signing keys changed (rotation on another instance). */
@@ -342,8 +344,19 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
           }),
         };
       },
-      renderError: async (ctx, out) => {
+      renderError: async (ctx, out, error) => {
         ctx.type = 'html';
+        // The authorization endpoint renders after its server_error event: keep that 503's reason.
+        if (isDatabaseUnavailable(error)) {
+          ctx.status = 503;
+          ctx.set('Retry-After', '2');
+          ctx.body = errorPage({
+            title: 'Service unavailable',
+            message: DATABASE_UNAVAILABLE,
+            reason: 'database_unavailable',
+          });
+          return;
+        }
         ctx.body = errorPage({
           title: 'Sign-in failed',
           message: String(out.error_description ?? out.error),
@@ -391,7 +404,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       }
       // The database is down (restart, failover): a retryable 503, not a 500 (emitted after the body is set).
       this.logger.warn({ err: (err as Error).message }, 'OpenID Provider: database unavailable');
-      const description = 'The service is temporarily unavailable (database). Retry shortly.';
+      const description = DATABASE_UNAVAILABLE;
       ctx.status = 503;
       ctx.set('Retry-After', '2');
       addLogContext(ctx.res, { outcome: 'database_unavailable' });

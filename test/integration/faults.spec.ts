@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { BridgeProcess, ensureProductionBuild, startBridgeProcess } from '../support/bridge-process';
 import { freeLoopbackPort } from '../support/bridge-process';
@@ -42,6 +43,33 @@ async function admin(
   const json = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
+}
+
+/** One statement on a connection of its own (so that a restart of the server cannot leave it broken). */
+async function sql<R = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const c = new Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows as R[];
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `done()` holds, checking every 100 ms; throws `what` after `ms`. */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
 }
 
 /** Runs `count` jobs with at most `concurrency` in flight. */
@@ -194,6 +222,349 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
       );
     }, 180_000);
   });
+
+  /** Needs PostgreSQL's server binaries (on CI: the machine's own packages) to run a database of its own. */
+  (postgresBinDir() || process.env.REQUIRE_POSTGRES === '1' ? describe : describe.skip)(
+    'PostgreSQL restarted, its backends terminated, or stopped for 30 s, under a login load on two instances',
+    () => {
+      const USERS = 12;
+      const CONCURRENCY = 4;
+      let pg: PrivatePostgres;
+      let a: BridgeProcess;
+      let b: BridgeProcess;
+      let pids: number[];
+      let client: LoginClient;
+      let app: Record<string, unknown>;
+      let svc: Record<string, unknown>;
+      /** Every user's subject, across all the runs: one per user or a duplicate was made. */
+      const subs = new Map<string, Set<string>>();
+      /** The AuthnRequest ID of every login that ended with tokens. */
+      const completed: string[] = [];
+      /** The codes that were exchanged for tokens. */
+      const redeemedCodes = new Set<string>();
+
+      beforeAll(async () => {
+        pg = PrivatePostgres.create(await freeLoopbackPort());
+        [a, b] = await Promise.all([
+          startBridgeProcess({ env: instanceEnv(pg.url()) }),
+          startBridgeProcess({ env: instanceEnv(pg.url()) }),
+        ]);
+        pids = [a.child.pid as number, b.child.pid as number];
+        const idp = new TestIdp({
+          entityId: 'https://idp.faults.test/metadata',
+          keys: await generateTestKeyPair('IdP'),
+        });
+        const conn = await admin(a.base, 'POST', '/api/v1/connections', {
+          slug: 'faults',
+          name: 'Faults',
+          metadataXml: idp.metadataXml(),
+          domains: ['faults.test'],
+        });
+        const sp = conn.sp as { entityId: string; acsUrl: string };
+        app = await admin(b.base, 'POST', '/api/v1/clients', {
+          name: 'Faults app',
+          redirectUris: [REDIRECT],
+        });
+        svc = await admin(a.base, 'POST', '/api/v1/clients', {
+          name: 'Service',
+          grantTypes: ['client_credentials'],
+        });
+        client = new LoginClient({
+          publicBase: PUBLIC_BASE,
+          // A round-robin load balancer that retries on the other instance when one does not answer.
+          instances: () => (Math.random() < 0.5 ? [a.base, b.base] : [b.base, a.base]),
+          connection: { idp, slug: 'faults', spEntityId: sp.entityId, acsUrl: sp.acsUrl },
+          client: {
+            clientId: app.clientId as string,
+            clientSecret: app.clientSecret as string,
+            redirectUri: REDIRECT,
+          },
+        });
+      }, 90_000);
+      afterAll(async () => {
+        await a?.stop();
+        await b?.stop();
+        pg?.destroy();
+      });
+
+      const alive = () =>
+        [a, b].map((p) => ({ pid: p.child.pid, exitCode: p.child.exitCode, signal: p.child.signalCode }));
+
+      /**
+       * Logs users in continuously on both instances while `fault` runs; returns once both instances are
+       * ready again and logins started after that have completed. Counts the logins that failed.
+       */
+      async function underLoad(fault: (evidence: LoginEvidence) => Promise<void>) {
+        const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };
+        const logins: Array<{ startedAt: number; ok: boolean; why?: string }> = [];
+        const ready: Array<{ instance: number; at: number; status: number }> = [];
+        let running = true;
+        let n = 0;
+        const workers = Array.from({ length: CONCURRENCY }, async () => {
+          while (running) {
+            const nameId = `user-${n++ % USERS}`;
+            const startedAt = Date.now();
+            try {
+              const tokens = await client.login(nameId, `${nameId}@faults.test`, evidence);
+              if (!subs.has(nameId)) subs.set(nameId, new Set());
+              subs.get(nameId)?.add(tokens.sub);
+              completed.push(tokens.requestId);
+              redeemedCodes.add(tokens.code);
+              logins.push({ startedAt, ok: true });
+            } catch (err) {
+              // A failed login is what the user sees as an error page: they click "sign in" again.
+              logins.push({ startedAt, ok: false, why: (err as Error).message });
+              await sleep(100);
+            }
+          }
+        });
+        const monitor = (async () => {
+          while (running) {
+            await Promise.all(
+              [a, b].map(async (p, instance) => {
+                const at = Date.now();
+                const status = await fetch(`${p.base}/readyz`, { signal: AbortSignal.timeout(5000) })
+                  .then(async (res) => (await res.arrayBuffer(), res.status))
+                  .catch(() => -1);
+                ready.push({ instance, at, status });
+              }),
+            );
+            await sleep(100);
+          }
+        })();
+        const ok = () => logins.filter((l) => l.ok).length;
+        await until(() => ok() >= 8, 60_000, 'logins before the fault');
+        const faultAt = Date.now();
+        await fault(evidence);
+        const faultEndedAt = Date.now();
+        // Both instances ready again (a 200 from each after the fault ended).
+        await until(
+          () =>
+            [0, 1].every((i) =>
+              ready.some((r) => r.instance === i && r.at > faultEndedAt && r.status === 200),
+            ),
+          30_000,
+          'both instances ready again',
+        );
+        const readyAt = Date.now();
+        await until(
+          () => logins.filter((l) => l.ok && l.startedAt > readyAt).length >= 8,
+          60_000,
+          'logins after recovery',
+        );
+        running = false;
+        await Promise.all([...workers, monitor]);
+        return { evidence, logins, ready, faultAt, faultEndedAt, readyAt };
+      }
+
+      /** What must hold after every fault: nothing lost, nothing twice, the audit chain intact. */
+      async function checkIntegrity(evidence: LoginEvidence): Promise<void> {
+        // Every user exists exactly once and always got the same subject.
+        expect([...subs.values()].every((s) => s.size === 1)).toBe(true);
+        const [{ users, subjects }] = await sql<{ users: number; subjects: number }>(
+          pg.url(),
+          `SELECT count(*)::int AS users, count(DISTINCT subject)::int AS subjects FROM users`,
+        );
+        expect({ users, subjects }).toEqual({ users: subs.size, subjects: subs.size });
+        // No code is redeemed twice: those exchanged for tokens are refused; one whose exchange failed
+        // during the fault (the login failed there) may be redeemed now, but only once.
+        const basic = Buffer.from(`${app.clientId as string}:${app.clientSecret as string}`).toString(
+          'base64',
+        );
+        const redeem = async (code: { code: string; verifier: string }) => {
+          const res = await fetch(`${a.base}/oidc/token`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${basic}`,
+              'x-forwarded-proto': 'https',
+            },
+            body: new URLSearchParams({
+              grant_type: 'authorization_code',
+              code: code.code,
+              code_verifier: code.verifier,
+              redirect_uri: REDIRECT,
+            }).toString(),
+          });
+          const body = (await res.json()) as { error?: string };
+          return res.status < 400 || body.error !== 'invalid_grant';
+        };
+        let twice = 0;
+        await pool(evidence.codes.length, 4, async (i) => {
+          const code = evidence.codes[i];
+          if (redeemedCodes.has(code.code)) {
+            if (await redeem(code)) twice++;
+          } else {
+            await redeem(code);
+            if (await redeem(code)) twice++;
+          }
+        });
+        expect(twice).toBe(0);
+        // Every completed login is in the audit log, and the chain verifies.
+        const audited = await sql<{ id: string }>(
+          pg.url(),
+          `SELECT data->>'inResponseTo' AS id FROM audit_events WHERE type = 'login.succeeded'`,
+        );
+        const ids = new Set(audited.map((r) => r.id));
+        expect(completed.filter((id) => !ids.has(id))).toEqual([]);
+        const verify = await admin(b.base, 'GET', '/api/v1/audit/verify');
+        expect(verify).toMatchObject({ ok: true });
+      }
+
+      function report(what: string, run: Awaited<ReturnType<typeof underLoad>>): void {
+        const during = run.logins.filter((l) => l.startedAt <= run.readyAt);
+        const failed = run.logins.filter((l) => !l.ok);
+        process.stdout.write(
+          `${what}: ${run.logins.length} logins, ${failed.length} failed (all started before both instances were ready again: ` +
+            `${failed.every((l) => l.startedAt <= run.readyAt)}); fault took ${run.faultEndedAt - run.faultAt} ms, ` +
+            `both ready ${run.readyAt - run.faultEndedAt} ms after it; ${during.length} logins started until then\n` +
+            (failed.length
+              ? `  first failures: ${[...new Set(failed.map((l) => l.why))].slice(0, 5).join(' | ')}\n`
+              : ''),
+        );
+      }
+
+      it('survives a real restart (pg_ctl restart -m fast): same processes, ready again, logins resume', async () => {
+        const run = await underLoad(async () => {
+          // Under load some transactions are always in flight: hold the audit chain's head lock for a
+          // moment so that the instances' audit appends are waiting in theirs when the restart hits.
+          const holder = new Client({ connectionString: pg.url() });
+          holder.on('error', () => undefined);
+          await holder.connect();
+          await holder.query('BEGIN');
+          await holder.query('SELECT * FROM audit_chain_head WHERE id = 1 FOR UPDATE');
+          await sleep(500);
+          pg.restart();
+          await holder.end().catch(() => undefined);
+        });
+        report('pg_ctl restart', run);
+        expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
+        // Logins started once both instances were ready again all completed.
+        expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
+        await checkIntegrity(run.evidence);
+      }, 180_000);
+
+      it('survives pg_terminate_backend of every bridge connection', async () => {
+        const run = await underLoad(async () => {
+          const killed = await sql<{ pid: number }>(
+            pg.url(),
+            `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'saml-bridge%' AND pg_terminate_backend(pid)`,
+          );
+          // The pools (both instances) and the change feeds' LISTEN connections.
+          expect(killed.length).toBeGreaterThanOrEqual(4);
+        });
+        report('pg_terminate_backend', run);
+        expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
+        expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
+        // The change feeds listen again (one LISTEN connection per instance, reconnected with backoff).
+        const listeners = async () =>
+          (
+            await sql<{ n: number }>(
+              pg.url(),
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'saml-bridge-changes'`,
+            )
+          )[0].n;
+        let listening = await listeners();
+        for (let i = 0; i < 150 && listening < 2; i++) {
+          await sleep(100);
+          listening = await listeners();
+        }
+        expect(listening).toBe(2);
+        await checkIntegrity(run.evidence);
+      }, 180_000);
+
+      it('answers 503 with Retry-After while PostgreSQL is stopped for 30 s, then recovers by itself', async () => {
+        const basic = Buffer.from(`${svc.clientId as string}:${svc.clientSecret as string}`).toString(
+          'base64',
+        );
+        const probes: Array<{ what: string; status: number; retryAfter: string | null; body: string }> = [];
+        const probe = async (what: string, base: string, path: string, init: RequestInit = {}) => {
+          const res = await fetch(`${base}${path}`, {
+            ...init,
+            redirect: 'manual',
+            headers: { ...(init.headers as Record<string, string>), 'x-forwarded-proto': 'https' },
+            signal: AbortSignal.timeout(15_000),
+          });
+          probes.push({
+            what,
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            body: await res.text(),
+          });
+        };
+        const run = await underLoad(async (evidence) => {
+          pg.stop();
+          await sleep(2000);
+          for (const p of [a, b]) {
+            await probe('token', p.base, '/oidc/token', {
+              method: 'POST',
+              headers: {
+                authorization: `Basic ${basic}`,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: 'grant_type=client_credentials&scope=api',
+            });
+            await probe('api', p.base, '/api/v1/connections', {
+              headers: { authorization: `Bearer ${ADMIN_KEY}` },
+            });
+            const auth = new URLSearchParams({
+              client_id: app.clientId as string,
+              response_type: 'code',
+              scope: 'openid',
+              redirect_uri: REDIRECT,
+              code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+              code_challenge_method: 'S256',
+            });
+            await probe('browser', p.base, `/oidc/auth?${auth.toString()}`);
+            await probe('readyz', p.base, '/readyz');
+            // The browser steps of a login in progress: the IdP's POST to the ACS, and the continue step.
+            await probe('browser', p.base, '/saml/faults/acs', {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({ SAMLResponse: evidence.samlResponses[0] }).toString(),
+            });
+            await probe('browser', p.base, evidence.continues[0].path, {
+              headers: { cookie: evidence.continues[0].cookie },
+            });
+          }
+          await sleep(28_000);
+          pg.start();
+        });
+        report('PostgreSQL stopped for 30 s', run);
+        expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
+        // Each instance said "not ready" while the database was away.
+        for (const instance of [0, 1]) {
+          const down = run.ready.filter(
+            (r) => r.instance === instance && r.at > run.faultAt + 2000 && r.at < run.faultAt + 25_000,
+          );
+          expect(down.length).toBeGreaterThan(0);
+          expect(down.filter((r) => r.status !== 503)).toEqual([]);
+        }
+        // API, token and readiness answers say when to retry; browser pages show the reason code.
+        expect(probes.map((p) => [p.what, p.status, p.what === 'browser' || p.retryAfter !== null])).toEqual(
+          [0, 1].flatMap(() => [
+            ['token', 503, true],
+            ['api', 503, true],
+            ['browser', 503, true],
+            ['readyz', 503, true],
+            ['browser', 503, true],
+            ['browser', 503, true],
+          ]),
+        );
+        // oidc-provider's own answer, or the bridge's when the client lookup itself found the database away.
+        for (const p of probes.filter((x) => x.what === 'token'))
+          expect([JSON.parse(p.body).error, JSON.parse(p.body).code]).toContainEqual(
+            expect.stringMatching(/^(temporarily_unavailable|database_unavailable)$/),
+          );
+        for (const p of probes.filter((x) => x.what === 'api'))
+          expect(JSON.parse(p.body)).toMatchObject({ code: 'database_unavailable' });
+        for (const p of probes.filter((x) => x.what === 'browser'))
+          expect(p.body).toContain('database_unavailable');
+        expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
+        await checkIntegrity(run.evidence);
+      }, 180_000);
+    },
+  );
 
   /** Needs PostgreSQL's server binaries (on CI: the machine's own packages) to run a database of its own. */
   (postgresBinDir() || process.env.REQUIRE_POSTGRES === '1' ? describe : describe.skip)(

@@ -177,6 +177,7 @@ export class LoginClient {
     );
     const samlRequest = new URL(location).searchParams.get('SAMLRequest') as string;
     const requestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(samlRequest, 'base64')).toString())?.[1];
+    if (!requestId) throw new LoginFailed('the AuthnRequest has no ID');
     const relayState = new URL(location).searchParams.get('RelayState');
     return { browser, verifier, state, requestId, relayState };
   }
@@ -232,7 +233,17 @@ export class LoginClient {
     email: string,
     evidence: LoginEvidence,
     options: LoginOptions = {},
-  ): Promise<{ idToken: string; accessToken: string; refreshToken?: string; sub: string; browser: Browser }> {
+  ): Promise<{
+    idToken: string;
+    accessToken: string;
+    refreshToken?: string;
+    sub: string;
+    browser: Browser;
+    /** The AuthnRequest ID the IdP answered (the login's `inResponseTo`). */
+    requestId: string;
+    /** The authorization code these tokens were redeemed for. */
+    code: string;
+  }> {
     const pending = await this.toIdp(options);
     const callback = await this.fromIdp(pending, nameId, email, evidence);
     const tokens = await this.exchange(callback, pending.verifier, pending.state);
@@ -244,6 +255,8 @@ export class LoginClient {
       refreshToken: tokens.refresh_token,
       sub: claims.sub,
       browser: pending.browser,
+      requestId: pending.requestId,
+      code: callback.searchParams.get('code') as string,
     };
   }
 
@@ -264,7 +277,7 @@ export interface PendingLogin {
   browser: Browser;
   verifier: string;
   state: string;
-  requestId: string | undefined;
+  requestId: string;
   relayState: string | null;
 }
 

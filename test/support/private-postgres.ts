@@ -54,17 +54,39 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
   }
 
+  private get options(): string {
+    return `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  }
+
   start(): void {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
     this.run('pg_ctl', [
       '-D',
       join(this.dir, 'data'),
       '-o',
-      options,
+      this.options,
       '-l',
       join(this.dir, 'log'),
       '-w',
       'start',
+    ]);
+  }
+
+  /**
+   * `pg_ctl restart` in fast mode, as an operator or a minor-version upgrade does: every backend gets
+   * FATAL 57P01 ("terminating connection due to administrator command"), then the server starts again.
+   */
+  restart(): void {
+    this.run('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-o',
+      this.options,
+      '-l',
+      join(this.dir, 'log'),
+      '-m',
+      'fast',
+      '-w',
+      'restart',
     ]);
   }
 
