@@ -5,6 +5,9 @@
  * SOAK_FRACTION (default 0.5) of capacity, each taking half. Samples RSS and table sizes every 10 s.
  * Writes bench/results/soak-<date>.json and .md. Fails (exit 1) on any error, or when the mean RSS of the
  * last minute differs from that of the second minute by more than 10 %.
+ * SOAK_TERMINATE_SECONDS=60 also terminates every bridge connection to PostgreSQL (pg_terminate_backend, the
+ * FATAL 57P01 a restart sends) that often: the bridge must stay up (same PID); requests that fail within
+ * 5 s of a termination are counted apart, any other failure still fails the soak.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,9 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const FRACTION = Number(process.env.SOAK_FRACTION ?? 0.5);
 const PROBE_SECONDS = Number(process.env.SOAK_PROBE_SECONDS ?? 10);
 const SAMPLE_MS = 10_000;
+const TERMINATE_SECONDS = Number(process.env.SOAK_TERMINATE_SECONDS ?? 0);
+/** Failures this soon after a termination are the termination's (a request in flight on a killed backend). */
+const TERMINATION_GRACE_MS = 5_000;
 const USERS = 500;
 const REDIRECT = 'https://app.soak.test/callback';
 const TABLES = [
@@ -108,11 +114,21 @@ async function main(): Promise<void> {
         if (res.status !== 200) throw new Error(`token: HTTP ${res.status}`);
       },
     };
+    let lastTermination = -Infinity;
+    let duringTermination = 0;
     const attempt = async (name: string) => {
+      const began = Date.now();
       try {
         await workloads[name]();
         done[name]++;
       } catch (err) {
+        if (
+          Date.now() - lastTermination < TERMINATION_GRACE_MS ||
+          began - lastTermination < TERMINATION_GRACE_MS
+        ) {
+          duringTermination++;
+          return;
+        }
         if (errors.length < 50) errors.push(`${name}: ${(err as Error).message}`);
         else errors.push('');
       }
@@ -165,6 +181,17 @@ async function main(): Promise<void> {
     let dropped = 0;
     const credit: Record<string, number> = { login: 0, client_credentials: 0 };
     let nextSample = start;
+    let terminations = 0;
+    let backendsTerminated = 0;
+    let nextTermination = TERMINATE_SECONDS > 0 ? start + TERMINATE_SECONDS * 1000 : Infinity;
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return bridge.child.exitCode === null;
+      } catch {
+        return false;
+      }
+    };
     // RSS every second (a /proc read): minute means smooth out V8's garbage-collection sawtooth.
     const rssTrace: Array<{ t: number; mb: number }> = [];
     const rssTimer = setInterval(
@@ -185,6 +212,20 @@ async function main(): Promise<void> {
           inFlight.add(p);
         }
       }
+      if (tickStart >= nextTermination) {
+        nextTermination += TERMINATE_SECONDS * 1000;
+        lastTermination = Date.now();
+        const killed = await pg.query(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+        terminations++;
+        backendsTerminated += Number(killed.rows[0].n);
+        process.stdout.write(
+          `t=${Math.round((tickStart - start) / 1000)}s terminated ${killed.rows[0].n} backends\n`,
+        );
+      }
+      if (!alive()) throw new Error(`the bridge (pid ${pid}) died during the soak`);
       if (tickStart >= nextSample) {
         nextSample += SAMPLE_MS;
         samples.push({
@@ -226,6 +267,10 @@ async function main(): Promise<void> {
       errors: errors.length,
       firstErrors: errors.filter(Boolean).slice(0, 10),
       dropped,
+      terminations,
+      backendsTerminated,
+      failedDuringTermination: duringTermination,
+      bridgeAlive: alive(),
       rss: {
         min: Math.min(...steady),
         max: Math.max(...steady),
@@ -258,6 +303,13 @@ async function main(): Promise<void> {
           `(drift ${(drift * 100).toFixed(1)} %, limit ±10 %)`
         : '- RSS: the run was too short for a steady state (under a minute)',
       `- Server CPU: ${result.serverCpuMsPerRequest} ms per request`,
+      ...(TERMINATE_SECONDS > 0
+        ? [
+            `- Backend terminations: ${terminations} (every ${TERMINATE_SECONDS} s, ${backendsTerminated} connections killed); ` +
+              `requests failed within ${TERMINATION_GRACE_MS / 1000} s of one: ${duringTermination}; the bridge ` +
+              `${result.bridgeAlive ? `stayed up (pid ${pid} throughout)` : 'DIED'}`,
+          ]
+        : []),
       '',
       '| table | rows at first sample | rows at end |',
       '|---|---|---|',
@@ -266,7 +318,7 @@ async function main(): Promise<void> {
     ].join('\n');
     writeFileSync(join('bench/results', `soak-${stamp}.md`), md);
     process.stdout.write(`${md}\n`);
-    if (errors.length || dropped || Math.abs(drift) > 0.1)
+    if (errors.length || dropped || Math.abs(drift) > 0.1 || !result.bridgeAlive)
       throw new Error('the soak failed its criteria (see above)');
   } finally {
     await pg.end();
