@@ -7,6 +7,7 @@ import { Public } from '../common/public.decorator';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionLookup } from '../connections/connection-lookup';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { escapeHtml, messagePage } from '../saml/html';
 import { LoginSessionsService } from '../saml/login-sessions.service';
 import { SamlPageFilter } from '../saml/saml-page.filter';
@@ -73,7 +74,9 @@ export class OidcInteractionController {
     const provider = await this.host.current();
     try {
       return await provider.interactionDetails(req, res);
-    } catch {
+    } catch (err) {
+      // Unknown or expired: "start again". The database being away is not that: a 503 with its reason.
+      if (isDatabaseUnavailable(err)) throw err;
       return undefined;
     }
   }

@@ -1,9 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../../src/audit/audit.service';
 import { Database } from '../../src/database/database';
+import { isDatabaseUnavailable } from '../../src/database/database-errors';
+import { PeriodicJobs } from '../../src/database/periodic-jobs';
 import { pgPoolOf } from '../../src/database/pg-pool';
 import { Statements } from '../../src/database/statements';
+import { freeLoopbackPort } from '../support/bridge-process';
+import { PrivatePostgres, postgresBinDir } from '../support/private-postgres';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
 
 /** Resolves when the client's connection has ended (its socket closed). */
@@ -69,3 +74,60 @@ describe.each(databaseKinds())('database connections on %s', (kind) => {
     await t.http().get('/readyz').expect(200);
   });
 });
+
+/** Needs PostgreSQL's server binaries, to stop and start a server of the test's own. */
+(postgresBinDir() || process.env.REQUIRE_POSTGRES === '1' ? describe : describe.skip)(
+  'while PostgreSQL is stopped (in-process)',
+  () => {
+    let pg: PrivatePostgres;
+    let t: TestApp;
+    beforeAll(async () => {
+      pg = PrivatePostgres.create(await freeLoopbackPort());
+      t = await startTestApp('postgres', { DATABASE_URL: pg.url() });
+    });
+    afterAll(async () => {
+      await t?.close();
+      pg?.destroy();
+    });
+
+    it('keeps a login audit event and appends it once the database is back; periodic jobs skip their turn', async () => {
+      const audit = t.app.get(AuditService);
+      const jobs = t.app.get(PeriodicJobs);
+      const dataSource = t.app.get(DataSource);
+      let runs = 0;
+      const job = { name: 'test-outage-job', periodMs: 60_000, run: async () => void runs++ };
+      pg.stop();
+      try {
+        await expect(
+          audit.recordSafely({
+            type: 'login.succeeded',
+            actor: { type: 'user', id: 'outage-user', name: 'outage@example.com' },
+            data: { marker: 'while-down' },
+          }),
+        ).resolves.toBeUndefined();
+        const skipped = jobs.runIfDue(job);
+        await expect(skipped).rejects.toThrow();
+        expect(isDatabaseUnavailable(await skipped.catch((err: unknown) => err))).toBe(true);
+        expect(runs).toBe(0);
+        await t.http().get('/readyz').expect(503).expect('retry-after', /\d+/);
+      } finally {
+        pg.start();
+      }
+      // Appended by the retry (with backoff) once the database answers again.
+      let rows: Array<{ data: Record<string, unknown> }> = [];
+      for (let i = 0; i < 100 && rows.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        rows = await dataSource
+          .query(`SELECT data FROM audit_events WHERE data->>'marker' = 'while-down'`)
+          .catch(() => []);
+      }
+      expect(rows).toEqual([
+        { data: { marker: 'while-down', delayedFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+      ]);
+      expect(await audit.verify()).toMatchObject({ ok: true });
+      expect(await jobs.runIfDue(job)).toBe(true);
+      expect(runs).toBe(1);
+      await t.http().get('/readyz').expect(200);
+    }, 60_000);
+  },
+);

@@ -296,7 +296,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
        */
       async function underLoad(fault: (evidence: LoginEvidence) => Promise<void>) {
         const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };
-        const logins: Array<{ startedAt: number; ok: boolean; why?: string }> = [];
+        const logins: Array<{ startedAt: number; ok: boolean; why?: string; status?: number }> = [];
         const ready: Array<{ instance: number; at: number; status: number }> = [];
         let running = true;
         let n = 0;
@@ -313,7 +313,12 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
               logins.push({ startedAt, ok: true });
             } catch (err) {
               // A failed login is what the user sees as an error page: they click "sign in" again.
-              logins.push({ startedAt, ok: false, why: (err as Error).message });
+              logins.push({
+                startedAt,
+                ok: false,
+                why: (err as Error).message,
+                status: err instanceof LoginFailed ? err.status : undefined,
+              });
               await sleep(100);
             }
           }
@@ -357,8 +362,34 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         return { evidence, logins, ready, faultAt, faultEndedAt, readyAt };
       }
 
+      /** The change feeds listen again: one LISTEN connection per instance (reconnected with backoff). */
+      async function expectListening(): Promise<void> {
+        const listeners = async () =>
+          (
+            await sql<{ n: number }>(
+              pg.url(),
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'saml-bridge-changes'`,
+            )
+          )[0].n;
+        let listening = await listeners();
+        for (let i = 0; i < 150 && listening < 2; i++) {
+          await sleep(100);
+          listening = await listeners();
+        }
+        expect(listening).toBe(2);
+      }
+
       /** What must hold after every fault: nothing lost, nothing twice, the audit chain intact. */
-      async function checkIntegrity(evidence: LoginEvidence): Promise<void> {
+      async function checkIntegrity(run: Awaited<ReturnType<typeof underLoad>>): Promise<void> {
+        const { evidence } = run;
+        // The same processes, still running.
+        expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
+        // Logins failed only while the database was away, and as "unavailable", never as the user's fault.
+        expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
+        expect(run.logins.filter((l) => l.status !== undefined && l.status >= 400 && l.status < 500)).toEqual(
+          [],
+        );
+        await expectListening();
         // Every user exists exactly once and always got the same subject.
         expect([...subs.values()].every((s) => s.size === 1)).toBe(true);
         const [{ users, subjects }] = await sql<{ users: number; subjects: number }>(
@@ -441,7 +472,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
         // Logins started once both instances were ready again all completed.
         expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
-        await checkIntegrity(run.evidence);
+        await checkIntegrity(run);
       }, 180_000);
 
       it('survives pg_terminate_backend of every bridge connection', async () => {
@@ -456,21 +487,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         report('pg_terminate_backend', run);
         expect(alive()).toEqual(pids.map((pid) => ({ pid, exitCode: null, signal: null })));
         expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
-        // The change feeds listen again (one LISTEN connection per instance, reconnected with backoff).
-        const listeners = async () =>
-          (
-            await sql<{ n: number }>(
-              pg.url(),
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'saml-bridge-changes'`,
-            )
-          )[0].n;
-        let listening = await listeners();
-        for (let i = 0; i < 150 && listening < 2; i++) {
-          await sleep(100);
-          listening = await listeners();
-        }
-        expect(listening).toBe(2);
-        await checkIntegrity(run.evidence);
+        await checkIntegrity(run);
       }, 180_000);
 
       it('answers 503 with Retry-After while PostgreSQL is stopped for 30 s, then recovers by itself', async () => {
@@ -561,7 +578,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         for (const p of probes.filter((x) => x.what === 'browser'))
           expect(p.body).toContain('database_unavailable');
         expect(run.logins.filter((l) => l.startedAt > run.readyAt && !l.ok)).toEqual([]);
-        await checkIntegrity(run.evidence);
+        await checkIntegrity(run);
       }, 180_000);
     },
   );
