@@ -23,6 +23,11 @@ export interface BridgeConfig {
   readonly host: string;
   /** PostgreSQL connection string; undefined means the embedded database. */
   readonly databaseUrl: string | undefined;
+  /**
+   * Where the change feed LISTENs (DATABASE_LISTEN_URL; default DATABASE_URL): a direct or session-mode
+   * address when DATABASE_URL goes through a transaction-mode pooler, which would drop notifications.
+   */
+  readonly databaseListenUrl: string | undefined;
   readonly dataDir: string;
   readonly certsDir: string;
   /** Secret that encrypts private keys at rest (at least 32 characters). */
@@ -179,6 +184,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       problems.push('DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/db)');
     }
   }
+  const databaseListenUrl = env.DATABASE_LISTEN_URL?.trim() || databaseUrl;
+  if (env.DATABASE_LISTEN_URL?.trim()) {
+    if (!databaseUrl)
+      problems.push('DATABASE_LISTEN_URL needs DATABASE_URL (the embedded database has no listener URL)');
+    try {
+      const url = new URL(env.DATABASE_LISTEN_URL.trim());
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        problems.push('DATABASE_LISTEN_URL must be a postgres:// or postgresql:// URL');
+      }
+    } catch {
+      problems.push(
+        'DATABASE_LISTEN_URL is not a valid URL (expected postgres://user:password@host:5432/db)',
+      );
+    }
+  }
   const dataDir = resolve(cwd, env.DATA_DIR?.trim() || 'data');
   const certsDir = resolve(cwd, env.CERTS_DIR?.trim() || 'certs');
 
@@ -276,6 +296,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     host,
     databaseUrl,
+    databaseListenUrl,
     dataDir,
     certsDir,
     bridgeSecret,

@@ -144,7 +144,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     // Stopped, or the application's own database was closed (e.g. a start that failed): nothing to follow.
     if (this.stopped || !this.database.dataSource.isInitialized) return;
     const client = new Client({
-      connectionString: this.config.databaseUrl,
+      connectionString: this.config.databaseListenUrl,
       application_name: 'saml-bridge-changes',
       keepAlive: true,
       connectionTimeoutMillis: 5000,

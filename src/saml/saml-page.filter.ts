@@ -53,6 +53,8 @@ export class SamlPageFilter implements ExceptionFilter {
         );
       }
     }
+    // The database away (restart, failover): the browser may retry shortly.
+    if (status === 503) res.setHeader('Retry-After', '5');
     res
       .status(status)
       .type('html')

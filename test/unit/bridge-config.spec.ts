@@ -7,6 +7,21 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'bridge-config-'));
 const GOOD = { BRIDGE_SECRET: 'x'.repeat(32), ADMIN_API_KEY: 'k'.repeat(24) };
 
 describe('loadConfig', () => {
+  it('listens for changes on DATABASE_LISTEN_URL when set (a pooler in front of DATABASE_URL), else DATABASE_URL', () => {
+    const pooled = loadConfig(
+      {
+        ...GOOD,
+        DATABASE_URL: 'postgres://u@pgbouncer:6432/b',
+        DATABASE_LISTEN_URL: 'postgres://u@primary:5432/b',
+      },
+      tmp(),
+    );
+    expect(pooled.databaseListenUrl).toBe('postgres://u@primary:5432/b');
+    expect(loadConfig({ ...GOOD, DATABASE_URL: 'postgres://u@db/b' }, tmp()).databaseListenUrl).toBe(
+      'postgres://u@db/b',
+    );
+  });
+
   it('has working defaults for a first run', () => {
     const dir = tmp();
     const config = loadConfig({}, dir);
@@ -62,6 +77,15 @@ describe('loadConfig', () => {
     [{ BASE_URL: 'ftp://x' }, 'BASE_URL must be an http(s) URL'],
     [{ BASE_URL: 'https://x/?a=1' }, 'must not contain a query'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres://'],
+    [{ DATABASE_LISTEN_URL: 'postgres://db/x' }, 'DATABASE_LISTEN_URL needs DATABASE_URL'],
+    [
+      { DATABASE_URL: 'postgres://db/x', DATABASE_LISTEN_URL: 'http://db' },
+      'DATABASE_LISTEN_URL must be a postgres://',
+    ],
+    [
+      { WEBHOOK_LEASE_SECONDS: '5', OUTBOUND_TIMEOUT_MS: '5000' },
+      'WEBHOOK_LEASE_SECONDS (5) must be at least twice',
+    ],
     [{ BRIDGE_SECRET: 'short' }, 'BRIDGE_SECRET must be at least 32'],
     [{ ADMIN_API_KEY: 'short' }, 'ADMIN_API_KEY must be at least 24'],
     [{ PORT: '70000' }, 'PORT must be between'],
