@@ -70,6 +70,7 @@ export interface ResponseFacts {
   destination?: string;
   inResponseTo?: string;
   issueInstant?: string;
+  /** The assertion was decrypted in place before these checks (they saw it as the IdP serialised it). */
   encrypted: boolean;
   responseSigned: boolean;
   assertionSigned: boolean;
@@ -248,14 +249,42 @@ export function assertSignatureShapes(
   }
 }
 
-function assertEncryptionAlgorithms(encrypted: Element): void {
+function elementsByLocalName(root: Node, local: string): Element[] {
+  const out: Element[] = [];
+  descendants(root, (n) => {
+    if (n.nodeType === ELEMENT && (n as Element).localName === local) out.push(n as Element);
+  });
+  return out;
+}
+
+/**
+ * One EncryptedData with one EncryptedKey, and allowed algorithms. xml-encryption picks the elements it
+ * uses by local name anywhere below the EncryptedAssertion (the first match wins), so every candidate is
+ * counted by local name in any namespace: the algorithms checked here are the ones decryption uses.
+ * Returns the content-encryption algorithm.
+ */
+function assertEncryptionAlgorithms(encrypted: Element): string {
   const data = children(encrypted, NS.xenc, 'EncryptedData');
-  if (data.length !== 1)
+  if (data.length !== 1 || elementsByLocalName(encrypted, 'EncryptedData').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedData.');
   const keys = elementsNamed(encrypted, NS.xenc, 'EncryptedKey');
-  if (keys.length !== 1)
+  if (keys.length !== 1 || elementsByLocalName(encrypted, 'EncryptedKey').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedKey.');
-  const dataAlg = attr(child(data[0], NS.xenc, 'EncryptionMethod'), 'Algorithm') ?? '';
+  const methods = elementsByLocalName(encrypted, 'EncryptionMethod');
+  const dataMethod = child(data[0], NS.xenc, 'EncryptionMethod');
+  const keyMethod = child(keys[0], NS.xenc, 'EncryptionMethod');
+  if (
+    methods.length !== 2 ||
+    !dataMethod ||
+    !keyMethod ||
+    elementsByLocalName(encrypted, 'CipherValue').length !== 2
+  ) {
+    reject(
+      'saml_encrypted_assertion_invalid',
+      'An EncryptedAssertion needs one EncryptionMethod and one CipherValue for its data and for its key.',
+    );
+  }
+  const dataAlg = attr(dataMethod, 'Algorithm') ?? '';
   if (!DATA_ENCRYPTION.has(dataAlg)) {
     reject(
       'saml_encryption_algorithm_forbidden',
@@ -265,7 +294,7 @@ function assertEncryptionAlgorithms(encrypted: Element): void {
       },
     );
   }
-  const keyAlg = attr(child(keys[0], NS.xenc, 'EncryptionMethod'), 'Algorithm') ?? '';
+  const keyAlg = attr(keyMethod, 'Algorithm') ?? '';
   if (!KEY_TRANSPORT.has(keyAlg)) {
     reject(
       'saml_encryption_algorithm_forbidden',
@@ -275,6 +304,58 @@ function assertEncryptionAlgorithms(encrypted: Element): void {
       },
     );
   }
+  return dataAlg;
+}
+
+/** The most EncryptedAssertions a Response may carry and still be decrypted (to be refused as its plaintext). */
+const MAX_DECRYPTED_ASSERTIONS = 2;
+
+/**
+ * The EncryptedAssertions of a samlp:Response, wherever they are, in document order (none when the root is
+ * anything else; the plaintext checks refuse that). Each is decrypted in place before the checks, so that
+ * they see the message as if the IdP had sent it in plaintext.
+ */
+export function encryptedAssertionsOf(doc: Document): Element[] {
+  const root = doc.documentElement;
+  if (!root || root.namespaceURI !== NS.protocol || root.localName !== 'Response') return [];
+  return elementsByLocalName(root, 'EncryptedAssertion');
+}
+
+export interface EnvelopeFacts {
+  /**
+   * The content encryption has no integrity (AES-CBC): a ciphertext can be altered without the key, so
+   * what the decrypted content fails must not be told apart before its signature verifies (format oracle).
+   */
+  malleable: boolean;
+}
+
+/**
+ * The checks of an encrypted response before decryption: on what decryption will read (the encryption
+ * structure and the algorithms it will use) and on the raw message as a whole (unique IDs). Every other
+ * check runs on the message with its assertions decrypted in place (see inspectResponse).
+ */
+export function inspectEncryptedEnvelope(doc: Document, encrypted: Element[]): EnvelopeFacts {
+  if (encrypted.length > MAX_DECRYPTED_ASSERTIONS) {
+    reject('saml_multiple_assertions', 'The Response carries more than one assertion.', {
+      count: encrypted.length,
+    });
+  }
+  assertUniqueIds(doc);
+  let malleable = false;
+  for (const el of encrypted) {
+    if (el.namespaceURI !== NS.assertion) {
+      reject('saml_encrypted_assertion_invalid', 'The EncryptedAssertion is not in the SAML namespace.');
+    }
+    if (elementsNamed(el, NS.ds, 'Signature').length > 0) {
+      reject(
+        'saml_signature_malformed',
+        'A signature sits where none may be (inside an EncryptedAssertion).',
+      );
+    }
+    const dataAlg = assertEncryptionAlgorithms(el);
+    if (!dataAlg.endsWith('-gcm')) malleable = true;
+  }
+  return { malleable };
 }
 
 /** Structural checks of a decoded Response before any signature is verified. */
@@ -321,12 +402,14 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   const assertion = all[0];
   if (assertion.parentNode !== root)
     reject('saml_assertion_misplaced', 'The assertion is not a direct child of the Response.');
-  const encrypted = assertion.localName === 'EncryptedAssertion';
-  if (encrypted) assertEncryptionAlgorithms(assertion);
+  if (assertion.localName === 'EncryptedAssertion') {
+    // Only reached by an EncryptedAssertion that was not decrypted in place (nested, or in another namespace).
+    reject('saml_encrypted_assertion_invalid', 'The encrypted assertion could not be accepted.');
+  }
 
-  assertSignatureShapes(doc, encrypted ? [root] : [root, assertion], ctx);
+  assertSignatureShapes(doc, [root, assertion], ctx);
   const responseSigned = children(root, NS.ds, 'Signature').length > 0;
-  const assertionSigned = !encrypted && children(assertion, NS.ds, 'Signature').length > 0;
+  const assertionSigned = children(assertion, NS.ds, 'Signature').length > 0;
 
   const destination = attr(root, 'Destination');
   if (destination !== undefined && destination !== ctx.acsUrl) {
@@ -352,7 +435,7 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
     destination,
     inResponseTo: attr(root, 'InResponseTo'),
     issueInstant: attr(root, 'IssueInstant'),
-    encrypted,
+    encrypted: false,
     responseSigned,
     assertionSigned,
   };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
-import type { Document } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
@@ -13,7 +13,7 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
-import { SpKeysService } from '../keys/sp-keys.service';
+import { type LoadedSpKey, SpKeysService } from '../keys/sp-keys.service';
 import { mapIdentity, MappedUser, MappingError } from '../mapping/attribute-mapping';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -21,11 +21,20 @@ import { autoPostPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
-import { type EngineOutcome, SamlEnginePool, SamlEnginePoolError } from './saml-engine-pool';
+import { decryptAssertions } from './saml-decryption';
+import {
+  type AssertionDecryption,
+  type EngineOutcome,
+  SamlEnginePool,
+  SamlEnginePoolError,
+} from './saml-engine-pool';
 import {
   assertSignatureShapes,
+  encryptedAssertionsOf,
   inspectAssertion,
+  inspectEncryptedEnvelope,
   inspectResponse,
+  NS,
   PolicyContext,
   ResponseFacts,
 } from './saml-policy';
@@ -176,7 +185,23 @@ export function parseSamlXml(xml: string): Document {
   }
 }
 
-function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection {
+/** The engine's refusals that come after it verified the signature (the content is the IdP's). */
+const VERIFIED_ENGINE_REASONS = new Set<string>([
+  'saml_audience_mismatch',
+  'saml_expired',
+  'saml_not_yet_valid',
+]);
+
+/** The one refusal of an encrypted assertion that failed to decrypt, parse or verify. */
+function encryptedAssertionInvalid(detail: Record<string, unknown>): SamlRejection {
+  return new SamlRejection(
+    'saml_encrypted_assertion_invalid',
+    'The encrypted assertion could not be accepted.',
+    detail,
+  );
+}
+
+function classifyEngineError(err: unknown, encrypted: boolean): SamlRejection {
   if (err instanceof SamlRejection) return err;
   const message = err instanceof Error ? err.message : String(err);
   const detail = { engine: message };
@@ -192,14 +217,10 @@ function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection 
     return new SamlRejection('saml_expired', 'The assertion has expired.', detail);
   if (/NotBefore|not yet valid/i.test(message))
     return new SamlRejection('saml_not_yet_valid', 'The assertion is not valid yet.', detail);
-  if (facts.encrypted) {
+  if (encrypted) {
     // Decryption, parsing and signature failures of an encrypted assertion look the same from outside
     // (no padding / format oracle); the trace keeps the detail for admins.
-    return new SamlRejection(
-      'saml_encrypted_assertion_invalid',
-      'The encrypted assertion could not be accepted.',
-      detail,
-    );
+    return encryptedAssertionInvalid(detail);
   }
   if (/signature/i.test(message)) {
     return new SamlRejection(
@@ -404,8 +425,35 @@ export class SamlService {
       now: this.clock.now(),
     };
     const doc = parseSamlXml(xml);
-    const facts = inspectResponse(doc, ctx);
-    this.assertRequiredSignature(connection, facts);
+    const encrypted = encryptedAssertionsOf(doc);
+    let facts: ResponseFacts;
+    let decryption: AssertionDecryption | undefined;
+    let decryptionKey: LoadedSpKey | undefined;
+    if (encrypted.length === 0) {
+      facts = inspectResponse(doc, ctx);
+      this.assertRequiredSignature(connection, facts);
+    } else {
+      // Decrypt first, then check the message as if the IdP had sent its assertions in plaintext.
+      const envelope = inspectEncryptedEnvelope(doc, encrypted);
+      const ring = await this.spKeys.ring(connection.id);
+      decryption = await this.decrypt(ring.decryption, xml);
+      decryptionKey = ring.decryption[decryption.keyIndex];
+      try {
+        decryptInPlace(encrypted, decryption);
+        facts = { ...inspectResponse(doc, ctx), encrypted: true };
+        this.assertRequiredSignature(connection, facts);
+      } catch (err) {
+        if (!(err instanceof SamlRejection) || !envelope.malleable) throw err;
+        if (err.reason === 'saml_encrypted_assertion_invalid') throw err;
+        // AES-CBC has no integrity: what an altered ciphertext decrypts to fails in ways that must look
+        // the same (format oracle), unless the IdP's signature over it verifies.
+        const verified = await this.runEngine(connection, xml, decryptionKey, decryption).then(
+          () => true,
+          (e: unknown) => e instanceof SamlRejection && VERIFIED_ENGINE_REASONS.has(e.reason),
+        );
+        throw verified ? err : encryptedAssertionInvalid({ policy: err.reason });
+      }
+    }
 
     // The pending request this answers (single use, any instance), or an allowed unsolicited response.
     const pending = facts.inResponseTo
@@ -428,7 +476,7 @@ export class SamlService {
       throw new SamlRejection('saml_relay_state_invalid', 'The RelayState does not belong to this login.');
     }
 
-    const engineResult = await this.runEngine(connection, xml, facts);
+    const engineResult = await this.runEngine(connection, xml, decryptionKey, decryption);
     const profile = engineResult.profile;
     if (!profile) throw new SamlRejection('saml_no_assertion', 'The response carries no assertion.');
     const assertionDoc = parseSamlXml(profile.getAssertionXml?.() ?? '');
@@ -755,8 +803,7 @@ export class SamlService {
 
   private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {
     const required = connection.options.requiredSignature;
-    const assertionMaybeSigned = facts.assertionSigned || facts.encrypted;
-    if (!facts.responseSigned && !assertionMaybeSigned) {
+    if (!facts.responseSigned && !facts.assertionSigned) {
       throw new SamlRejection('saml_signature_missing', 'Neither the response nor the assertion is signed.');
     }
     if ((required === 'response' || required === 'both') && !facts.responseSigned) {
@@ -765,7 +812,7 @@ export class SamlService {
         'This connection requires the IdP to sign the SAML Response.',
       );
     }
-    if ((required === 'assertion' || required === 'both') && !assertionMaybeSigned) {
+    if ((required === 'assertion' || required === 'both') && !facts.assertionSigned) {
       throw new SamlRejection(
         'saml_signature_missing',
         'This connection requires the IdP to sign the assertion.',
@@ -774,39 +821,72 @@ export class SamlService {
   }
 
   /**
-   * node-saml verifies signatures (pinned certificates only) and decrypts; each decryption key is tried in
-   * turn. With SAML_ENGINE_THREADS > 0 this runs on the worker pool (same node-saml options and messages).
+   * Decrypts the response's EncryptedAssertions with the first of the SP's decryption keys (current, next)
+   * that opens them. Every failure looks the same from outside (no padding / format oracle).
+   */
+  private async decrypt(keys: LoadedSpKey[], xml: string): Promise<AssertionDecryption> {
+    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
+    const pems = keys.map((k) => k.privateKeyPem);
+    try {
+      return this.enginePool.enabled
+        ? await this.enginePool.decryptAssertions(pems, SAMLResponse)
+        : await decryptAssertions(pems, SAMLResponse);
+    } catch (err) {
+      if (err instanceof SamlEnginePoolError) throw classifyEngineError(err, true);
+      throw encryptedAssertionInvalid({ engine: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /**
+   * node-saml verifies signatures (pinned certificates only). An encrypted response is validated with the
+   * key that decrypted it, and on the worker pool node-saml takes the plaintexts already decrypted. With
+   * SAML_ENGINE_THREADS > 0 this runs on the worker pool (same node-saml options and messages).
    */
   private async runEngine(
     connection: ConnectionEntity,
     xml: string,
-    facts: ResponseFacts,
+    decryptionKey: LoadedSpKey | undefined,
+    decryption: AssertionDecryption | undefined,
   ): Promise<EngineOutcome> {
-    const ring = await this.spKeys.ring(connection.id);
-    const keys = facts.encrypted ? ring.decryption : [ring.current];
+    const key = decryptionKey ?? (await this.spKeys.ring(connection.id)).current;
     const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
-    const errors: unknown[] = [];
-    for (const key of keys) {
-      try {
-        if (this.enginePool.enabled) {
-          return await this.enginePool.validatePostResponse(
-            this.engines.acsEngineKey(connection, key),
-            this.engines.acsConfig(connection, this.config.baseUrl, key),
-            SAMLResponse,
-          );
-        }
-        return await this.engines
-          .forAcs(connection, this.config.baseUrl, key)
-          .validatePostResponseAsync({ SAMLResponse });
-      } catch (err) {
-        errors.push(err);
-        // A timeout or a crashed worker does not depend on the key: another key would fare no better.
-        if (!facts.encrypted || err instanceof SamlEnginePoolError) break;
+    try {
+      if (this.enginePool.enabled) {
+        return await this.enginePool.validatePostResponse(
+          this.engines.acsEngineKey(connection, key),
+          this.engines.acsConfig(connection, this.config.baseUrl, key),
+          SAMLResponse,
+          decryption?.items,
+        );
       }
+      return await this.engines
+        .forAcs(connection, this.config.baseUrl, key)
+        .validatePostResponseAsync({ SAMLResponse });
+    } catch (err) {
+      throw classifyEngineError(err, decryption !== undefined);
     }
-    const rejection = classifyEngineError(errors[0], facts);
-    if (errors.length > 1)
-      rejection.detail.engineByKey = errors.map((e) => (e instanceof Error ? e.message : String(e)));
-    throw rejection;
   }
+}
+
+/** A decrypted assertion put where its EncryptedAssertion was: the message as if sent in plaintext. */
+function decryptInPlace(encrypted: Element[], decryption: AssertionDecryption): void {
+  if (decryption.items.length !== encrypted.length) {
+    throw encryptedAssertionInvalid({ decrypted: 'the engine found other EncryptedAssertions' });
+  }
+  encrypted.forEach((el, i) => {
+    const plaintext = decryption.items[i]?.plaintext;
+    let assertion: Element | null | undefined;
+    try {
+      assertion = plaintext === undefined ? undefined : parseSamlXml(plaintext).documentElement;
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      throw encryptedAssertionInvalid({ decrypted: err.reason });
+    }
+    if (!assertion || assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') {
+      throw encryptedAssertionInvalid({ decrypted: 'not a SAML Assertion' });
+    }
+    // Moved, not imported: xmldom's importNode costs ~2.5 ms for a 6 KB assertion; the checks only walk the
+    // tree (parents, children, attributes), never a node's ownerDocument.
+    el.parentNode?.replaceChild(assertion, el);
+  });
 }
