@@ -1,5 +1,18 @@
 import type { Document, Element, Node } from '@xmldom/xmldom';
+import {
+  childElement,
+  childElements,
+  elementsByLocalName,
+  elementsNamed,
+  NODE,
+  nonEmptyAttribute,
+  parseXsDateTime,
+  textOf,
+  walk,
+} from '../common/xml-dom';
 import { SamlRejection } from './saml-rejection';
+
+export { textOf };
 
 /**
  * Our policy layer around node-saml: the checks it does not make (see ../shared/SAML-ATTACKS.md). It
@@ -49,11 +62,9 @@ export const MAX_ASSERTION_AGE_MS = 10 * 60_000;
 const TIME_ATTRIBUTES = ['IssueInstant', 'NotBefore', 'NotOnOrAfter', 'SessionNotOnOrAfter', 'AuthnInstant'];
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
-const ELEMENT = 1;
-const TEXT = 3;
-const CDATA = 4;
-const PI = 7;
-const COMMENT = 8;
+const { element: ELEMENT, cdata: CDATA, processingInstruction: PI, comment: COMMENT } = NODE;
+/** SAML reads an empty attribute as an absent one. */
+const attr = nonEmptyAttribute;
 
 export interface PolicyContext {
   acsUrl: string;
@@ -90,54 +101,6 @@ export interface AssertionFacts {
   attributes: Record<string, string[]>;
 }
 
-function children(el: Element, ns: string, local: string): Element[] {
-  const out: Element[] = [];
-  for (let n = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === ELEMENT && (n as Element).namespaceURI === ns && (n as Element).localName === local) {
-      out.push(n as Element);
-    }
-  }
-  return out;
-}
-
-function child(el: Element, ns: string, local: string): Element | undefined {
-  return children(el, ns, local)[0];
-}
-
-function descendants(root: Node, visit: (n: Node) => void): void {
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const n = stack.pop() as Node;
-    visit(n);
-    for (let c = n.lastChild; c; c = c.previousSibling) stack.push(c);
-  }
-}
-
-function elementsNamed(root: Node, ns: string, local: string): Element[] {
-  const out: Element[] = [];
-  descendants(root, (n) => {
-    if (n.nodeType === ELEMENT && (n as Element).namespaceURI === ns && (n as Element).localName === local) {
-      out.push(n as Element);
-    }
-  });
-  return out;
-}
-
-/** All text of an element (every text and CDATA node), trimmed. */
-export function textOf(el: Element | undefined): string {
-  if (!el) return '';
-  let out = '';
-  descendants(el, (n) => {
-    if (n.nodeType === TEXT || n.nodeType === CDATA) out += (n as unknown as { data: string }).data;
-  });
-  return out.trim();
-}
-
-function attr(el: Element | undefined, name: string): string | undefined {
-  const v = el?.getAttribute(name);
-  return v === null || v === undefined || v === '' ? undefined : v;
-}
-
 function reject(reason: ConstructorParameters<typeof SamlRejection>[0], message: string, detail = {}): never {
   throw new SamlRejection(reason, message, detail);
 }
@@ -145,7 +108,7 @@ function reject(reason: ConstructorParameters<typeof SamlRejection>[0], message:
 /** Every ID-like attribute (ID, Id, id, wsu:Id) in the document must be unique. */
 function assertUniqueIds(doc: Document): void {
   const seen = new Set<string>();
-  descendants(doc, (n) => {
+  walk(doc, (n) => {
     if (n.nodeType !== ELEMENT) return;
     const attrs = (n as Element).attributes;
     for (let i = 0; i < attrs.length; i++) {
@@ -163,7 +126,7 @@ function assertUniqueIds(doc: Document): void {
 function assertPlainValues(root: Node): void {
   for (const local of ['NameID', 'AttributeValue', 'Issuer', 'Audience']) {
     for (const el of elementsNamed(root, NS.assertion, local)) {
-      descendants(el, (n) => {
+      walk(el, (n) => {
         if (n.nodeType === COMMENT || n.nodeType === CDATA || n.nodeType === PI) {
           reject('saml_comment_in_value', `A comment or CDATA section inside <${local}> is not accepted.`, {
             element: local,
@@ -188,7 +151,7 @@ export function assertSignatureShapes(
         'A signature sits where none may be (only on the Response or the Assertion).',
       );
     }
-    descendants(sig, (n) => {
+    walk(sig, (n) => {
       if (n.nodeType === COMMENT || n.nodeType === PI) {
         reject(
           'saml_signature_malformed',
@@ -200,7 +163,7 @@ export function assertSignatureShapes(
       reject('saml_signature_malformed', 'A ds:Object inside a signature is not accepted.');
     }
     const signedInfos = elementsNamed(sig, NS.ds, 'SignedInfo');
-    if (signedInfos.length !== 1 || children(sig, NS.ds, 'SignedInfo').length !== 1) {
+    if (signedInfos.length !== 1 || childElements(sig, NS.ds, 'SignedInfo').length !== 1) {
       reject('saml_signature_malformed', 'A signature must have exactly one SignedInfo.');
     }
     const signedInfo = signedInfos[0];
@@ -215,11 +178,11 @@ export function assertSignatureShapes(
         parentId,
       });
     }
-    const c14n = attr(child(signedInfo, NS.ds, 'CanonicalizationMethod'), 'Algorithm');
+    const c14n = attr(childElement(signedInfo, NS.ds, 'CanonicalizationMethod'), 'Algorithm');
     if (!c14n || !CANONICALIZATIONS.has(c14n)) {
       reject('saml_signature_algorithm_forbidden', `Canonicalization ${c14n ?? '(none)'} is not accepted.`);
     }
-    const method = attr(child(signedInfo, NS.ds, 'SignatureMethod'), 'Algorithm') ?? '';
+    const method = attr(childElement(signedInfo, NS.ds, 'SignatureMethod'), 'Algorithm') ?? '';
     const sha1Ok = ctx.allowSha1 && method === SHA1_SIGNATURE;
     if (!SIGNATURE_ALGORITHMS.has(method) && !sha1Ok) {
       reject(
@@ -249,14 +212,6 @@ export function assertSignatureShapes(
   }
 }
 
-function elementsByLocalName(root: Node, local: string): Element[] {
-  const out: Element[] = [];
-  descendants(root, (n) => {
-    if (n.nodeType === ELEMENT && (n as Element).localName === local) out.push(n as Element);
-  });
-  return out;
-}
-
 /**
  * One EncryptedData with one EncryptedKey, and allowed algorithms. xml-encryption picks the elements it
  * uses by local name anywhere below the EncryptedAssertion (the first match wins), so every candidate is
@@ -264,15 +219,15 @@ function elementsByLocalName(root: Node, local: string): Element[] {
  * Returns the content-encryption algorithm.
  */
 function assertEncryptionAlgorithms(encrypted: Element): string {
-  const data = children(encrypted, NS.xenc, 'EncryptedData');
+  const data = childElements(encrypted, NS.xenc, 'EncryptedData');
   if (data.length !== 1 || elementsByLocalName(encrypted, 'EncryptedData').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedData.');
   const keys = elementsNamed(encrypted, NS.xenc, 'EncryptedKey');
   if (keys.length !== 1 || elementsByLocalName(encrypted, 'EncryptedKey').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedKey.');
   const methods = elementsByLocalName(encrypted, 'EncryptionMethod');
-  const dataMethod = child(data[0], NS.xenc, 'EncryptionMethod');
-  const keyMethod = child(keys[0], NS.xenc, 'EncryptionMethod');
+  const dataMethod = childElement(data[0], NS.xenc, 'EncryptionMethod');
+  const keyMethod = childElement(keys[0], NS.xenc, 'EncryptionMethod');
   if (
     methods.length !== 2 ||
     !dataMethod ||
@@ -370,13 +325,13 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   assertPlainValues(doc);
   assertTimestamps(doc);
 
-  const status = child(root, NS.protocol, 'Status');
-  const statusCode = attr(status && child(status, NS.protocol, 'StatusCode'), 'Value');
+  const status = childElement(root, NS.protocol, 'Status');
+  const statusCode = attr(status && childElement(status, NS.protocol, 'StatusCode'), 'Value');
   if (statusCode !== STATUS_SUCCESS) {
     const second = attr(
       status &&
-        child(status, NS.protocol, 'StatusCode') &&
-        child(child(status, NS.protocol, 'StatusCode') as Element, NS.protocol, 'StatusCode'),
+        childElement(status, NS.protocol, 'StatusCode') &&
+        childElement(childElement(status, NS.protocol, 'StatusCode') as Element, NS.protocol, 'StatusCode'),
       'Value',
     );
     reject(
@@ -385,7 +340,7 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
       {
         statusCode,
         subStatusCode: second,
-        statusMessage: textOf(status && child(status, NS.protocol, 'StatusMessage')),
+        statusMessage: textOf(status && childElement(status, NS.protocol, 'StatusMessage')),
       },
     );
   }
@@ -408,8 +363,8 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   }
 
   assertSignatureShapes(doc, [root, assertion], ctx);
-  const responseSigned = children(root, NS.ds, 'Signature').length > 0;
-  const assertionSigned = children(assertion, NS.ds, 'Signature').length > 0;
+  const responseSigned = childElements(root, NS.ds, 'Signature').length > 0;
+  const assertionSigned = childElements(assertion, NS.ds, 'Signature').length > 0;
 
   const destination = attr(root, 'Destination');
   if (destination !== undefined && destination !== ctx.acsUrl) {
@@ -421,7 +376,7 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
   if (responseSigned && destination === undefined) {
     reject('saml_destination_mismatch', 'A signed Response must name its Destination.');
   }
-  const issuerEl = child(root, NS.assertion, 'Issuer');
+  const issuerEl = childElement(root, NS.assertion, 'Issuer');
   const issuer = issuerEl ? textOf(issuerEl) : undefined;
   if (issuer !== undefined && issuer !== ctx.idpEntityId) {
     reject('saml_issuer_mismatch', 'The Response was issued by another identity provider.', {
@@ -443,7 +398,7 @@ export function inspectResponse(doc: Document, ctx: PolicyContext): ResponseFact
 
 /** Every SAML timestamp attribute in the message must be a valid xs:dateTime (checked before any engine). */
 function assertTimestamps(doc: Document): void {
-  descendants(doc, (n) => {
+  walk(doc, (n) => {
     if (n.nodeType !== ELEMENT) return;
     const el = n as Element;
     if (el.namespaceURI !== NS.assertion && el.namespaceURI !== NS.protocol) return;
@@ -454,11 +409,11 @@ function assertTimestamps(doc: Document): void {
 /** Attribute values by name, in document order; an attribute repeated (as Keycloak does for roles) is merged. */
 export function readAttributes(assertion: Element): Record<string, string[]> {
   const attributes: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  for (const statement of children(assertion, NS.assertion, 'AttributeStatement')) {
-    for (const at of children(statement, NS.assertion, 'Attribute')) {
+  for (const statement of childElements(assertion, NS.assertion, 'AttributeStatement')) {
+    for (const at of childElements(statement, NS.assertion, 'Attribute')) {
       const name = attr(at, 'Name');
       if (!name) continue;
-      const values = children(at, NS.assertion, 'AttributeValue').map(textOf);
+      const values = childElements(at, NS.assertion, 'AttributeValue').map(textOf);
       attributes[name] = [...(attributes[name] ?? []), ...values];
     }
   }
@@ -467,8 +422,8 @@ export function readAttributes(assertion: Element): Record<string, string[]> {
 
 /** The NameID of an assertion (text and Format), without any validation: for previews. */
 export function readNameId(assertion: Element): { nameId: string; nameIdFormat?: string } {
-  const subject = child(assertion, NS.assertion, 'Subject');
-  const nameId = subject && child(subject, NS.assertion, 'NameID');
+  const subject = childElement(assertion, NS.assertion, 'Subject');
+  const nameId = subject && childElement(subject, NS.assertion, 'NameID');
   return { nameId: textOf(nameId), nameIdFormat: attr(nameId, 'Format') };
 }
 
@@ -484,13 +439,19 @@ export function hasEncryptedAssertion(doc: Document): boolean {
   return elementsNamed(doc, NS.assertion, 'EncryptedAssertion').length > 0;
 }
 
+/** A SAML time attribute: absent, or a strict xs:dateTime with its time zone (else the message is refused). */
 function parseTime(value: string | undefined, what: string): Date | undefined {
   if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value) || Number.isNaN(t)) {
+  const time = parseXsDateTime(value);
+  if (!time) {
     reject('saml_malformed_xml', `The ${what} time "${value.slice(0, 40)}" is not a valid timestamp.`);
   }
-  return new Date(t);
+  return time;
+}
+
+/** A SAML time attribute of `el` (see parseTime): also for single logout. */
+export function timeAttribute(el: Element, name: string): Date | undefined {
+  return parseTime(attr(el, name), `${el.localName} ${name}`);
 }
 
 /**
@@ -508,7 +469,7 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
   const id = attr(a, 'ID');
   if (!id) reject('saml_no_assertion', 'The assertion has no ID.');
 
-  const issuer = textOf(child(a, NS.assertion, 'Issuer'));
+  const issuer = textOf(childElement(a, NS.assertion, 'Issuer'));
   if (issuer !== ctx.idpEntityId) {
     reject('saml_issuer_mismatch', 'The assertion was issued by another identity provider.', {
       issuer,
@@ -527,11 +488,11 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
     });
   }
 
-  const subject = child(a, NS.assertion, 'Subject');
-  const nameIdEl = subject && child(subject, NS.assertion, 'NameID');
+  const subject = childElement(a, NS.assertion, 'Subject');
+  const nameIdEl = subject && childElement(subject, NS.assertion, 'NameID');
   const nameId = textOf(nameIdEl);
   if (!subject || !nameIdEl || !nameId) {
-    if (subject && child(subject, NS.assertion, 'EncryptedID')) {
+    if (subject && childElement(subject, NS.assertion, 'EncryptedID')) {
       reject(
         'saml_subject_missing',
         'Encrypted NameIDs are not supported; configure the IdP to send a plain NameID.',
@@ -543,12 +504,12 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
   // Bearer confirmation: at least one whose data is addressed to us and is within its window.
   let confirmation: Element | undefined;
   const problems: string[] = [];
-  for (const sc of children(subject, NS.assertion, 'SubjectConfirmation')) {
+  for (const sc of childElements(subject, NS.assertion, 'SubjectConfirmation')) {
     if (attr(sc, 'Method') !== BEARER) {
       problems.push(`method ${attr(sc, 'Method')}`);
       continue;
     }
-    const data = child(sc, NS.assertion, 'SubjectConfirmationData');
+    const data = childElement(sc, NS.assertion, 'SubjectConfirmationData');
     const recipient = attr(data, 'Recipient');
     const notOnOrAfter = parseTime(attr(data, 'NotOnOrAfter'), 'SubjectConfirmationData NotOnOrAfter');
     const notBefore = parseTime(attr(data, 'NotBefore'), 'SubjectConfirmationData NotBefore');
@@ -590,7 +551,7 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
     });
   }
 
-  const conditions = children(a, NS.assertion, 'Conditions');
+  const conditions = childElements(a, NS.assertion, 'Conditions');
   if (conditions.length !== 1)
     reject('saml_audience_mismatch', 'The assertion must have exactly one Conditions element.');
   const notBefore = parseTime(attr(conditions[0], 'NotBefore'), 'Conditions NotBefore');
@@ -605,20 +566,20 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
       notOnOrAfter: conditionsEnd.toISOString(),
     });
   }
-  const restrictions = children(conditions[0], NS.assertion, 'AudienceRestriction');
+  const restrictions = childElements(conditions[0], NS.assertion, 'AudienceRestriction');
   if (
     restrictions.length === 0 ||
     !restrictions.every((r) =>
-      children(r, NS.assertion, 'Audience').some((aud) => textOf(aud) === ctx.spEntityId),
+      childElements(r, NS.assertion, 'Audience').some((aud) => textOf(aud) === ctx.spEntityId),
     )
   ) {
     reject('saml_audience_mismatch', 'The assertion is meant for another service provider (Audience).', {
-      audiences: restrictions.flatMap((r) => children(r, NS.assertion, 'Audience').map(textOf)),
+      audiences: restrictions.flatMap((r) => childElements(r, NS.assertion, 'Audience').map(textOf)),
       expected: ctx.spEntityId,
     });
   }
 
-  const authn = child(a, NS.assertion, 'AuthnStatement');
+  const authn = childElement(a, NS.assertion, 'AuthnStatement');
   const sessionNotOnOrAfter = parseTime(attr(authn, 'SessionNotOnOrAfter'), 'SessionNotOnOrAfter');
   if (sessionNotOnOrAfter && sessionNotOnOrAfter.getTime() + skew <= now) {
     reject(
@@ -626,7 +587,7 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
       'The IdP session this assertion belongs to has ended (SessionNotOnOrAfter).',
     );
   }
-  const context = authn && child(authn, NS.assertion, 'AuthnContext');
+  const context = authn && childElement(authn, NS.assertion, 'AuthnContext');
 
   const attributes = readAttributes(a);
 
@@ -639,7 +600,7 @@ export function inspectAssertion(assertionDoc: Document, ctx: PolicyContext): As
     sessionIndex: attr(authn, 'SessionIndex'),
     sessionNotOnOrAfter,
     authnContextClassRef:
-      textOf(context && child(context, NS.assertion, 'AuthnContextClassRef')) || undefined,
+      textOf(context && childElement(context, NS.assertion, 'AuthnContextClassRef')) || undefined,
     authnInstant: parseTime(attr(authn, 'AuthnInstant'), 'AuthnInstant'),
     notOnOrAfter: conditionsEnd && conditionsEnd < scdNotOnOrAfter ? conditionsEnd : scdNotOnOrAfter,
     subjectConfirmationInResponseTo: attr(confirmation, 'InResponseTo'),

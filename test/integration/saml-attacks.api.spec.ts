@@ -1837,6 +1837,25 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
         reason: 'saml_expired',
       },
       {
+        // Strict xs:dateTime, as on the ACS (formerly a time Date.parse read was taken as it came).
+        name: 'LogoutRequest NotOnOrAfter without a time zone (Redirect)',
+        send: () =>
+          redirect(
+            slo.idp.redirectBindingQuery(
+              'SAMLRequest',
+              setAttribute(
+                logoutRequest(),
+                'samlp:LogoutRequest',
+                'NotOnOrAfter',
+                samlInstant(minutesFromNow(5)).replace(/Z$/, ''),
+              ),
+              undefined,
+              { sign: true },
+            ),
+          ),
+        reason: 'saml_malformed_xml',
+      },
+      {
         name: 'stale LogoutRequest (IssueInstant 2 h ago, NotOnOrAfter still in the future)',
         send: () =>
           redirect(
