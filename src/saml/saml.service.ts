@@ -1,20 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
-import type { Document, Element } from '@xmldom/xmldom';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
-import { assertNoDoctype, decodeXmlBytes, parseXmlStrict, XmlSafetyError } from '../common/xml-safety';
+import { decodeXmlBytes, XmlSafetyError } from '../common/xml-safety';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
 import { type LoadedSpKey, SpKeysService } from '../keys/sp-keys.service';
-import { mapIdentity, MappedUser, MappingError } from '../mapping/attribute-mapping';
+import { MappedUser } from '../mapping/attribute-mapping';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
@@ -28,17 +27,12 @@ import {
   SamlEnginePool,
   SamlEnginePoolError,
 } from './saml-engine-pool';
-import {
-  assertSignatureShapes,
-  encryptedAssertionsOf,
-  inspectAssertion,
-  inspectEncryptedEnvelope,
-  inspectResponse,
-  NS,
-  PolicyContext,
-  ResponseFacts,
-} from './saml-policy';
+import { type AcsMessage, need, type PolicyContext } from './acs/acs-message';
+import { classifyEngineError, encryptedAssertionInvalid } from './acs/checks/engine-verification';
+import { type AcsPorts, runAcsPipeline } from './acs/pipeline';
 import { SamlRejection } from './saml-rejection';
+
+export { parseSamlXml } from './acs/checks/message-intake';
 import { LoginCompletion, newMessageId, SamlStateService } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
 
@@ -157,79 +151,6 @@ function decodeBase64Message(value: unknown, what: string): string {
     throw new SamlRejection('saml_message_not_base64', `The ${what} is not valid base64.`);
   }
   return decodeSamlBytes(Buffer.from(compact, 'base64'));
-}
-
-/** Parses a decoded SAML message: no DOCTYPE (checked on the raw text first), strict, bounded. */
-export function parseSamlXml(xml: string): Document {
-  try {
-    assertNoDoctype(xml);
-    return parseXmlStrict(xml, { maxDepth: 48, maxNodes: 10_000 });
-  } catch (err) {
-    if (err instanceof XmlSafetyError) {
-      if (err.code === 'doctype_forbidden') {
-        throw new SamlRejection('saml_doctype_forbidden', 'SAML messages must not contain a DOCTYPE.');
-      }
-      if (err.code === 'too_large' || err.code === 'too_complex') {
-        throw new SamlRejection(
-          'saml_message_too_large',
-          'The SAML message is too large or too deeply nested.',
-          {},
-          413,
-        );
-      }
-      throw new SamlRejection('saml_malformed_xml', 'The SAML message is not well-formed XML.', {
-        error: err.message,
-      });
-    }
-    throw err;
-  }
-}
-
-/** The engine's refusals that come after it verified the signature (the content is the IdP's). */
-const VERIFIED_ENGINE_REASONS = new Set<string>([
-  'saml_audience_mismatch',
-  'saml_expired',
-  'saml_not_yet_valid',
-]);
-
-/** The one refusal of an encrypted assertion that failed to decrypt, parse or verify. */
-function encryptedAssertionInvalid(detail: Record<string, unknown>): SamlRejection {
-  return new SamlRejection(
-    'saml_encrypted_assertion_invalid',
-    'The encrypted assertion could not be accepted.',
-    detail,
-  );
-}
-
-function classifyEngineError(err: unknown, encrypted: boolean): SamlRejection {
-  if (err instanceof SamlRejection) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const detail = { engine: message };
-  if (/multiple assertions/i.test(message))
-    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
-  if (/audience/i.test(message))
-    return new SamlRejection(
-      'saml_audience_mismatch',
-      'The assertion is meant for another service provider.',
-      detail,
-    );
-  if (/expired/i.test(message))
-    return new SamlRejection('saml_expired', 'The assertion has expired.', detail);
-  if (/NotBefore|not yet valid/i.test(message))
-    return new SamlRejection('saml_not_yet_valid', 'The assertion is not valid yet.', detail);
-  if (encrypted) {
-    // Decryption, parsing and signature failures of an encrypted assertion look the same from outside
-    // (no padding / format oracle); the trace keeps the detail for admins.
-    return encryptedAssertionInvalid(detail);
-  }
-  if (/signature/i.test(message)) {
-    return new SamlRejection(
-      'saml_signature_invalid',
-      'The signature is not valid for any of the IdP certificates in the metadata.',
-      detail,
-    );
-  }
-  return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', detail);
 }
 
 /** The SAML service provider: SP metadata, AuthnRequests and the assertion consumer service. */
@@ -424,126 +345,12 @@ export class SamlService {
       clockSkewMs: connection.options.clockSkewSeconds * 1000,
       now: this.clock.now(),
     };
-    const doc = parseSamlXml(xml);
-    const encrypted = encryptedAssertionsOf(doc);
-    let facts: ResponseFacts;
-    let decryption: AssertionDecryption | undefined;
-    let decryptionKey: LoadedSpKey | undefined;
-    if (encrypted.length === 0) {
-      facts = inspectResponse(doc, ctx);
-      this.assertRequiredSignature(connection, facts);
-    } else {
-      // Decrypt first, then check the message as if the IdP had sent its assertions in plaintext.
-      const envelope = inspectEncryptedEnvelope(doc, encrypted);
-      const ring = await this.spKeys.ring(connection.id);
-      decryption = await this.decrypt(ring.decryption, xml);
-      decryptionKey = ring.decryption[decryption.keyIndex];
-      try {
-        decryptInPlace(encrypted, decryption);
-        facts = { ...inspectResponse(doc, ctx), encrypted: true };
-        this.assertRequiredSignature(connection, facts);
-      } catch (err) {
-        if (!(err instanceof SamlRejection) || !envelope.malleable) throw err;
-        if (err.reason === 'saml_encrypted_assertion_invalid') throw err;
-        // AES-CBC has no integrity: what an altered ciphertext decrypts to fails in ways that must look
-        // the same (format oracle), unless the IdP's signature over it verifies.
-        const verified = await this.runEngine(connection, xml, decryptionKey, decryption).then(
-          () => true,
-          (e: unknown) => e instanceof SamlRejection && VERIFIED_ENGINE_REASONS.has(e.reason),
-        );
-        throw verified ? err : encryptedAssertionInvalid({ policy: err.reason });
-      }
-    }
-
-    // The pending request this answers (single use, any instance), or an allowed unsolicited response.
-    const pending = facts.inResponseTo
-      ? await this.state.consumeRequest(facts.inResponseTo, connection.id, 'authn')
-      : null;
-    if (facts.inResponseTo && !pending) {
-      throw new SamlRejection(
-        'saml_in_response_to_unknown',
-        'This response answers a login request the bridge does not know, already used, or that expired. Start the login again.',
-        { inResponseTo: facts.inResponseTo },
-      );
-    }
-    if (!pending && !connection.allowIdpInitiated) {
-      throw new SamlRejection(
-        'saml_unsolicited_response',
-        'This connection does not accept IdP-initiated logins; start the login from the application.',
-      );
-    }
-    if (pending && typeof relayState === 'string' && relayState !== '' && relayState !== pending.id) {
-      throw new SamlRejection('saml_relay_state_invalid', 'The RelayState does not belong to this login.');
-    }
-
-    const engineResult = await this.runEngine(connection, xml, decryptionKey, decryption);
-    const profile = engineResult.profile;
-    if (!profile) throw new SamlRejection('saml_no_assertion', 'The response carries no assertion.');
-    const assertionDoc = parseSamlXml(profile.getAssertionXml?.() ?? '');
-    assertSignatureShapes(assertionDoc, [assertionDoc.documentElement as never], ctx);
-    const assertion = inspectAssertion(assertionDoc, ctx);
-
-    // InResponseTo must be bound by signed content: the assertion's SubjectConfirmationData, or a signed Response.
-    const signedAnswer =
-      assertion.subjectConfirmationInResponseTo ?? (facts.responseSigned ? facts.inResponseTo : undefined);
-    if (pending && signedAnswer !== pending.id) {
-      throw new SamlRejection(
-        'saml_in_response_to_mismatch',
-        'The signed assertion answers another login request.',
-        {
-          expected: pending.id,
-          signed: signedAnswer ?? null,
-        },
-      );
-    }
-    if (!pending && assertion.subjectConfirmationInResponseTo) {
-      throw new SamlRejection(
-        'saml_in_response_to_mismatch',
-        'The assertion answers a login request the response does not name.',
-      );
-    }
-
-    const fresh = await this.state.rememberAssertion(
-      connection.id,
-      assertion.id,
-      new Date(assertion.notOnOrAfter.getTime() + ctx.clockSkewMs),
-    );
-    if (!fresh)
-      throw new SamlRejection('saml_replay', 'This assertion was already used.', {
-        assertionId: assertion.id,
-      });
-
-    let mapped;
-    try {
-      mapped = mapIdentity(
-        { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, attributes: assertion.attributes },
-        {
-          preset: connection.preset,
-          domains: connection.domains,
-          overrides: connection.options.attributeMapping,
-          subjectSource: connection.options.subjectSource,
-        },
-      );
-    } catch (err) {
-      if (err instanceof MappingError) throw new SamlRejection(err.code, err.message);
-      throw err;
-    }
-    // Refuse a disabled user now; the user is created or updated only when the login completes.
-    const existing = await this.users.findBySubject(connection.id, mapped.subject);
-    // A test login shows a disabled user's claims too (the result page says the user is disabled).
-    if (existing?.disabled && !isTestLogin(pending?.context)) {
-      // A login an app started (OIDC) ends at the app with access_denied rather than on our error page.
-      const interaction = pending?.context.interaction;
-      throw new SamlRejection(
-        'saml_user_disabled',
-        'Your account is disabled; ask your administrator.',
-        { userId: existing.id },
-        403,
-        typeof interaction === 'string'
-          ? `/oidc/interaction/${interaction}/abort?reason=saml_user_disabled`
-          : undefined,
-      );
-    }
+    // Every check, in the order src/saml/acs/pipeline.ts lists them.
+    const m: AcsMessage = { connection, xml, relayState, policy: ctx };
+    await runAcsPipeline(m, this.acsPorts(connection, xml));
+    const pending = m.pending ?? null;
+    const assertion = need(m.assertion, 'the assertion facts');
+    const mapped = need(m.mapped, 'the mapped identity');
     const idpTarget =
       typeof relayState === 'string' && isSafeReturnPath(relayState, MAX_RELAY_STATE)
         ? relayState
@@ -801,31 +608,36 @@ export class SamlService {
     };
   }
 
-  private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {
-    const required = connection.options.requiredSignature;
-    if (!facts.responseSigned && !facts.assertionSigned) {
-      throw new SamlRejection('saml_signature_missing', 'Neither the response nor the assertion is signed.');
-    }
-    if ((required === 'response' || required === 'both') && !facts.responseSigned) {
-      throw new SamlRejection(
-        'saml_signature_missing',
-        'This connection requires the IdP to sign the SAML Response.',
-      );
-    }
-    if ((required === 'assertion' || required === 'both') && !facts.assertionSigned) {
-      throw new SamlRejection(
-        'saml_signature_missing',
-        'This connection requires the IdP to sign the assertion.',
-      );
-    }
+  /** The I/O of the ACS checks for one response of `connection`. */
+  private acsPorts(connection: ConnectionEntity, xml: string): AcsPorts {
+    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
+    return {
+      consumeRequest: (id) => this.state.consumeRequest(id, connection.id, 'authn'),
+      decryptionKeys: async () => (await this.spKeys.ring(connection.id)).decryption,
+      decrypt: (keys) => this.decrypt(keys, SAMLResponse),
+      verify: (key, decryption) => this.runEngine(connection, SAMLResponse, key, decryption),
+      rememberAssertion: (id, until) => this.state.rememberAssertion(connection.id, id, until),
+      findUser: (subject) => this.users.findBySubject(connection.id, subject),
+      disabledUserPolicy: (pending) => {
+        // A test login shows a disabled user's claims too (the result page says the user is disabled);
+        // a login an app started (OIDC) ends at the app with access_denied rather than on our error page.
+        const interaction = pending?.context.interaction;
+        return {
+          showDisabled: isTestLogin(pending?.context),
+          continueTo:
+            typeof interaction === 'string'
+              ? `/oidc/interaction/${interaction}/abort?reason=saml_user_disabled`
+              : undefined,
+        };
+      },
+    };
   }
 
   /**
    * Decrypts the response's EncryptedAssertions with the first of the SP's decryption keys (current, next)
    * that opens them. Every failure looks the same from outside (no padding / format oracle).
    */
-  private async decrypt(keys: LoadedSpKey[], xml: string): Promise<AssertionDecryption> {
-    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
+  private async decrypt(keys: LoadedSpKey[], SAMLResponse: string): Promise<AssertionDecryption> {
     const pems = keys.map((k) => k.privateKeyPem);
     try {
       return this.enginePool.enabled
@@ -844,12 +656,11 @@ export class SamlService {
    */
   private async runEngine(
     connection: ConnectionEntity,
-    xml: string,
+    SAMLResponse: string,
     decryptionKey: LoadedSpKey | undefined,
     decryption: AssertionDecryption | undefined,
   ): Promise<EngineOutcome> {
     const key = decryptionKey ?? (await this.spKeys.ring(connection.id)).current;
-    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
     try {
       if (this.enginePool.enabled) {
         return await this.enginePool.validatePostResponse(
@@ -866,27 +677,4 @@ export class SamlService {
       throw classifyEngineError(err, decryption !== undefined);
     }
   }
-}
-
-/** A decrypted assertion put where its EncryptedAssertion was: the message as if sent in plaintext. */
-function decryptInPlace(encrypted: Element[], decryption: AssertionDecryption): void {
-  if (decryption.items.length !== encrypted.length) {
-    throw encryptedAssertionInvalid({ decrypted: 'the engine found other EncryptedAssertions' });
-  }
-  encrypted.forEach((el, i) => {
-    const plaintext = decryption.items[i]?.plaintext;
-    let assertion: Element | null | undefined;
-    try {
-      assertion = plaintext === undefined ? undefined : parseSamlXml(plaintext).documentElement;
-    } catch (err) {
-      if (!(err instanceof SamlRejection)) throw err;
-      throw encryptedAssertionInvalid({ decrypted: err.reason });
-    }
-    if (!assertion || assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') {
-      throw encryptedAssertionInvalid({ decrypted: 'not a SAML Assertion' });
-    }
-    // Moved, not imported: xmldom's importNode costs ~2.5 ms for a 6 KB assertion; the checks only walk the
-    // tree (parents, children, attributes), never a node's ownerDocument.
-    el.parentNode?.replaceChild(assertion, el);
-  });
 }

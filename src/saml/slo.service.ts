@@ -15,7 +15,9 @@ import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import { childElements, nonEmptyAttribute, textOf } from '../common/xml-dom';
-import { assertSignatureShapes, NS, timeAttribute } from './saml-policy';
+import { checkSignatureShapes } from './acs/checks/signature-shape';
+import { timeAttribute } from './acs/checks/timestamps';
+import { NS } from './saml-namespaces';
 import { SamlRejection } from './saml-rejection';
 import { decodeSamlBytes, MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
@@ -216,7 +218,7 @@ export class SloService {
         if (!childElements(doc.documentElement as Element, NS.ds, 'Signature').length) {
           throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
         }
-        assertSignatureShapes(doc, [doc.documentElement as Element], connection.options);
+        checkSignatureShapes(doc, [doc.documentElement as Element], connection.options);
         message = this.read(doc, connection, sloUrl);
         await this.verifyPostSignature(connection, xml, field);
       }

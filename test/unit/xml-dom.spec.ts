@@ -9,7 +9,7 @@ import {
   textOf,
 } from '../../src/common/xml-dom';
 import { parseSamlXml } from '../../src/saml/saml.service';
-import { timeAttribute } from '../../src/saml/saml-policy';
+import { timeAttribute } from '../../src/saml/acs/checks/timestamps';
 import { SamlRejection } from '../../src/saml/saml-rejection';
 
 const A = 'urn:example:a';
