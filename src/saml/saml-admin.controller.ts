@@ -16,7 +16,7 @@ import { SsoTracesService } from '../audit/sso-traces.service';
 import { ApiError } from '../common/api-error';
 import { ConnectionsService } from '../connections/connections.service';
 import { mapIdentity, MappingError } from '../mapping/attribute-mapping';
-import { findAssertion, hasEncryptedAssertion, readAttributes, readNameId } from './saml-policy';
+import { findAssertion, hasEncryptedAssertion, readAttributes, readNameId } from './assertion-readers';
 import { SamlRejection } from './saml-rejection';
 import { parseSamlXml } from './saml.service';
 

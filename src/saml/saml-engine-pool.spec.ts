@@ -7,6 +7,7 @@ import {
 } from '../../test/support/saml-test-idp';
 import type { ConnectionEntity } from '../connections/connection.entity';
 import type { LoadedSpKey } from '../keys/sp-keys.service';
+import { decryptAssertions } from './saml-decryption';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool, SamlEnginePoolError, type CloneableSamlConfig } from './saml-engine-pool';
 
@@ -126,6 +127,67 @@ describe('SamlEnginePool', () => {
     expect(threaded.profile?.nameID).toBe('bob');
     expect(data(threaded.profile)).toEqual(data(local.profile));
     expect(threaded.profile?.getAssertionXml?.()).toBe(local.profile?.getAssertionXml?.());
+  });
+
+  it('decrypts EncryptedAssertions on a worker like in-thread, with the first key that opens them', async () => {
+    const SAMLResponse = base64(
+      await idp.responseXml(input({ nameId: 'dave' }), {
+        sign: 'assertion',
+        encrypt: { spCertificatePem: sp.certificatePem },
+      }),
+    );
+    const keys = [otherSp.privateKeyPem, sp.privateKeyPem];
+    const [threaded, local] = await Promise.all([
+      pool.decryptAssertions(keys, SAMLResponse),
+      decryptAssertions(keys, SAMLResponse),
+    ]);
+    expect(threaded).toEqual(local);
+    expect(threaded.keyIndex).toBe(1);
+    expect(threaded.items).toHaveLength(1);
+    // The assertion as the IdP serialised it: its signature is still there.
+    expect(threaded.items[0].ciphertext).toMatch(/^<saml:EncryptedAssertion/);
+    expect(threaded.items[0].plaintext).toMatch(/^<saml:Assertion [\s\S]*<ds:Signature[\s\S]*>dave</);
+  });
+
+  it('refuses to decrypt with none of the keys, naming why each failed', async () => {
+    const SAMLResponse = base64(
+      await idp.responseXml(input(), { sign: 'assertion', encrypt: { spCertificatePem: sp.certificatePem } }),
+    );
+    const threaded = pool.decryptAssertions([otherSp.privateKeyPem], SAMLResponse);
+    await expect(threaded).rejects.not.toBeInstanceOf(SamlEnginePoolError);
+    expect(await messageOf(threaded)).toMatch(/^No SP decryption key decrypts the assertion: /);
+    expect(await messageOf(threaded)).toBe(
+      await messageOf(decryptAssertions([otherSp.privateKeyPem], SAMLResponse)),
+    );
+  });
+
+  it('validates with the plaintexts it is given instead of decrypting again', async () => {
+    const SAMLResponse = base64(
+      await idp.responseXml(input({ nameId: 'erin' }), {
+        sign: 'assertion',
+        encrypt: { spCertificatePem: sp.certificatePem },
+      }),
+    );
+    const { items } = await pool.decryptAssertions([sp.privateKeyPem], SAMLResponse);
+    const { key, config } = acs();
+    expect((await pool.validatePostResponse(key, config, SAMLResponse, items)).profile?.nameID).toBe('erin');
+    // Given another (genuinely signed) plaintext for the same ciphertext, node-saml reads that one: it did
+    // not decrypt the ciphertext itself.
+    const other = (
+      await pool.decryptAssertions(
+        [sp.privateKeyPem],
+        base64(
+          await idp.responseXml(input({ nameId: 'frank' }), {
+            sign: 'assertion',
+            encrypt: { spCertificatePem: sp.certificatePem },
+          }),
+        ),
+      )
+    ).items[0].plaintext;
+    const swapped = [{ ciphertext: items[0].ciphertext, plaintext: other }];
+    expect((await pool.validatePostResponse(key, config, SAMLResponse, swapped)).profile?.nameID).toBe(
+      'frank',
+    );
   });
 
   it.each([

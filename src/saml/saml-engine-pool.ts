@@ -24,6 +24,15 @@ export interface EngineOutcome {
   loggedOut: boolean;
 }
 
+/**
+ * The plaintexts of a response's EncryptedAssertions (wherever they are in the Response, in document order),
+ * decrypted with the key `keyIndex` of the keys offered: each exactly as the IdP serialised it.
+ */
+export interface AssertionDecryption {
+  keyIndex: number;
+  items: { ciphertext: string; plaintext: string }[];
+}
+
 /** The pool itself failed the task (timeout, crashed worker, shutdown): the response was not judged. */
 export class SamlEnginePoolError extends Error {
   override readonly name = 'SamlEnginePoolError';
@@ -40,12 +49,20 @@ export interface SamlEnginePoolOptions {
   testFaults?: boolean;
 }
 
-interface WorkerTask {
-  id: number;
-  key: string;
-  config: CloneableSamlConfig;
-  SAMLResponse: string;
-}
+type WorkerTask =
+  | {
+      id: number;
+      kind: 'validate';
+      key: string;
+      config: CloneableSamlConfig;
+      SAMLResponse: string;
+      /**
+       * Plaintexts already decrypted (by a 'decrypt' task, with this task's decryption key): node-saml takes
+       * them instead of decrypting their ciphertexts again.
+       */
+      decrypted?: AssertionDecryption['items'];
+    }
+  | { id: number; kind: 'decrypt'; keys: string[]; SAMLResponse: string };
 
 type WorkerReply =
   /** Sent once when the worker starts: its thread id in the operating system, where the system says. */
@@ -57,11 +74,12 @@ type WorkerReply =
       assertionXml: string | undefined;
       loggedOut: boolean;
     }
+  | { id: number; ok: true; decryption: AssertionDecryption }
   | { id: number; ok: false; message: string; name: string };
 
 interface PendingTask {
   task: WorkerTask;
-  resolve: (outcome: EngineOutcome) => void;
+  resolve: (outcome: never) => void;
   reject: (err: Error) => void;
 }
 
@@ -86,12 +104,24 @@ interface Slot {
  */
 const WORKER_SOURCE = `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { SAML } = require('node:module').createRequire(workerData.from)('@node-saml/node-saml');
+const requireFrom = require('node:module').createRequire(workerData.from);
+const { SAML } = requireFrom('@node-saml/node-saml');
+const samlXml = requireFrom('@node-saml/node-saml/lib/xml');
 const NO_CACHE = { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null };
 const engines = new Map();
 let tid = null;
 try { tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) || null; } catch {}
 parentPort.postMessage({ tid });
+// node-saml decrypts an EncryptedAssertion with its own helper (samlXml.decryptXml, looked up at each
+// call). A validation whose plaintexts the pool already decrypted (a 'decrypt' task, whose results the
+// policy checked) hands them to node-saml instead of decrypting again: same helper, same key, same bytes.
+const decryptWithKey = samlXml.decryptXml;
+let provided = null;
+samlXml.decryptXml = async (xml, key) => {
+  if (provided !== null && provided.has(xml)) return provided.get(xml);
+  return decryptWithKey(xml, key);
+};
+const messageOf = (err) => (typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err));
 function engineFor(key, config) {
   let engine = engines.get(key);
   if (engine) return engine;
@@ -100,9 +130,28 @@ function engineFor(key, config) {
   engines.set(key, engine);
   return engine;
 }
-parentPort.on('message', async (task) => {
-  if (workerData.testFaults && task.SAMLResponse === '__hang__') for (;;);
-  if (workerData.testFaults && task.SAMLResponse === '__crash__') process.exit(70);
+// The same steps as decryptAssertions in saml-decryption.ts (the in-thread path).
+async function decrypt(task) {
+  const doc = await samlXml.parseDomFromString(Buffer.from(task.SAMLResponse, 'base64').toString('utf8'));
+  const ciphertexts = samlXml.xpath
+    .selectElements(doc, "/*[local-name()='Response']//*[local-name()='EncryptedAssertion']")
+    .map((el) => el.toString());
+  const failures = [];
+  for (let keyIndex = 0; keyIndex < task.keys.length; keyIndex++) {
+    try {
+      const items = [];
+      for (const ciphertext of ciphertexts) {
+        items.push({ ciphertext, plaintext: await decryptWithKey(ciphertext, task.keys[keyIndex]) });
+      }
+      return { keyIndex, items };
+    } catch (err) {
+      failures.push(messageOf(err));
+    }
+  }
+  throw new Error('No SP decryption key decrypts the assertion: ' + failures.join('; '));
+}
+async function validate(task) {
+  provided = task.decrypted ? new Map(task.decrypted.map((d) => [d.ciphertext, d.plaintext])) : null;
   try {
     const result = await engineFor(task.key, task.config).validatePostResponseAsync({ SAMLResponse: task.SAMLResponse });
     let profile = null;
@@ -114,7 +163,17 @@ parentPort.on('message', async (task) => {
       }
       if (typeof result.profile.getAssertionXml === 'function') assertionXml = result.profile.getAssertionXml();
     }
-    parentPort.postMessage({ id: task.id, ok: true, profile, assertionXml, loggedOut: result.loggedOut });
+    return { profile, assertionXml, loggedOut: result.loggedOut };
+  } finally {
+    provided = null;
+  }
+}
+parentPort.on('message', async (task) => {
+  if (workerData.testFaults && task.SAMLResponse === '__hang__') for (;;);
+  if (workerData.testFaults && task.SAMLResponse === '__crash__') process.exit(70);
+  try {
+    const reply = task.kind === 'decrypt' ? { decryption: await decrypt(task) } : await validate(task);
+    parentPort.postMessage({ id: task.id, ok: true, ...reply });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const name = err instanceof Error ? err.name : 'Error';
@@ -163,11 +222,32 @@ export class SamlEnginePool {
     key: string,
     config: CloneableSamlConfig,
     SAMLResponse: string,
+    decrypted?: AssertionDecryption['items'],
   ): Promise<EngineOutcome> {
+    return this.submit<EngineOutcome>({
+      id: this.nextId++,
+      kind: 'validate',
+      key,
+      config,
+      SAMLResponse,
+      ...(decrypted ? { decrypted } : {}),
+    });
+  }
+
+  /**
+   * Decrypts the EncryptedAssertions of a POST-binding response (all of them, in document order) with
+   * node-saml's own helper, trying each key (PEM) in turn; rejects with an Error naming why each key
+   * failed, or a SamlEnginePoolError.
+   */
+  decryptAssertions(keys: string[], SAMLResponse: string): Promise<AssertionDecryption> {
+    return this.submit<AssertionDecryption>({ id: this.nextId++, kind: 'decrypt', keys, SAMLResponse });
+  }
+
+  private submit<T>(task: WorkerTask): Promise<T> {
     if (!this.enabled) return Promise.reject(new SamlEnginePoolError('The SAML engine pool has no threads.'));
     if (this.closed) return Promise.reject(new SamlEnginePoolError('The SAML engine pool is shut down.'));
-    return new Promise<EngineOutcome>((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, key, config, SAMLResponse }, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ task, resolve: resolve as (outcome: never) => void, reject });
       this.dispatch();
     });
   }
@@ -262,8 +342,12 @@ export class SamlEnginePool {
     }
     if (slot.current?.task.id !== reply.id) return;
     const pending = this.finish(slot) as PendingTask;
-    if (reply.ok) {
-      pending.resolve(rebuildOutcome(reply.profile, reply.assertionXml, reply.loggedOut, pending.task));
+    if (reply.ok && 'decryption' in reply) {
+      (pending.resolve as (d: AssertionDecryption) => void)(reply.decryption);
+    } else if (reply.ok) {
+      (pending.resolve as (o: EngineOutcome) => void)(
+        rebuildOutcome(reply.profile, reply.assertionXml, reply.loggedOut, pending.task.SAMLResponse),
+      );
     } else {
       const err = new Error(reply.message);
       err.name = reply.name;
@@ -316,11 +400,11 @@ function rebuildOutcome(
   data: Record<string, unknown> | null,
   assertionXml: string | undefined,
   loggedOut: boolean,
-  task: WorkerTask,
+  SAMLResponse: string,
 ): EngineOutcome {
   if (!data) return { profile: null, loggedOut };
   const profile = { ...data } as Profile;
   if (assertionXml !== undefined) profile.getAssertionXml = () => assertionXml;
-  profile.getSamlResponseXml = () => Buffer.from(task.SAMLResponse, 'base64').toString('utf8');
+  profile.getSamlResponseXml = () => Buffer.from(SAMLResponse, 'base64').toString('utf8');
   return { profile, loggedOut };
 }

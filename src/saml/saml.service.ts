@@ -1,35 +1,38 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { SAML } from '@node-saml/node-saml';
-import type { Document } from '@xmldom/xmldom';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
-import { assertNoDoctype, decodeXmlBytes, parseXmlStrict, XmlSafetyError } from '../common/xml-safety';
+import { decodeXmlBytes, XmlSafetyError } from '../common/xml-safety';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { spDetails } from '../connections/connection.view';
-import { SpKeysService } from '../keys/sp-keys.service';
-import { mapIdentity, MappedUser, MappingError } from '../mapping/attribute-mapping';
+import { type LoadedSpKey, SpKeysService } from '../keys/sp-keys.service';
+import { MappedUser } from '../mapping/attribute-mapping';
 import { isDeprovisioned, UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
-import { type EngineOutcome, SamlEnginePool, SamlEnginePoolError } from './saml-engine-pool';
+import { decryptAssertions } from './saml-decryption';
 import {
-  assertSignatureShapes,
-  inspectAssertion,
-  inspectResponse,
-  PolicyContext,
-  ResponseFacts,
-} from './saml-policy';
+  type AssertionDecryption,
+  type EngineOutcome,
+  SamlEnginePool,
+  SamlEnginePoolError,
+} from './saml-engine-pool';
+import { type AcsMessage, need, type PolicyContext } from './acs/acs-message';
+import { classifyEngineError, encryptedAssertionInvalid } from './acs/checks/engine-verification';
+import { type AcsPorts, runAcsPipeline } from './acs/pipeline';
 import { SamlRejection } from './saml-rejection';
+
+export { parseSamlXml } from './acs/checks/message-intake';
 import { LoginCompletion, newMessageId, SamlStateService } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
 
@@ -148,67 +151,6 @@ function decodeBase64Message(value: unknown, what: string): string {
     throw new SamlRejection('saml_message_not_base64', `The ${what} is not valid base64.`);
   }
   return decodeSamlBytes(Buffer.from(compact, 'base64'));
-}
-
-/** Parses a decoded SAML message: no DOCTYPE (checked on the raw text first), strict, bounded. */
-export function parseSamlXml(xml: string): Document {
-  try {
-    assertNoDoctype(xml);
-    return parseXmlStrict(xml, { maxDepth: 48, maxNodes: 10_000 });
-  } catch (err) {
-    if (err instanceof XmlSafetyError) {
-      if (err.code === 'doctype_forbidden') {
-        throw new SamlRejection('saml_doctype_forbidden', 'SAML messages must not contain a DOCTYPE.');
-      }
-      if (err.code === 'too_large' || err.code === 'too_complex') {
-        throw new SamlRejection(
-          'saml_message_too_large',
-          'The SAML message is too large or too deeply nested.',
-          {},
-          413,
-        );
-      }
-      throw new SamlRejection('saml_malformed_xml', 'The SAML message is not well-formed XML.', {
-        error: err.message,
-      });
-    }
-    throw err;
-  }
-}
-
-function classifyEngineError(err: unknown, facts: ResponseFacts): SamlRejection {
-  if (err instanceof SamlRejection) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const detail = { engine: message };
-  if (/multiple assertions/i.test(message))
-    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
-  if (/audience/i.test(message))
-    return new SamlRejection(
-      'saml_audience_mismatch',
-      'The assertion is meant for another service provider.',
-      detail,
-    );
-  if (/expired/i.test(message))
-    return new SamlRejection('saml_expired', 'The assertion has expired.', detail);
-  if (/NotBefore|not yet valid/i.test(message))
-    return new SamlRejection('saml_not_yet_valid', 'The assertion is not valid yet.', detail);
-  if (facts.encrypted) {
-    // Decryption, parsing and signature failures of an encrypted assertion look the same from outside
-    // (no padding / format oracle); the trace keeps the detail for admins.
-    return new SamlRejection(
-      'saml_encrypted_assertion_invalid',
-      'The encrypted assertion could not be accepted.',
-      detail,
-    );
-  }
-  if (/signature/i.test(message)) {
-    return new SamlRejection(
-      'saml_signature_invalid',
-      'The signature is not valid for any of the IdP certificates in the metadata.',
-      detail,
-    );
-  }
-  return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', detail);
 }
 
 /** The SAML service provider: SP metadata, AuthnRequests and the assertion consumer service. */
@@ -403,112 +345,12 @@ export class SamlService {
       clockSkewMs: connection.options.clockSkewSeconds * 1000,
       now: this.clock.now(),
     };
-    const doc = parseSamlXml(xml);
-    const facts = inspectResponse(doc, ctx);
-    this.assertRequiredSignature(connection, facts);
-
-    // The pending request this answers (single use, any instance), or an allowed unsolicited response.
-    const pending = facts.inResponseTo
-      ? await this.state.consumeRequest(facts.inResponseTo, connection.id, 'authn')
-      : null;
-    if (facts.inResponseTo && !pending) {
-      throw new SamlRejection(
-        'saml_in_response_to_unknown',
-        'This response answers a login request the bridge does not know, already used, or that expired. Start the login again.',
-        { inResponseTo: facts.inResponseTo },
-      );
-    }
-    if (!pending && !connection.allowIdpInitiated) {
-      throw new SamlRejection(
-        'saml_unsolicited_response',
-        'This connection does not accept IdP-initiated logins; start the login from the application.',
-      );
-    }
-    if (pending && typeof relayState === 'string' && relayState !== '' && relayState !== pending.id) {
-      throw new SamlRejection('saml_relay_state_invalid', 'The RelayState does not belong to this login.');
-    }
-
-    const engineResult = await this.runEngine(connection, xml, facts);
-    const profile = engineResult.profile;
-    if (!profile) throw new SamlRejection('saml_no_assertion', 'The response carries no assertion.');
-    const assertionDoc = parseSamlXml(profile.getAssertionXml?.() ?? '');
-    assertSignatureShapes(assertionDoc, [assertionDoc.documentElement as never], ctx);
-    const assertion = inspectAssertion(assertionDoc, ctx);
-
-    // InResponseTo must be bound by signed content: the assertion's SubjectConfirmationData, or a signed Response.
-    const signedAnswer =
-      assertion.subjectConfirmationInResponseTo ?? (facts.responseSigned ? facts.inResponseTo : undefined);
-    if (pending && signedAnswer !== pending.id) {
-      throw new SamlRejection(
-        'saml_in_response_to_mismatch',
-        'The signed assertion answers another login request.',
-        {
-          expected: pending.id,
-          signed: signedAnswer ?? null,
-        },
-      );
-    }
-    if (!pending && assertion.subjectConfirmationInResponseTo) {
-      throw new SamlRejection(
-        'saml_in_response_to_mismatch',
-        'The assertion answers a login request the response does not name.',
-      );
-    }
-
-    const fresh = await this.state.rememberAssertion(
-      connection.id,
-      assertion.id,
-      new Date(assertion.notOnOrAfter.getTime() + ctx.clockSkewMs),
-    );
-    if (!fresh)
-      throw new SamlRejection('saml_replay', 'This assertion was already used.', {
-        assertionId: assertion.id,
-      });
-
-    let mapped;
-    try {
-      mapped = mapIdentity(
-        { nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, attributes: assertion.attributes },
-        {
-          preset: connection.preset,
-          domains: connection.domains,
-          overrides: connection.options.attributeMapping,
-          subjectSource: connection.options.subjectSource,
-        },
-      );
-    } catch (err) {
-      if (err instanceof MappingError) throw new SamlRejection(err.code, err.message);
-      throw err;
-    }
-    // Refuse a disabled user now; the user is created or updated only when the login completes.
-    const existing = await this.users.findBySubject(connection.id, mapped.subject);
-    // The directory (SCIM) deactivated or deleted the user: no login, whoever started it.
-    if (existing && isDeprovisioned(existing) && !isTestLogin(pending?.context)) {
-      const interaction = pending?.context.interaction;
-      throw new SamlRejection(
-        'user_deprovisioned',
-        "Your account was removed from your organisation's directory; ask your administrator.",
-        { userId: existing.id },
-        403,
-        typeof interaction === 'string'
-          ? `/oidc/interaction/${interaction}/abort?reason=user_deprovisioned`
-          : undefined,
-      );
-    }
-    // A test login shows a disabled user's claims too (the result page says the user is disabled).
-    if (existing?.disabled && !isTestLogin(pending?.context)) {
-      // A login an app started (OIDC) ends at the app with access_denied rather than on our error page.
-      const interaction = pending?.context.interaction;
-      throw new SamlRejection(
-        'saml_user_disabled',
-        'Your account is disabled; ask your administrator.',
-        { userId: existing.id },
-        403,
-        typeof interaction === 'string'
-          ? `/oidc/interaction/${interaction}/abort?reason=saml_user_disabled`
-          : undefined,
-      );
-    }
+    // Every check, in the order src/saml/acs/pipeline.ts lists them.
+    const m: AcsMessage = { connection, xml, relayState, policy: ctx };
+    await runAcsPipeline(m, this.acsPorts(connection, xml));
+    const pending = m.pending ?? null;
+    const assertion = need(m.assertion, 'the assertion facts');
+    const mapped = need(m.mapped, 'the mapped identity');
     const idpTarget =
       typeof relayState === 'string' && isSafeReturnPath(relayState, MAX_RELAY_STATE)
         ? relayState
@@ -774,60 +616,73 @@ export class SamlService {
     };
   }
 
-  private assertRequiredSignature(connection: ConnectionEntity, facts: ResponseFacts): void {
-    const required = connection.options.requiredSignature;
-    const assertionMaybeSigned = facts.assertionSigned || facts.encrypted;
-    if (!facts.responseSigned && !assertionMaybeSigned) {
-      throw new SamlRejection('saml_signature_missing', 'Neither the response nor the assertion is signed.');
-    }
-    if ((required === 'response' || required === 'both') && !facts.responseSigned) {
-      throw new SamlRejection(
-        'saml_signature_missing',
-        'This connection requires the IdP to sign the SAML Response.',
-      );
-    }
-    if ((required === 'assertion' || required === 'both') && !assertionMaybeSigned) {
-      throw new SamlRejection(
-        'saml_signature_missing',
-        'This connection requires the IdP to sign the assertion.',
-      );
+  /** The I/O of the ACS checks for one response of `connection`. */
+  private acsPorts(connection: ConnectionEntity, xml: string): AcsPorts {
+    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
+    return {
+      consumeRequest: (id) => this.state.consumeRequest(id, connection.id, 'authn'),
+      decryptionKeys: async () => (await this.spKeys.ring(connection.id)).decryption,
+      decrypt: (keys) => this.decrypt(keys, SAMLResponse),
+      verify: (key, decryption) => this.runEngine(connection, SAMLResponse, key, decryption),
+      rememberAssertion: (id, until) => this.state.rememberAssertion(connection.id, id, until),
+      findUser: (subject) => this.users.findBySubject(connection.id, subject),
+      disabledUserPolicy: (pending) => {
+        // A test login shows a disabled user's claims too (the result page says the user is disabled);
+        // a login an app started (OIDC) ends at the app with access_denied rather than on our error page.
+        const interaction = pending?.context.interaction;
+        return {
+          showDisabled: isTestLogin(pending?.context),
+          continueTo: (reason) =>
+            typeof interaction === 'string'
+              ? `/oidc/interaction/${interaction}/abort?reason=${reason}`
+              : undefined,
+        };
+      },
+    };
+  }
+
+  /**
+   * Decrypts the response's EncryptedAssertions with the first of the SP's decryption keys (current, next)
+   * that opens them. Every failure looks the same from outside (no padding / format oracle).
+   */
+  private async decrypt(keys: LoadedSpKey[], SAMLResponse: string): Promise<AssertionDecryption> {
+    const pems = keys.map((k) => k.privateKeyPem);
+    try {
+      return this.enginePool.enabled
+        ? await this.enginePool.decryptAssertions(pems, SAMLResponse)
+        : await decryptAssertions(pems, SAMLResponse);
+    } catch (err) {
+      if (err instanceof SamlEnginePoolError) throw classifyEngineError(err, true);
+      throw encryptedAssertionInvalid({ engine: err instanceof Error ? err.message : String(err) });
     }
   }
 
   /**
-   * node-saml verifies signatures (pinned certificates only) and decrypts; each decryption key is tried in
-   * turn. With SAML_ENGINE_THREADS > 0 this runs on the worker pool (same node-saml options and messages).
+   * node-saml verifies signatures (pinned certificates only). An encrypted response is validated with the
+   * key that decrypted it, and on the worker pool node-saml takes the plaintexts already decrypted. With
+   * SAML_ENGINE_THREADS > 0 this runs on the worker pool (same node-saml options and messages).
    */
   private async runEngine(
     connection: ConnectionEntity,
-    xml: string,
-    facts: ResponseFacts,
+    SAMLResponse: string,
+    decryptionKey: LoadedSpKey | undefined,
+    decryption: AssertionDecryption | undefined,
   ): Promise<EngineOutcome> {
-    const ring = await this.spKeys.ring(connection.id);
-    const keys = facts.encrypted ? ring.decryption : [ring.current];
-    const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
-    const errors: unknown[] = [];
-    for (const key of keys) {
-      try {
-        if (this.enginePool.enabled) {
-          return await this.enginePool.validatePostResponse(
-            this.engines.acsEngineKey(connection, key),
-            this.engines.acsConfig(connection, this.config.baseUrl, key),
-            SAMLResponse,
-          );
-        }
-        return await this.engines
-          .forAcs(connection, this.config.baseUrl, key)
-          .validatePostResponseAsync({ SAMLResponse });
-      } catch (err) {
-        errors.push(err);
-        // A timeout or a crashed worker does not depend on the key: another key would fare no better.
-        if (!facts.encrypted || err instanceof SamlEnginePoolError) break;
+    const key = decryptionKey ?? (await this.spKeys.ring(connection.id)).current;
+    try {
+      if (this.enginePool.enabled) {
+        return await this.enginePool.validatePostResponse(
+          this.engines.acsEngineKey(connection, key),
+          this.engines.acsConfig(connection, this.config.baseUrl, key),
+          SAMLResponse,
+          decryption?.items,
+        );
       }
+      return await this.engines
+        .forAcs(connection, this.config.baseUrl, key)
+        .validatePostResponseAsync({ SAMLResponse });
+    } catch (err) {
+      throw classifyEngineError(err, decryption !== undefined);
     }
-    const rejection = classifyEngineError(errors[0], facts);
-    if (errors.length > 1)
-      rejection.detail.engineByKey = errors.map((e) => (e instanceof Error ? e.message : String(e)));
-    throw rejection;
   }
 }

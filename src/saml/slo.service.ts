@@ -14,7 +14,10 @@ import type { LoginSessionEntity } from './login-session.entity';
 import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
-import { assertSignatureShapes, NS, textOf } from './saml-policy';
+import { childElements, nonEmptyAttribute, textOf } from '../common/xml-dom';
+import { checkSignatureShapes } from './acs/checks/signature-shape';
+import { timeAttribute } from './acs/checks/timestamps';
+import { NS } from './saml-namespaces';
 import { SamlRejection } from './saml-rejection';
 import { decodeSamlBytes, MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
@@ -71,15 +74,6 @@ export function inflateBounded(base64: string): string {
     throw new SamlRejection('saml_malformed_xml', 'The SAML message is not valid URL-encoded DEFLATE data.');
   }
   return decodeSamlBytes(inflated);
-}
-
-function children(el: Element, ns: string, local: string): Element[] {
-  const out: Element[] = [];
-  for (let n = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local)
-      out.push(n as Element);
-  }
-  return out;
 }
 
 interface LogoutMessage {
@@ -221,10 +215,10 @@ export class SloService {
         xml = decodeSamlBytes(Buffer.from(encoded, 'base64'));
         relayState = typeof input.body.RelayState === 'string' ? input.body.RelayState : undefined;
         const doc = parseSamlXml(xml);
-        if (!children(doc.documentElement as Element, NS.ds, 'Signature').length) {
+        if (!childElements(doc.documentElement as Element, NS.ds, 'Signature').length) {
           throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
         }
-        assertSignatureShapes(doc, [doc.documentElement as Element], connection.options);
+        checkSignatureShapes(doc, [doc.documentElement as Element], connection.options);
         message = this.read(doc, connection, sloUrl);
         await this.verifyPostSignature(connection, xml, field);
       }
@@ -273,12 +267,10 @@ export class SloService {
         'The message is neither a LogoutRequest nor a LogoutResponse.',
       );
     }
-    const attr = (name: string) => root.getAttribute(name) || undefined;
-    const time = (name: string) => {
-      const v = attr(name);
-      return v && !Number.isNaN(Date.parse(v)) ? new Date(v) : undefined;
-    };
-    const issuer = textOf(children(root, NS.assertion, 'Issuer')[0]);
+    const attr = (name: string) => nonEmptyAttribute(root, name);
+    // Strict xs:dateTime with its time zone, as on the ACS: a malformed time is refused, never ignored.
+    const time = (name: string) => timeAttribute(root, name);
+    const issuer = textOf(childElements(root, NS.assertion, 'Issuer')[0]);
     if (issuer !== connection.idpEntityId) {
       throw new SamlRejection(
         'saml_issuer_mismatch',
@@ -315,7 +307,7 @@ export class SloService {
     }
     const id = attr('ID');
     if (!id) throw new SamlRejection('saml_logout_invalid', 'The logout message has no ID.');
-    const status = children(root, NS.protocol, 'Status')[0];
+    const status = childElements(root, NS.protocol, 'Status')[0];
     return {
       kind: root.localName as LogoutMessage['kind'],
       id,
@@ -323,10 +315,10 @@ export class SloService {
       destination,
       inResponseTo: attr('InResponseTo'),
       statusCode: status
-        ? (children(status, NS.protocol, 'StatusCode')[0]?.getAttribute('Value') ?? undefined)
+        ? (childElements(status, NS.protocol, 'StatusCode')[0]?.getAttribute('Value') ?? undefined)
         : undefined,
-      nameId: textOf(children(root, NS.assertion, 'NameID')[0]) || undefined,
-      sessionIndexes: children(root, NS.protocol, 'SessionIndex').map(textOf).filter(Boolean),
+      nameId: textOf(childElements(root, NS.assertion, 'NameID')[0]) || undefined,
+      sessionIndexes: childElements(root, NS.protocol, 'SessionIndex').map(textOf).filter(Boolean),
       notOnOrAfter,
       issueInstant,
     };

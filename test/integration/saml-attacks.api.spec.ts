@@ -18,6 +18,7 @@ import {
   deflateBomb,
   dsObjectWrap,
   duplicateIdVariants,
+  encryptedTwin,
   EVIL_NAME_ID,
   hmacSignatureMethod,
   hugeBase64Response,
@@ -997,19 +998,31 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
   ];
 
   /** An attacker-made, UNSIGNED assertion encrypted with the SP's public certificate. */
-  const encryptedUnsigned = async (conn: SamlConnectionFixture): Promise<string> => {
+  const encryptedUnsigned = async (
+    conn: SamlConnectionFixture,
+    dataAlgorithm?: EncryptionSpec['dataAlgorithm'],
+  ): Promise<string> => {
     const { requestId } = await startLogin(t, conn.slug);
     const input = victim(conn, { inResponseTo: requestId, ...evilIdentity() });
     const encrypted = await encryptAssertion(conn.idp.assertionXml(input), {
       spCertificatePem: await spCertificate(conn),
+      dataAlgorithm,
     });
     return wrap(conn, encrypted, input);
   };
 
   const attributeVectors: AcsVector[] = [
     {
-      name: 'encrypted but unsigned attacker assertion (encrypted with the SP public cert)',
-      build: encryptedUnsigned,
+      // AES-GCM: what decrypts is what was encrypted, so the decrypted assertion is judged as a plaintext one.
+      name: 'encrypted (AES-GCM) but unsigned attacker assertion (encrypted with the SP public cert)',
+      build: (conn) => encryptedUnsigned(conn),
+      reason: 'saml_signature_missing',
+    },
+    {
+      // AES-CBC: a ciphertext can be altered without the key; content whose signature does not verify gets
+      // the one answer of every decryption, parse and signature failure (no format oracle).
+      name: 'encrypted (AES-CBC) but unsigned attacker assertion (encrypted with the SP public cert)',
+      build: (conn) => encryptedUnsigned(conn, 'aes256-cbc'),
       reason: 'saml_encrypted_assertion_invalid',
     },
     {
@@ -1403,7 +1416,7 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
       const other = await generateTestKeyPair('Some other SP');
       const spCertificatePem = await spCertificate(c);
       const builds: Array<[string, () => Promise<string>]> = [
-        ['unsigned attacker assertion', () => encryptedUnsigned(c)],
+        ['unsigned attacker assertion (AES-CBC)', () => encryptedUnsigned(c, 'aes256-cbc')],
         [
           'CBC ciphertext, first block flipped',
           async () => flipCiphertext(await encrypted(c, { dataAlgorithm: 'aes256-cbc' }), 'start'),
@@ -1438,6 +1451,187 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
         pages.set(name, res.text.replace(/Trace id: <code>[^<]*<\/code>/, 'Trace id: <code>â€¦</code>'));
       }
       expect(new Set(pages.values()).size).toBe(1);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------------------
+  // Â§5 Every structural and semantic attack again, inside an EncryptedAssertion
+  // -------------------------------------------------------------------------------------------------------
+
+  /**
+   * The encrypted twins of the vectors above: the same hostile message with its assertions encrypted to
+   * the SP's key (AES-GCM), as AD FS sends it (assertion signed, then encrypted; the Response as it was)
+   * and as Okta does (the Response signed again after encryption, with the IdP's key). The bridge decrypts
+   * first and checks what the IdP serialised, so each twin is refused as its plaintext original, except
+   * that a signature that does not verify gets the one answer of every decryption, parse and signature
+   * failure of an encrypted assertion (SAML-ATTACKS.md Â§5: no format oracle).
+   */
+  type Shape = 'adfs' | 'okta';
+  const twinOf =
+    (v: AcsVector, shape: Shape) =>
+    async (conn: SamlConnectionFixture): Promise<string> => {
+      const plaintext = await v.build(conn);
+      if (typeof plaintext !== 'string') throw new Error('test setup: the vector is not XML text');
+      const spec = { spCertificatePem: await spCertificate(conn) };
+      return encryptedTwin(
+        plaintext,
+        spec,
+        shape === 'adfs' ? { kind: 'adfs' } : { kind: 'okta', responseKeys: conn.idp.keys },
+      );
+    };
+
+  /** Vectors without an encrypted twin: no assertion to encrypt, already encrypted, or not XML. */
+  const NO_TWIN = new Set([
+    'a second root element after the signed document (CVE-2022-39299)',
+    'a second root element after a response-signed document',
+    'IdP error status (AuthnFailed)',
+    'IdP error status (Requester), signed Response',
+    'encrypted (AES-GCM) but unsigned attacker assertion (encrypted with the SP public cert)',
+    'encrypted (AES-CBC) but unsigned attacker assertion (encrypted with the SP public cert)',
+  ]);
+  /**
+   * Vectors whose attack is on the Response signature or on the absence or validity of signatures: a
+   * Response the IdP signs after encryption vouches for everything in it, so their Okta-shaped twin is no
+   * attack (or, for XSW1/2, is built from an Okta-shaped response below).
+   */
+  const NOT_OKTA = (v: AcsVector): boolean =>
+    /^XSW[12],/.test(v.name) ||
+    v.reason === 'saml_signature_invalid' ||
+    (v.reason === 'saml_signature_missing' &&
+      v.name !== 'only the Response signed, connection requires the assertion signature') ||
+    [
+      'signature over a different element (assertion signature moved onto the Response)',
+      'RSA-SHA1 signature on the Response',
+      'ds:Object wrap: evil copy of the signed Response in ds:Object',
+      'duplicate ID on a response-signed input (marker in ds:Object)',
+    ].includes(v.name);
+  /** The AD FS shape keeps the Response signature, which encryption breaks: XSW1/2 need their own twin. */
+  const NOT_ADFS = (v: AcsVector): boolean => /^XSW[12],/.test(v.name);
+
+  /** The Okta shape signs the Response: a signed Response without a Destination is refused for that first. */
+  const OKTA_REASON: Record<string, SamlReason> = {
+    "another tenant's response with its Destination removed": 'saml_destination_mismatch',
+  };
+  const twinReason = (v: AcsVector, shape: Shape): SamlReason =>
+    (shape === 'okta' ? OKTA_REASON[v.name] : undefined) ??
+    (v.reason === 'saml_signature_invalid' ? 'saml_encrypted_assertion_invalid' : v.reason);
+  const twins = (shape: Shape): AcsVector[] =>
+    [
+      ...wrappingVectors,
+      ...signatureVectors,
+      ...contentVectors,
+      ...addressingVectors,
+      ...timeVectors,
+      ...attributeVectors,
+      ...bindingVectors,
+    ]
+      .filter((v) => !NO_TWIN.has(v.name) && !(shape === 'okta' ? NOT_OKTA(v) : NOT_ADFS(v)))
+      .map((v) => ({ ...v, build: twinOf(v, shape), reason: twinReason(v, shape) }));
+
+  /** XSW1/2 on an Okta-shaped response: the Response (with its EncryptedAssertion) cloned around its signature. */
+  const oktaXsw =
+    (id: 'XSW1' | 'XSW2') =>
+    async (conn: SamlConnectionFixture): Promise<string> => {
+      const okta = await encryptedTwin(
+        await solicited(conn),
+        { spCertificatePem: await spCertificate(conn) },
+        { kind: 'okta', responseKeys: conn.idp.keys },
+      );
+      const variant = xswVariants(okta, { nameId: EVIL.subject, email: EVIL.email }).find((v) => v.id === id);
+      if (!variant) throw new Error(`test setup: no ${id}`);
+      return variant.xml;
+    };
+
+  describe('Â§5 the attacks again, inside an EncryptedAssertion', () => {
+    it('control: encrypted twins of untouched responses are accepted in both shapes', async () => {
+      for (const [conn, sign, shape] of [
+        [cOk, 'assertion', 'adfs'],
+        [cAssertion, 'assertion', 'adfs'],
+        [cOk, 'assertion', 'okta'],
+        [cOk, 'none', 'okta'],
+        [cResponse, 'none', 'okta'],
+        [cAssertion, 'assertion', 'okta'],
+      ] as Array<[SamlConnectionFixture, SignMode, Shape]>) {
+        const plain = await solicited(conn, { nameId: `twin-${sign}-${shape}` }, { sign });
+        const twin = await twinOf(
+          { name: 'control', build: async () => plain, reason: 'saml_replay' },
+          shape,
+        )(conn);
+        expect(twin).toContain('EncryptedAssertion');
+        const res = await postAcs(conn, twin);
+        expect({ slug: conn.slug, sign, shape, status: res.status }).toEqual({
+          slug: conn.slug,
+          sign,
+          shape,
+          status: 303,
+        });
+      }
+    });
+
+    it.each(twins('adfs'))('AD FS shape (assertion signed, then encrypted): $name â†’ $reason', runVector);
+    it.each(twins('okta'))(
+      'Okta shape (Response signed over the EncryptedAssertion): $name â†’ $reason',
+      runVector,
+    );
+    it.each([
+      { name: 'XSW1, requiredSignature=response', conn: () => cResponse, build: oktaXsw('XSW1') },
+      { name: 'XSW1, requiredSignature=either', build: oktaXsw('XSW1') },
+      { name: 'XSW2, requiredSignature=response', conn: () => cResponse, build: oktaXsw('XSW2') },
+      { name: 'XSW2, requiredSignature=either', build: oktaXsw('XSW2') },
+    ] as Array<Omit<AcsVector, 'reason'>>)('Okta shape: $name â†’ saml_duplicate_id', (v) =>
+      runVector({ ...v, reason: 'saml_duplicate_id' }),
+    );
+
+    it('AD FS shape with AES-CBC: RSA-SHA1 and a NameID comment, genuinely signed, are refused for what they are', async () => {
+      const cbc = async (conn: SamlConnectionFixture, xml: string) =>
+        encryptedTwin(
+          xml,
+          { spCertificatePem: await spCertificate(conn), dataAlgorithm: 'aes256-cbc' },
+          {
+            kind: 'adfs',
+          },
+        );
+      await expectAcsRefused(
+        c,
+        async () =>
+          postAcs(
+            c,
+            await cbc(
+              c,
+              await solicited(
+                c,
+                {},
+                { sign: 'assertion', signatureAlgorithm: 'rsa-sha1', digestAlgorithm: 'sha1' },
+              ),
+            ),
+          ),
+        400,
+        'saml_signature_algorithm_forbidden',
+      );
+      await expectAcsRefused(
+        c,
+        async () =>
+          postAcs(c, await cbc(c, commentInjection(await solicited(c, { nameId: COMMENT_ACCOUNT })).xml)),
+        400,
+        'saml_comment_in_value',
+      );
+      // What the IdP did not sign gets the one answer (format oracle): HMAC keyed with the certificate.
+      await expectAcsRefused(
+        c,
+        async () => postAcs(c, await cbc(c, hmacSignatureMethod(await solicited(c, evilIdentity())).xml)),
+        400,
+        'saml_encrypted_assertion_invalid',
+      );
+      // With SHA-1 allowed, the same legacy response signs in (control).
+      const legacy = await cbc(
+        cSha1,
+        await solicited(
+          cSha1,
+          { nameId: 'legacy-sha1-cbc' },
+          { sign: 'assertion', signatureAlgorithm: 'rsa-sha1', digestAlgorithm: 'sha1' },
+        ),
+      );
+      expect((await postAcs(cSha1, legacy)).status).toBe(303);
     });
   });
 
@@ -1641,6 +1835,25 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
             ),
           ),
         reason: 'saml_expired',
+      },
+      {
+        // Strict xs:dateTime, as on the ACS (formerly a time Date.parse read was taken as it came).
+        name: 'LogoutRequest NotOnOrAfter without a time zone (Redirect)',
+        send: () =>
+          redirect(
+            slo.idp.redirectBindingQuery(
+              'SAMLRequest',
+              setAttribute(
+                logoutRequest(),
+                'samlp:LogoutRequest',
+                'NotOnOrAfter',
+                samlInstant(minutesFromNow(5)).replace(/Z$/, ''),
+              ),
+              undefined,
+              { sign: true },
+            ),
+          ),
+        reason: 'saml_malformed_xml',
       },
       {
         name: 'stale LogoutRequest (IssueInstant 2 h ago, NotOnOrAfter still in the future)',

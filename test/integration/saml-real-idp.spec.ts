@@ -289,6 +289,11 @@ describe('real IdP responses (frozen clock)', () => {
       const login = completed?.kind === 'session' ? completed : undefined;
       return { ...result, login };
     } finally {
+      // A refused response leaves its pending request (nothing answered it); the next case reuses the
+      // fixture's request ID, so take it out (at the fixture's time: it expires in real time).
+      if (c.inResponseTo) {
+        await t.app.get(SamlStateService).consumeRequest(c.inResponseTo, connection.id, 'authn');
+      }
       jest.useRealTimers();
     }
   }

@@ -18,8 +18,12 @@ import {
   TRANSFORM_ENVELOPED,
   XENC_NS,
   certificateToPem,
+  encryptAssertion,
+  type EncryptionSpec,
   newSamlId,
   samlInstant,
+  signRootElement,
+  type TestKeyPair,
 } from './saml-test-idp';
 
 export interface AttackVector {
@@ -711,4 +715,45 @@ export function hugeBase64Response(megabytes: number): string {
     tailBytes.copy(raw, rawLength - tailBytes.length);
   }
   return raw.toString('base64');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Encrypted twins
+// ---------------------------------------------------------------------------------------------------------
+
+/** The Assertions of `doc` that are not inside another Assertion, in document order. */
+function outermostAssertions(doc: Document): Element[] {
+  return descendants(doc, SAML_NS, 'Assertion').filter((a) => {
+    for (let p = a.parentNode; p !== null; p = p.parentNode) {
+      if (isElement(p) && p.namespaceURI === SAML_NS && p.localName === 'Assertion') return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * The encrypted twin of a (possibly hostile) Response: every outermost Assertion, wherever it sits, replaced
+ * by a saml:EncryptedAssertion of it (xml-encryption, `spec`), so that a decrypting SP sees exactly the
+ * plaintext message again. 'adfs' (assertion signed, then encrypted) leaves the rest as it is, so a
+ * Response signature over the plaintext no longer verifies; 'okta' removes the Response's own signature
+ * and signs the Response again, after encryption, with `responseKeys` (its signature covers the ciphertext).
+ */
+export async function encryptedTwin(
+  xml: string,
+  spec: EncryptionSpec,
+  shape: { kind: 'adfs' } | { kind: 'okta'; responseKeys: TestKeyPair },
+): Promise<string> {
+  const doc = parse(xml);
+  const assertions = outermostAssertions(doc);
+  if (assertions.length === 0) throw new Error('saml-attacks: no assertion to encrypt');
+  for (const assertion of assertions) {
+    const encrypted = rootOf(parse(await encryptAssertion(serialize(assertion), spec)));
+    requireEl(assertion.parentNode, 'assertion parent').replaceChild(
+      doc.importNode(encrypted, true),
+      assertion,
+    );
+  }
+  if (shape.kind === 'adfs') return serialize(doc);
+  removeDirectSignatures(rootOf(doc));
+  return signRootElement(serialize(doc), { keys: shape.responseKeys });
 }

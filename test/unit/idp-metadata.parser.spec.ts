@@ -805,6 +805,15 @@ describe('parseIdpMetadata: structure', () => {
     );
   });
 
+  it('validUntil is a strict xs:dateTime, as in SAML messages: without a time zone it is unreadable', () => {
+    // Formerly read as UTC, while the ACS refused such a time; both now follow src/common/xml-dom.ts.
+    const local = parseIdpMetadata(idpXml({ rootAttrs: ' validUntil="2030-01-01T00:00:00"' }));
+    expect(local.validUntil).toBeUndefined();
+    expect(local.warnings).toContain('valid_until_unreadable');
+    const offset = parseIdpMetadata(idpXml({ rootAttrs: ' validUntil="2030-01-01T02:00:00+02:00"' }));
+    expect(offset.validUntil).toBe('2030-01-01T00:00:00.000Z');
+  });
+
   it('xs:duration parsing', () => {
     expect(parseXsDurationSeconds('PT1H')).toBe(3600);
     expect(parseXsDurationSeconds('P1D')).toBe(86400);

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { attribute, childElements, parseXsDateTime } from '../../common/xml-dom';
 import { MetadataError, type MetadataErrorCode } from './metadata.errors';
 import {
   DEFAULT_MAX_XML_BYTES,
@@ -102,27 +103,6 @@ const WHERE_TO_DOWNLOAD = `Download the metadata of your identity provider ${WHE
 
 // ---------------------------------------------------------------------------------------------------------
 // DOM helpers (namespace URI + local name only)
-
-function childElements(parent: Node, ns: string, localName: string): Element[] {
-  const out: Element[] = [];
-  for (let n: Node | null = parent.firstChild; n !== null; n = n.nextSibling) {
-    if (n.nodeType === NODE_ELEMENT) {
-      const el = n as Element;
-      if (el.namespaceURI === ns && el.localName === localName) out.push(el);
-    }
-  }
-  return out;
-}
-
-/** An unqualified attribute (no namespace), or undefined when absent. */
-function attr(el: Element, name: string): string | undefined {
-  const attrs = el.attributes;
-  for (let i = 0; i < attrs.length; i++) {
-    const a = attrs.item(i);
-    if (a !== null && !a.namespaceURI && a.localName === name) return a.value;
-  }
-  return undefined;
-}
 
 function describe(el: Element): string {
   return el.namespaceURI ? `<${el.localName}> (namespace ${el.namespaceURI})` : `<${el.localName}>`;
@@ -240,15 +220,6 @@ export function parseXsDurationSeconds(value: string): number | undefined {
   const n = (v: string | undefined): number => (v === undefined ? 0 : Number(v));
   const seconds = n(y) * 365 * 86400 + n(mo) * 30 * 86400 + n(d) * 86400 + n(h) * 3600 + n(mi) * 60 + n(s);
   return Number.isFinite(seconds) ? seconds : undefined;
-}
-
-/** xs:dateTime → epoch ms; a value without a time zone is read as UTC (as SAML requires). */
-function parseXsDateTime(value: string): number | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/.exec(value.trim());
-  if (!m) return undefined;
-  const fraction = m[2] ? `.${m[2].slice(0, 3).padEnd(3, '0')}` : '';
-  const t = Date.parse(`${m[1]}${fraction}${m[3] ?? 'Z'}`);
-  return Number.isNaN(t) ? undefined : t;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -381,8 +352,8 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
       `The metadata signature has ${references.length} references; exactly one, covering the whole document, is accepted.`,
     );
   }
-  const uri = attr(references[0], 'URI') ?? '';
-  const rootId = attr(root, 'ID');
+  const uri = attribute(references[0], 'URI') ?? '';
+  const rootId = attribute(root, 'ID');
   if (uri !== '' && (rootId === undefined || uri !== `#${rootId}`)) {
     throw signatureInvalid(
       `The metadata signature does not cover the whole document: it references "${uri}" but the root element's ID is ` +
@@ -391,10 +362,10 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
     );
   }
   const signatureMethod = childElements(signedInfos[0], DS_NS, 'SignatureMethod')
-    .map((e) => attr(e, 'Algorithm'))
+    .map((e) => attribute(e, 'Algorithm'))
     .at(0);
   const digestMethod = childElements(references[0], DS_NS, 'DigestMethod')
-    .map((e) => attr(e, 'Algorithm'))
+    .map((e) => attribute(e, 'Algorithm'))
     .at(0);
   if (isSha1(signatureMethod) || isSha1(digestMethod)) {
     throw signatureInvalid(
@@ -453,7 +424,7 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
   if (
     signedRoot.namespaceURI !== root.namespaceURI ||
     signedRoot.localName !== root.localName ||
-    attr(signedRoot, 'ID') !== rootId
+    attribute(signedRoot, 'ID') !== rootId
   ) {
     throw signatureInvalid('The metadata signature covers another element than the document root.');
   }
@@ -492,7 +463,7 @@ interface EntityCandidate {
 }
 
 function supportsSaml2(descriptor: Element): boolean {
-  return (attr(descriptor, 'protocolSupportEnumeration') ?? '').split(/\s+/).includes(SAML2_PROTOCOL);
+  return (attribute(descriptor, 'protocolSupportEnumeration') ?? '').split(/\s+/).includes(SAML2_PROTOCOL);
 }
 
 function collectEntities(root: Element): EntityCandidate[] {
@@ -512,7 +483,7 @@ function collectEntities(root: Element): EntityCandidate[] {
       }
       return;
     }
-    const entityId = (attr(el, 'entityID') ?? '').trim();
+    const entityId = (attribute(el, 'entityID') ?? '').trim();
     if (entityId === '') {
       throw notSaml(
         'The metadata has an EntityDescriptor without an entityID attribute, so it is not valid SAML metadata. ' +
@@ -541,7 +512,7 @@ function noIdpDescriptor(entity: EntityCandidate | undefined, available: string[
     return new MetadataError(
       'metadata_no_idp_descriptor',
       `${who} has an IDPSSODescriptor, but it does not support SAML 2.0 (protocolSupportEnumeration ` +
-        `"${attr(entity.otherIdpDescriptors[0], 'protocolSupportEnumeration') ?? ''}" lacks ${SAML2_PROTOCOL}). ` +
+        `"${attribute(entity.otherIdpDescriptors[0], 'protocolSupportEnumeration') ?? ''}" lacks ${SAML2_PROTOCOL}). ` +
         'Enable SAML 2.0 on your identity provider and download its metadata again.',
       details,
     );
@@ -605,13 +576,13 @@ function readEndpoints(descriptor: Element, localName: string, warnings: Set<str
   const out: IdpEndpoint[] = [];
   const seen = new Set<string>();
   for (const el of childElements(descriptor, MD_NS, localName)) {
-    const binding = attr(el, 'Binding')?.trim();
-    const location = attr(el, 'Location')?.trim();
+    const binding = attribute(el, 'Binding')?.trim();
+    const location = attribute(el, 'Location')?.trim();
     if (!binding || !location) {
       warnings.add('endpoint_without_binding_or_location');
       continue;
     }
-    const responseLocation = attr(el, 'ResponseLocation')?.trim() || undefined;
+    const responseLocation = attribute(el, 'ResponseLocation')?.trim() || undefined;
     const key = `${binding}\n${location}\n${responseLocation ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -641,7 +612,7 @@ function readCertificates(descriptor: Element, warnings: Set<string>): Map<strin
   const byFingerprint = new Map<string, CertificateEntry>();
   const keyDescriptors = childElements(descriptor, MD_NS, 'KeyDescriptor');
   keyDescriptors.forEach((kd, index) => {
-    const useAttr = attr(kd, 'use')?.trim();
+    const useAttr = attribute(kd, 'use')?.trim();
     if (useAttr !== undefined && useAttr !== 'signing' && useAttr !== 'encryption') {
       warnings.add('key_descriptor_unknown_use');
       return;
@@ -863,7 +834,9 @@ export function parseIdpMetadata(
   }
 
   // Other descriptor facts
-  const wantAuthnRequestsSigned = ['true', '1'].includes((attr(idp, 'WantAuthnRequestsSigned') ?? '').trim());
+  const wantAuthnRequestsSigned = ['true', '1'].includes(
+    (attribute(idp, 'WantAuthnRequestsSigned') ?? '').trim(),
+  );
   const nameIdFormats = [
     ...new Set(
       childElements(idp, MD_NS, 'NameIDFormat')
@@ -877,13 +850,14 @@ export function parseIdpMetadata(
   let validUntilMs: number | undefined;
   let cacheDurationSeconds: number | undefined;
   for (const scope of scopes) {
-    const vu = attr(scope, 'validUntil');
+    const vu = attribute(scope, 'validUntil');
     if (vu !== undefined) {
-      const t = parseXsDateTime(vu);
+      // Strict xs:dateTime, as for SAML messages: a value without a time zone is unreadable, not UTC.
+      const t = parseXsDateTime(vu)?.getTime();
       if (t === undefined) warnings.add('valid_until_unreadable');
       else if (validUntilMs === undefined || t < validUntilMs) validUntilMs = t;
     }
-    const cd = attr(scope, 'cacheDuration');
+    const cd = attribute(scope, 'cacheDuration');
     if (cd !== undefined) {
       const s = parseXsDurationSeconds(cd);
       if (s === undefined) warnings.add('cache_duration_unreadable');

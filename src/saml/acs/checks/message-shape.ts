@@ -1,0 +1,53 @@
+import type { Document, Element } from '@xmldom/xmldom';
+import { elementsNamed, nonEmptyAttribute } from '../../../common/xml-dom';
+import { NS } from '../../saml-namespaces';
+import { reject } from '../acs-message';
+import { checkIdpStatus } from './idp-status';
+import { checkPlainValues } from './plain-values';
+import { checkTimestamps } from './timestamps';
+import { checkUniqueIds } from './unique-ids';
+
+export const MESSAGE_SHAPE_REASONS = [
+  'saml_not_a_response',
+  'saml_no_assertion',
+  'saml_multiple_assertions',
+  'saml_assertion_misplaced',
+  'saml_encrypted_assertion_invalid',
+] as const;
+
+/**
+ * The message is a samlp:Response with an ID, unique IDs, plain values, valid times and a Success status,
+ * carrying exactly one Assertion, directly under the Response (SAML-ATTACKS.md §1, §3). Runs on the message
+ * as if sent in plaintext: encrypted assertions are decrypted in place first.
+ */
+export function checkMessageShape(doc: Document): { root: Element; assertion: Element } {
+  const root = doc.documentElement;
+  if (!root || root.namespaceURI !== NS.protocol || root.localName !== 'Response') {
+    reject('saml_not_a_response', 'The message is not a SAML Response.');
+  }
+  if (!nonEmptyAttribute(root, 'ID')) reject('saml_not_a_response', 'The Response has no ID.');
+  checkUniqueIds(doc);
+  checkPlainValues(doc);
+  checkTimestamps(doc);
+  checkIdpStatus(root);
+
+  const all = [
+    ...elementsNamed(doc, NS.assertion, 'Assertion'),
+    ...elementsNamed(doc, NS.assertion, 'EncryptedAssertion'),
+  ];
+  if (all.length === 0) reject('saml_no_assertion', 'The Response carries no assertion.');
+  if (all.length > 1) {
+    reject('saml_multiple_assertions', 'The Response carries more than one assertion.', {
+      count: all.length,
+    });
+  }
+  const assertion = all[0];
+  if (assertion.parentNode !== root) {
+    reject('saml_assertion_misplaced', 'The assertion is not a direct child of the Response.');
+  }
+  if (assertion.localName === 'EncryptedAssertion') {
+    // Only reached by an EncryptedAssertion that was not decrypted in place (in another namespace).
+    reject('saml_encrypted_assertion_invalid', 'The encrypted assertion could not be accepted.');
+  }
+  return { root, assertion };
+}
