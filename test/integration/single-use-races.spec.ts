@@ -222,8 +222,13 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
       return sum;
     };
     expect(await counted('authorization_code', 'sequential')).toBeGreaterThanOrEqual(1);
-    expect(await counted('authorization_code', 'concurrent')).toBeGreaterThanOrEqual(1);
-    expect(await counted('refresh_token', 'concurrent')).toBeGreaterThanOrEqual(1);
+    // The racing losers above were counted too: as concurrent when they lost in the database, as
+    // sequential when they read the artefact after the winner had used it (which one depends on timing).
+    for (const artefact of ['authorization_code', 'refresh_token']) {
+      expect(
+        (await counted(artefact, 'concurrent')) + (await counted(artefact, 'sequential')),
+      ).toBeGreaterThanOrEqual(2);
+    }
   });
 
   it.each(CONCURRENCY)(
