@@ -18,6 +18,7 @@ import { errorPage, messagePage } from '../saml/html';
 import { groupsClaim } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
+import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
@@ -26,9 +27,12 @@ import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
 /** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
-export const API_RESOURCE = 'urn:saml-bridge:api';
+export const API_RESOURCE = JWT_ACCESS_TOKEN_AUDIENCE;
 /** How often an instance checks whether the signing keys changed (rotation on another instance). */
 export const KEYS_CHECK_MS = 10_000;
+
+/** The revocation list of JWT access tokens (a Nest route, not oidc-provider's; see RevokedJtisController). */
+export const REVOKED_JTIS_PATH = '/oidc/revoked-jtis';
 
 export const OIDC_ROUTES = {
   authorization: '/oidc/auth',
@@ -65,8 +69,6 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private checkedAt = 0;
   private building?: Promise<Provider>;
   private readonly plugins: Array<(provider: Provider) => void> = [];
-  /** The signing keys the current provider was built with (public parts verify JWT access tokens). */
-  private jwks: Array<Record<string, unknown>> = [];
   private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
@@ -79,9 +81,10 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly metrics: MetricsService,
     private readonly replays: OidcReplayReporter,
     private readonly outbound: OutboundHttp,
+    private readonly jwtTokens: JwtAccessTokens,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
-    this.jwtUserinfo = new JwtUserinfo(dataSource, config.issuer, API_RESOURCE);
+    this.jwtUserinfo = new JwtUserinfo(dataSource, jwtTokens);
   }
 
   async onModuleInit(): Promise<void> {
@@ -95,6 +98,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       periodMs: 15 * 60_000,
       run: () => purgeExpiredOidcModels(this.dataSource),
     });
+    // Revoked-jti list: tokens of grants ended mid-issuance revoked, expired tokens' rows dropped.
+    this.jobs.schedule({ name: 'oidc-jwt-sweep', periodMs: 60_000, run: () => this.jwtTokens.sweep() });
     if (this.config.oidcKeyRotationDays > 0) {
       this.jobs.schedule({
         name: 'oidc-key-rotation',
@@ -146,14 +151,14 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       const path = req.path;
       const mine =
         path === '/.well-known/openid-configuration' ||
-        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/'));
+        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/') && path !== REVOKED_JTIS_PATH);
       if (!mine) return next();
       this.current()
         .then(async (provider) => {
           // userinfo with the API's JWT access token (the default apps' token): see JwtUserinfo.
           const auth = req.headers.authorization;
           if (path === OIDC_ROUTES.userinfo && auth?.startsWith('Bearer ')) {
-            const standIn = await this.jwtUserinfo.standIn(provider, this.jwks, auth.slice(7).trim());
+            const standIn = await this.jwtUserinfo.standIn(provider, auth.slice(7).trim());
             if (standIn) req.headers.authorization = `Bearer ${standIn}`;
           }
           (this.handler as Handler)(req, res);
@@ -169,7 +174,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     /** Requests whose redemption lost a race: their grant.revoked is not a sequential replay. */
     const lostRaces = new WeakSet<object>();
     const jwks = await this.keys.privateJwks();
-    this.jwks = jwks;
+    this.jwtTokens.useKeys(jwks);
     const users = this.users;
     const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
@@ -224,6 +229,27 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         groups: ['groups'],
       },
       conformIdTokenClaims: false,
+      formats: {
+        customizers: {
+          // JWT access tokens issued under a grant are recorded (jti, grant, exp), so that ending the grant
+          // revokes them. client_credentials tokens have no grant: nothing is written on that path.
+          jwt: async (_ctx, token, parts) => {
+            const { grantId, accountId, clientId } = token as {
+              grantId?: string;
+              accountId?: string;
+              clientId?: string;
+            };
+            if (token.kind !== 'AccessToken' || !grantId || !accountId || !clientId) return;
+            await this.jwtTokens.record({
+              jti: String(parts.payload.jti),
+              grantId,
+              accountId,
+              clientId,
+              exp: Number(parts.payload.exp),
+            });
+          },
+        },
+      },
       extraParams: ['connection'],
       extraClientMetadata: {
         properties: [
@@ -380,6 +406,34 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         grantId,
         clientId: ctx.oidc.client?.clientId ?? null,
       });
+    });
+    // Introspection and revocation of JWT access tokens, which oidc-provider refuses (unsupported_token_type)
+    // after it has authenticated the app: the bridge answers instead, with the same policies as for opaque
+    // tokens (an app its own tokens; a service app any token at introspection).
+    const structured = new WeakSet<object>();
+    const markStructured = (ctx: KoaContextWithOIDC, err: unknown) => {
+      if (err instanceof errors.UnsupportedTokenType) structured.add(ctx);
+    };
+    provider.on('introspection.error', markStructured);
+    provider.on('revocation.error', markStructured);
+    provider.use(async (ctx, next) => {
+      await next();
+      if (!structured.has(ctx)) return;
+      const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+      const client = oidc.client;
+      const token = (oidc.params as { token?: unknown } | undefined)?.token;
+      if (!client || typeof token !== 'string') return;
+      const claims = await this.jwtTokens.verify(token);
+      const own = claims?.client_id === client.clientId;
+      ctx.status = 200;
+      if (oidc.route === 'revocation') {
+        // RFC 7009: an invalid token, or another app's, is answered 200 and left alone.
+        if (claims && own) await this.jwtTokens.revoke(claims);
+        ctx.body = '';
+        return;
+      }
+      const allowed = own || Boolean(client.grantTypes?.includes('client_credentials'));
+      ctx.body = claims && allowed ? await this.jwtTokens.introspection(claims) : { active: false };
     });
     provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
       addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, outcome: err.error ?? 'error' }),

@@ -785,14 +785,11 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     const hs256 = await new jose.SignJWT(jose.decodeJwt(access_token))
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: rsa.kid as string })
       .sign(Buffer.from(JSON.stringify(rsa)));
+    // The genuine token is active; the forged ones (same claims) are not: the bridge verifies JWTs with its
+    // own keys and algorithms before it looks anything up.
+    await expect(oc.tokenIntrospection(config, access_token)).resolves.toMatchObject({ active: true });
     for (const forged of [none, hs256]) {
-      const result = await oc
-        .tokenIntrospection(config, forged)
-        .catch((err: { error?: string }) => ({ error: err.error }));
-      // Never active: oidc-provider introspects only the tokens it stores, so a JWT (forged or not) is
-      // answered unsupported_token_type; resource servers verify JWT access tokens offline with the JWKS.
-      expect((result as { active?: boolean }).active).not.toBe(true);
-      expect(result).toEqual(expect.objectContaining({ error: 'unsupported_token_type' }));
+      await expect(oc.tokenIntrospection(config, forged)).resolves.toEqual({ active: false });
     }
     await expect(
       jose.jwtVerify(hs256, jose.createLocalJWKSet({ keys: jwks as unknown as JWK[] }), { issuer }),

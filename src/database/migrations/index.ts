@@ -10,6 +10,7 @@ import { Retention1764600000000 } from './1764600000000-retention';
 import { SetupLinks1764700000000 } from './1764700000000-setup-links';
 import { ChangeNotifications1764800000000 } from './1764800000000-change-notifications';
 import { DirectorySync1765000000000 } from './1765000000000-directory-sync';
+import { JwtAccessTokenRevocation1765100000000 } from './1765100000000-jwt-access-token-revocation';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   SetupLinks1764700000000,
   ChangeNotifications1764800000000,
   DirectorySync1765000000000,
+  JwtAccessTokenRevocation1765100000000,
 ];
