@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -20,6 +20,7 @@ import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
 import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
+import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -280,20 +281,25 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         },
         rpInitiatedLogout: {
           enabled: true,
-          // The app named the user with id_token_hint: sign out without asking (the form still carries xsrf).
+          // The app named this user and session with id_token_hint: sign out at once, without a page or a
+          // script (a 303 to the confirmation, see logout-without-script.ts). Otherwise the user confirms.
           logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
-            const nonce = randomBytes(16).toString('base64');
-            const auto = Boolean((ctx.oidc.params as Record<string, unknown> | undefined)?.id_token_hint);
+            const confirm = hintMatchesSession(ctx) ? confirmLocation(ctx) : undefined;
+            if (confirm) {
+              ctx.status = 303;
+              ctx.redirect(confirm);
+              return;
+            }
             ctx.set(
               'Content-Security-Policy',
-              `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
+              `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
             );
             ctx.type = 'html';
             ctx.body = messagePage('Sign out', '').replace(
               '<p></p>',
-              `${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
-                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>` +
-                (auto ? `<script nonce="${nonce}">document.getElementById('yes').click();</script>` : ''),
+              `${form}<p>Sign out of every app that uses this sign-in?</p>` +
+                `<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
+                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>`,
             );
           },
           postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
@@ -406,6 +412,20 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         grantId,
         clientId: ctx.oidc.client?.clientId ?? null,
       });
+    });
+    // Sign-out without a script: the confirmation may come as a GET (see logout-without-script.ts); with no
+    // user signed in there is nothing to confirm, so oidc-provider's self-submitting form becomes a 303.
+    provider.use((ctx, next) =>
+      confirmByGet(ctx as unknown as KoaContextWithOIDC, next, `${OIDC_ROUTES.end_session}/confirm`),
+    );
+    provider.use(async (ctx, next) => {
+      await next();
+      const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+      if (oidc?.route !== 'end_session' || ctx.status !== 200 || oidc.session?.accountId) return;
+      const confirm = confirmLocation(ctx as unknown as KoaContextWithOIDC);
+      if (!confirm) return;
+      ctx.status = 303;
+      ctx.redirect(confirm);
     });
     // Introspection and revocation of JWT access tokens, which oidc-provider refuses (unsupported_token_type)
     // after it has authenticated the app: the bridge answers instead, with the same policies as for opaque
