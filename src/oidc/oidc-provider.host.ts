@@ -29,6 +29,8 @@ import { OidcSigningKeysService } from './oidc-signing-keys.service';
 
 /** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
 export const API_RESOURCE = JWT_ACCESS_TOKEN_AUDIENCE;
+/** The scope of that resource (the only one it has). */
+export const API_SCOPE = 'api';
 /** How often an instance checks whether the signing keys changed (rotation on another instance). */
 export const KEYS_CHECK_MS = 10_000;
 
@@ -230,6 +232,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         groups: ['groups'],
       },
       conformIdTokenClaims: false,
+      // Extra discovery metadata (oidc-provider adds these keys to its own).
+      discovery: { revoked_jtis_endpoint: `${this.config.issuer}${REVOKED_JTIS_PATH}` },
       formats: {
         customizers: {
           // JWT access tokens issued under a grant are recorded (jti, grant, exp), so that ending the grant
@@ -323,7 +327,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
             if (resource !== API_RESOURCE) throw new errors.InvalidTarget();
             const format = client['urn:saml-bridge:access_token_format'] === 'opaque' ? 'opaque' : 'jwt';
             return {
-              scope: 'api',
+              scope: API_SCOPE,
               audience: API_RESOURCE,
               accessTokenTTL: lifetimes(client).accessTokenSeconds ?? 3600,
               accessTokenFormat: format,
@@ -412,6 +416,15 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         grantId,
         clientId: ctx.oidc.client?.clientId ?? null,
       });
+    });
+    // Discovery's scopes_supported lists the OpenID scopes; the API's own scope (RFC 8707 resource
+    // `urn:saml-bridge:api`, e.g. `scope=api` with client_credentials) is a scope apps ask for too.
+    provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body as { scopes_supported?: string[] } | undefined;
+      if ((ctx as unknown as KoaContextWithOIDC).oidc?.route !== 'discovery' || !body?.scopes_supported)
+        return;
+      if (!body.scopes_supported.includes(API_SCOPE)) body.scopes_supported.push(API_SCOPE);
     });
     // Sign-out without a script: the confirmation may come as a GET (see logout-without-script.ts); with no
     // user signed in there is nothing to confirm, so oidc-provider's self-submitting form becomes a 303.

@@ -224,6 +224,22 @@ describe.each(databaseKinds().slice(0, 1))('JWT access token revocation on %s', 
     expect(await listed(accessToken)).toBe(true);
   });
 
+  it('releases the claims of the scopes asked for: groups only with the groups scope (as discovery says)', async () => {
+    const config = await discover(app);
+    const n = nextUser++;
+    const plain = await login.login(`user-${n}`, `user${n}@example.com`, evidence(), {
+      scope: 'openid email',
+    });
+    const info = await oc.fetchUserInfo(config, plain.accessToken, plain.sub);
+    expect(Object.keys(info).sort()).toEqual(['email', 'email_verified', 'sub']);
+    const withGroups = await login.login(`user-${n}`, `user${n}@example.com`, evidence(), {
+      scope: 'openid email groups',
+    });
+    const infoWithGroups = await oc.fetchUserInfo(config, withGroups.accessToken, withGroups.sub);
+    expect(infoWithGroups).toHaveProperty('groups', []);
+    expect(infoWithGroups).not.toHaveProperty('name');
+  });
+
   it('the sweep revokes tokens of a grant that ended while they were recorded, and drops expired entries', async () => {
     const { accessToken, sub } = await signIn();
     const db = t.app.get(DataSource);

@@ -69,6 +69,34 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     expect(res.body.grant_types_supported).toEqual(
       expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']),
     );
+    // Every scope an app may ask for, and every claim the bridge releases (ID token, userinfo): the scope
+    // `groups` releases `groups`; acr, amr, auth_time and sid are in every ID token (see the README).
+    expect(res.body.scopes_supported).toEqual([
+      'openid',
+      'offline_access',
+      'email',
+      'profile',
+      'groups',
+      'api',
+    ]);
+    expect([...res.body.claims_supported].sort()).toEqual(
+      [
+        'sub',
+        'iss',
+        'acr',
+        'amr',
+        'auth_time',
+        'sid',
+        'email',
+        'email_verified',
+        'name',
+        'given_name',
+        'family_name',
+        'groups',
+      ].sort(),
+    );
+    expect(res.body.revoked_jtis_endpoint).toBe(`${issuer}/oidc/revoked-jtis`);
+    expect(res.body.backchannel_logout_supported).toBe(true);
     const jwks = await t.http().get('/oidc/jwks').expect(200);
     const keys = jwks.body.keys as Array<Record<string, unknown>>;
     expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'ES256', 'RS256', 'RS256']);
