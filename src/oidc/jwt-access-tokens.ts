@@ -134,6 +134,11 @@ export class JwtAccessTokens {
    * vouched for.
    */
   async isActive(claims: AccessTokenClaims): Promise<boolean> {
+    return (await this.activeGrant(claims)) !== false;
+  }
+
+  /** As isActive; for an active user's token, the grant it was issued under (null for a service token). */
+  async activeGrant(claims: AccessTokenClaims): Promise<string | null | false> {
     const rows = await this.statements.rows<{ revoked: boolean; grant_id: string | null; live: boolean }>(
       'oidc_jwt_state',
       `SELECT j.revoked_at IS NOT NULL AS revoked, j.grant_id,
@@ -144,9 +149,9 @@ export class JwtAccessTokens {
     );
     const row = rows[0];
     if (row?.revoked) return false;
-    if (!JwtAccessTokens.isUserToken(claims)) return true;
+    if (!JwtAccessTokens.isUserToken(claims)) return null;
     if (!row?.grant_id || !row.live) return false;
-    return (await this.users.findActive(claims.sub)) !== null;
+    return (await this.users.findActive(claims.sub)) !== null ? row.grant_id : false;
   }
 
   /** The RFC 7662 answer for a verified token. */

@@ -11,7 +11,7 @@ const STAND_IN_SECONDS = 60;
  * bearer token such an app presents would always get 401. The bridge therefore checks the JWT the way a
  * resource server does (signature with the provider's keys, issuer, `typ: at+jwt`, audience, expiry) and
  * that it is not revoked (see JwtAccessTokens), finds
- * the grant the app still holds for that user (none after a logout, a revoked grant, a disabled user: the
+ * the grant it was issued under (gone after a logout, a revoked grant, a disabled user: the
  * request then goes on unchanged and oidc-provider answers 401 `invalid_token`), and hands oidc-provider's
  * own userinfo an equivalent short-lived opaque token bound to that grant. Claims, scopes, signed userinfo
  * responses and errors therefore stay oidc-provider's.
@@ -26,17 +26,18 @@ export class JwtUserinfo {
   async standIn(provider: Provider, bearer: string): Promise<string | undefined> {
     const payload = await this.tokens.verify(bearer);
     // Revoked (RFC 7009, its grant ended, its user disabled): oidc-provider answers 401 invalid_token.
-    if (!payload || !(await this.tokens.isActive(payload))) return undefined;
+    if (!payload) return undefined;
+    const grantId = await this.tokens.activeGrant(payload);
+    if (!grantId) return undefined;
     const sub = payload.sub;
     const clientId = payload.client_id;
     if (typeof sub !== 'string' || typeof clientId !== 'string') return undefined;
-    // The app's live grant for this user (a logout or revocation deletes it); the newest when there are several.
+    // The grant the token was issued under (a logout or revocation deletes it).
     const rows: Array<{ id: string; scope: string | null }> = await this.dataSource.query(
       `SELECT id, payload->'openid'->>'scope' AS scope FROM oidc_models
-        WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
-          AND (expires_at IS NULL OR expires_at > now())
-        ORDER BY (payload->>'iat')::bigint DESC NULLS LAST LIMIT 1`,
-      [sub, clientId],
+        WHERE model = 'Grant' AND id = $1 AND payload->>'accountId' = $2 AND payload->>'clientId' = $3
+          AND (expires_at IS NULL OR expires_at > now())`,
+      [grantId, sub, clientId],
     );
     const grant = rows[0];
     if (!grant?.scope?.split(' ').includes('openid')) return undefined;
