@@ -1,74 +1,43 @@
 import type Provider from 'oidc-provider';
 import type { DataSource } from 'typeorm';
+import type { JwtAccessTokens } from './jwt-access-tokens';
 
 /** How long the stand-in token lives at most (it is used by the same request, then expires). */
 const STAND_IN_SECONDS = 60;
-
-type JoseModule = typeof import('jose');
-type KeySet = ReturnType<JoseModule['createLocalJWKSet']>;
-
-/** The public parts of the provider's signing keys, for verifying the bridge's own JWT access tokens. */
-export function publicJwks(privateJwks: Array<Record<string, unknown>>): {
-  keys: Array<Record<string, unknown>>;
-} {
-  const PUBLIC = ['kty', 'kid', 'alg', 'use', 'n', 'e', 'crv', 'x', 'y'];
-  return {
-    keys: privateJwks.map((jwk) =>
-      Object.fromEntries(PUBLIC.filter((k) => jwk[k] !== undefined).map((k) => [k, jwk[k]])),
-    ),
-  };
-}
 
 /**
  * userinfo for apps whose access tokens are RFC 9068 JWTs for the API (the default). oidc-provider's
  * userinfo refuses every token that carries an audience, and JWT access tokens are not stored, so the
  * bearer token such an app presents would always get 401. The bridge therefore checks the JWT the way a
- * resource server does (signature with the provider's keys, issuer, `typ: at+jwt`, audience, expiry), finds
- * the grant the app still holds for that user (none after a logout, a revoked grant, a disabled user: the
+ * resource server does (signature with the provider's keys, issuer, `typ: at+jwt`, audience, expiry) and
+ * that it is not revoked (see JwtAccessTokens), finds
+ * the grant it was issued under (gone after a logout, a revoked grant, a disabled user: the
  * request then goes on unchanged and oidc-provider answers 401 `invalid_token`), and hands oidc-provider's
  * own userinfo an equivalent short-lived opaque token bound to that grant. Claims, scopes, signed userinfo
  * responses and errors therefore stay oidc-provider's.
  */
 export class JwtUserinfo {
-  private keySet?: { version: Array<Record<string, unknown>>; set: KeySet };
-
   constructor(
     private readonly dataSource: DataSource,
-    private readonly issuer: string,
-    private readonly audience: string,
+    private readonly tokens: JwtAccessTokens,
   ) {}
 
   /** The opaque token to use instead of `bearer`, or undefined to leave the request as it is. */
-  async standIn(
-    provider: Provider,
-    jwks: Array<Record<string, unknown>>,
-    bearer: string,
-  ): Promise<string | undefined> {
-    if (bearer.split('.').length !== 3) return undefined;
-    const jose = await import('jose');
-    if (this.keySet?.version !== jwks)
-      this.keySet = { version: jwks, set: jose.createLocalJWKSet(publicJwks(jwks) as never) };
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jose.jwtVerify(bearer, this.keySet.set, {
-        issuer: this.issuer,
-        audience: this.audience,
-        typ: 'at+jwt',
-        algorithms: ['RS256', 'ES256'],
-      }));
-    } catch {
-      return undefined;
-    }
+  async standIn(provider: Provider, bearer: string): Promise<string | undefined> {
+    const payload = await this.tokens.verify(bearer);
+    // Revoked (RFC 7009, its grant ended, its user disabled): oidc-provider answers 401 invalid_token.
+    if (!payload) return undefined;
+    const grantId = await this.tokens.activeGrant(payload);
+    if (!grantId) return undefined;
     const sub = payload.sub;
     const clientId = payload.client_id;
     if (typeof sub !== 'string' || typeof clientId !== 'string') return undefined;
-    // The app's live grant for this user (a logout or revocation deletes it); the newest when there are several.
+    // The grant the token was issued under (a logout or revocation deletes it).
     const rows: Array<{ id: string; scope: string | null }> = await this.dataSource.query(
       `SELECT id, payload->'openid'->>'scope' AS scope FROM oidc_models
-        WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2
-          AND (expires_at IS NULL OR expires_at > now())
-        ORDER BY (payload->>'iat')::bigint DESC NULLS LAST LIMIT 1`,
-      [sub, clientId],
+        WHERE model = 'Grant' AND id = $1 AND payload->>'accountId' = $2 AND payload->>'clientId' = $3
+          AND (expires_at IS NULL OR expires_at > now())`,
+      [grantId, sub, clientId],
     );
     const grant = rows[0];
     if (!grant?.scope?.split(' ').includes('openid')) return undefined;

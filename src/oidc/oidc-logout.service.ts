@@ -15,6 +15,7 @@ import type { LoginSessionEntity } from '../saml/login-session.entity';
 import { LoginSessionsService } from '../saml/login-sessions.service';
 import { sessionCookieName } from '../saml/session-cookie';
 import { SloService } from '../saml/slo.service';
+import { JwtAccessTokens } from './jwt-access-tokens';
 import { OidcProviderHost } from './oidc-provider.host';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -86,6 +87,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly users: UsersService,
     private readonly connections: ConnectionsService,
+    private readonly jwtTokens: JwtAccessTokens,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -210,6 +212,12 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   async endAccountSessions(ids: string[], reason: SessionEndReason): Promise<number> {
     const accountIds = [...new Set(ids)];
     if (accountIds.length === 0) return 0;
+    // The user (or their connection) is gone: every JWT access token of theirs is revoked, offline grants'
+    // included. An IdP logout ends the sessions' grants only (the trigger revokes their tokens).
+    if (reason !== 'idp_logout') {
+      const revoked = await this.jwtTokens.revokeAccounts(accountIds);
+      if (revoked > 0) this.logger.log(`${reason}: ${revoked} JWT access token(s) revoked`);
+    }
     const rows: Array<{
       id: string;
       payload: { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -18,7 +18,9 @@ import { errorPage, messagePage } from '../saml/html';
 import { groupsClaim } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
+import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
+import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
 import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -28,9 +30,14 @@ import { OidcSigningKeysService } from './oidc-signing-keys.service';
 const DATABASE_UNAVAILABLE = 'The service is temporarily unavailable (database). Retry shortly.';
 
 /** The audience of access tokens (RFC 8707 resource) that internal apps and their APIs accept. */
-export const API_RESOURCE = 'urn:saml-bridge:api';
+export const API_RESOURCE = JWT_ACCESS_TOKEN_AUDIENCE;
+/** The scope of that resource (the only one it has). */
+export const API_SCOPE = 'api';
 /** How often an instance checks whether the signing keys changed (rotation on another instance). */
 export const KEYS_CHECK_MS = 10_000;
+
+/** The revocation list of JWT access tokens (a Nest route, not oidc-provider's; see RevokedJtisController). */
+export const REVOKED_JTIS_PATH = '/oidc/revoked-jtis';
 
 export const OIDC_ROUTES = {
   authorization: '/oidc/auth',
@@ -67,8 +74,6 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private checkedAt = 0;
   private building?: Promise<Provider>;
   private readonly plugins: Array<(provider: Provider) => void> = [];
-  /** The signing keys the current provider was built with (public parts verify JWT access tokens). */
-  private jwks: Array<Record<string, unknown>> = [];
   private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
@@ -81,9 +86,10 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly metrics: MetricsService,
     private readonly replays: OidcReplayReporter,
     private readonly outbound: OutboundHttp,
+    private readonly jwtTokens: JwtAccessTokens,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
-    this.jwtUserinfo = new JwtUserinfo(dataSource, config.issuer, API_RESOURCE);
+    this.jwtUserinfo = new JwtUserinfo(dataSource, jwtTokens);
   }
 
   async onModuleInit(): Promise<void> {
@@ -97,6 +103,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       periodMs: 15 * 60_000,
       run: () => purgeExpiredOidcModels(this.dataSource),
     });
+    // Revoked-jti list: tokens of grants ended mid-issuance revoked, expired tokens' rows dropped.
+    this.jobs.schedule({ name: 'oidc-jwt-sweep', periodMs: 60_000, run: () => this.jwtTokens.sweep() });
     if (this.config.oidcKeyRotationDays > 0) {
       this.jobs.schedule({
         name: 'oidc-key-rotation',
@@ -148,14 +156,14 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       const path = req.path;
       const mine =
         path === '/.well-known/openid-configuration' ||
-        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/'));
+        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/') && path !== REVOKED_JTIS_PATH);
       if (!mine) return next();
       this.current()
         .then(async (provider) => {
           // userinfo with the API's JWT access token (the default apps' token): see JwtUserinfo.
           const auth = req.headers.authorization;
           if (path === OIDC_ROUTES.userinfo && auth?.startsWith('Bearer ')) {
-            const standIn = await this.jwtUserinfo.standIn(provider, this.jwks, auth.slice(7).trim());
+            const standIn = await this.jwtUserinfo.standIn(provider, auth.slice(7).trim());
             if (standIn) req.headers.authorization = `Bearer ${standIn}`;
           }
           (this.handler as Handler)(req, res);
@@ -171,7 +179,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     /** Requests whose redemption lost a race: their grant.revoked is not a sequential replay. */
     const lostRaces = new WeakSet<object>();
     const jwks = await this.keys.privateJwks();
-    this.jwks = jwks;
+    this.jwtTokens.useKeys(jwks);
     const users = this.users;
     const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
@@ -226,6 +234,29 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         groups: ['groups'],
       },
       conformIdTokenClaims: false,
+      // Extra discovery metadata (oidc-provider adds these keys to its own).
+      discovery: { revoked_jtis_endpoint: `${this.config.issuer}${REVOKED_JTIS_PATH}` },
+      formats: {
+        customizers: {
+          // JWT access tokens issued under a grant are recorded (jti, grant, exp), so that ending the grant
+          // revokes them. client_credentials tokens have no grant: nothing is written on that path.
+          jwt: async (_ctx, token, parts) => {
+            const { grantId, accountId, clientId } = token as {
+              grantId?: string;
+              accountId?: string;
+              clientId?: string;
+            };
+            if (token.kind !== 'AccessToken' || !grantId || !accountId || !clientId) return;
+            await this.jwtTokens.record({
+              jti: String(parts.payload.jti),
+              grantId,
+              accountId,
+              clientId,
+              exp: Number(parts.payload.exp),
+            });
+          },
+        },
+      },
       extraParams: ['connection'],
       extraClientMetadata: {
         properties: [
@@ -256,20 +287,25 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         },
         rpInitiatedLogout: {
           enabled: true,
-          // The app named the user with id_token_hint: sign out without asking (the form still carries xsrf).
+          // The app named this user and session with id_token_hint: sign out at once, without a page or a
+          // script (a 303 to the confirmation, see logout-without-script.ts). Otherwise the user confirms.
           logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
-            const nonce = randomBytes(16).toString('base64');
-            const auto = Boolean((ctx.oidc.params as Record<string, unknown> | undefined)?.id_token_hint);
+            const confirm = hintMatchesSession(ctx) ? confirmLocation(ctx) : undefined;
+            if (confirm) {
+              ctx.status = 303;
+              ctx.redirect(confirm);
+              return;
+            }
             ctx.set(
               'Content-Security-Policy',
-              `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
+              `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
             );
             ctx.type = 'html';
             ctx.body = messagePage('Sign out', '').replace(
               '<p></p>',
-              `${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
-                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>` +
-                (auto ? `<script nonce="${nonce}">document.getElementById('yes').click();</script>` : ''),
+              `${form}<p>Sign out of every app that uses this sign-in?</p>` +
+                `<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
+                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>`,
             );
           },
           postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
@@ -293,7 +329,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
             if (resource !== API_RESOURCE) throw new errors.InvalidTarget();
             const format = client['urn:saml-bridge:access_token_format'] === 'opaque' ? 'opaque' : 'jwt';
             return {
-              scope: 'api',
+              scope: API_SCOPE,
               audience: API_RESOURCE,
               accessTokenTTL: lifetimes(client).accessTokenSeconds ?? 3600,
               accessTokenFormat: format,
@@ -393,6 +429,57 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         grantId,
         clientId: ctx.oidc.client?.clientId ?? null,
       });
+    });
+    // Discovery's scopes_supported lists the OpenID scopes; the API's own scope (RFC 8707 resource
+    // `urn:saml-bridge:api`, e.g. `scope=api` with client_credentials) is a scope apps ask for too.
+    provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body as { scopes_supported?: string[] } | undefined;
+      if ((ctx as unknown as KoaContextWithOIDC).oidc?.route !== 'discovery' || !body?.scopes_supported)
+        return;
+      if (!body.scopes_supported.includes(API_SCOPE)) body.scopes_supported.push(API_SCOPE);
+    });
+    // Sign-out without a script: the confirmation may come as a GET (see logout-without-script.ts); with no
+    // user signed in there is nothing to confirm, so oidc-provider's self-submitting form becomes a 303.
+    provider.use((ctx, next) =>
+      confirmByGet(ctx as unknown as KoaContextWithOIDC, next, `${OIDC_ROUTES.end_session}/confirm`),
+    );
+    provider.use(async (ctx, next) => {
+      await next();
+      const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+      if (oidc?.route !== 'end_session' || ctx.status !== 200 || oidc.session?.accountId) return;
+      const confirm = confirmLocation(ctx as unknown as KoaContextWithOIDC);
+      if (!confirm) return;
+      ctx.status = 303;
+      ctx.redirect(confirm);
+    });
+    // Introspection and revocation of JWT access tokens, which oidc-provider refuses (unsupported_token_type)
+    // after it has authenticated the app: the bridge answers instead, with the same policies as for opaque
+    // tokens (an app its own tokens; a service app any token at introspection).
+    const structured = new WeakSet<object>();
+    const markStructured = (ctx: KoaContextWithOIDC, err: unknown) => {
+      if (err instanceof errors.UnsupportedTokenType) structured.add(ctx);
+    };
+    provider.on('introspection.error', markStructured);
+    provider.on('revocation.error', markStructured);
+    provider.use(async (ctx, next) => {
+      await next();
+      if (!structured.has(ctx)) return;
+      const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+      const client = oidc.client;
+      const token = (oidc.params as { token?: unknown } | undefined)?.token;
+      if (!client || typeof token !== 'string') return;
+      const claims = await this.jwtTokens.verify(token);
+      const own = claims?.client_id === client.clientId;
+      ctx.status = 200;
+      if (oidc.route === 'revocation') {
+        // RFC 7009: an invalid token, or another app's, is answered 200 and left alone.
+        if (claims && own) await this.jwtTokens.revoke(claims);
+        ctx.body = '';
+        return;
+      }
+      const allowed = own || Boolean(client.grantTypes?.includes('client_credentials'));
+      ctx.body = claims && allowed ? await this.jwtTokens.introspection(claims) : { active: false };
     });
     provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error & { error?: string }) =>
       addLogContext(ctx.res, { client: ctx.oidc.client?.clientId, outcome: err.error ?? 'error' }),

@@ -10,18 +10,21 @@ import { OidcLogoutService } from './oidc-logout.service';
 import { OidcProviderHost } from './oidc-provider.host';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
+import { JwtAccessTokens } from './jwt-access-tokens';
+import { RevokedJtisController } from './revoked-jtis.controller';
 import { ConnectionsModule } from '../connections/connections.module';
 
 @Module({
   imports: [UsersModule, SamlModule, AuditModule, ConnectionsModule],
-  controllers: [OidcClientsController, OidcInteractionController, OidcKeysController],
+  controllers: [OidcClientsController, OidcInteractionController, OidcKeysController, RevokedJtisController],
   providers: [
     OidcClientsService,
     OidcSigningKeysService,
     OidcProviderHost,
     OidcLogoutService,
     OidcReplayReporter,
+    JwtAccessTokens,
   ],
-  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService, OidcLogoutService],
+  exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService, OidcLogoutService, JwtAccessTokens],
 })
 export class OidcModule {}

@@ -18,6 +18,8 @@ export class RelyingParty {
     claims?: Record<string, unknown>;
   };
   refreshed = 0;
+  /** The `state` of each return to the post-logout URI. */
+  readonly signedOutAt: string[] = [];
   private server?: Server;
   baseUrl = '';
 
@@ -93,6 +95,23 @@ export class RelyingParty {
       } catch (err) {
         next(err);
       }
+    });
+    // RP-initiated logout with the ID token as hint, back to the app's registered post-logout URI.
+    app.get('/logout', async (_req, res, next) => {
+      try {
+        const url = oc.buildEndSessionUrl(await discover(), {
+          id_token_hint: this.tokens?.id_token as string,
+          post_logout_redirect_uri: `${this.baseUrl}/`,
+          state: 'rp-logout',
+        });
+        res.redirect(url.toString());
+      } catch (err) {
+        next(err);
+      }
+    });
+    app.get('/', (req, res) => {
+      this.signedOutAt.push(String(req.query.state ?? ''));
+      res.type('html').send('<h1>Signed out</h1><p id="signed-out">signed out</p>');
     });
     app.post('/backchannel-logout', express.urlencoded({ extended: false }), async (req, res) => {
       try {

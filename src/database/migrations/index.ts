@@ -11,6 +11,7 @@ import { SetupLinks1764700000000 } from './1764700000000-setup-links';
 import { ChangeNotifications1764800000000 } from './1764800000000-change-notifications';
 import { DirectorySync1765000000000 } from './1765000000000-directory-sync';
 import { EventsAndWebhooks1765100000000 } from './1765100000000-events-and-webhooks';
+import { JwtAccessTokenRevocation1765200000000 } from './1765200000000-jwt-access-token-revocation';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ChangeNotifications1764800000000,
   DirectorySync1765000000000,
   EventsAndWebhooks1765100000000,
+  JwtAccessTokenRevocation1765200000000,
 ];
