@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,8 +25,13 @@ export class PrivatePostgres {
   private constructor(
     private readonly bin: string,
     readonly dir: string,
-    readonly port: number,
+    private currentPort: number,
   ) {}
+
+  /** The server's port (another one when the one asked for was taken by the time the server bound it). */
+  get port(): number {
+    return this.currentPort;
+  }
 
   static create(port: number): PrivatePostgres {
     const bin = postgresBinDir();
@@ -39,8 +44,22 @@ export class PrivatePostgres {
       chownSync(dir, Number(ids), Number(gid));
     }
     pg.run('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
-    pg.start();
-    return pg;
+    // The free port the caller found can be taken by another process before the server binds it (tests run
+    // in parallel): then start on another one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        pg.start();
+        return pg;
+      } catch (err) {
+        const log = existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : '';
+        if (
+          attempt >= 5 ||
+          !/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(log)
+        )
+          throw err;
+        pg.currentPort = 20_000 + Math.floor(Math.random() * 40_000);
+      }
+    }
   }
 
   private run(tool: string, args: string[]): void {
@@ -67,6 +86,8 @@ export class PrivatePostgres {
       '-l',
       join(this.dir, 'log'),
       '-w',
+      '-t',
+      '120',
       'start',
     ]);
   }
