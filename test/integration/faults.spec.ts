@@ -45,6 +45,42 @@ async function admin(
   return json;
 }
 
+/**
+ * The faults tests' connection (on A) and app (on B), and a login client behind a round-robin load balancer
+ * that retries on the other instance when one does not answer.
+ */
+async function seedLogins(
+  a: BridgeProcess,
+  b: BridgeProcess,
+): Promise<{ app: Record<string, unknown>; client: LoginClient }> {
+  const idp = new TestIdp({
+    entityId: 'https://idp.faults.test/metadata',
+    keys: await generateTestKeyPair('IdP'),
+  });
+  const conn = await admin(a.base, 'POST', '/api/v1/connections', {
+    slug: 'faults',
+    name: 'Faults',
+    metadataXml: idp.metadataXml(),
+    domains: ['faults.test'],
+  });
+  const sp = conn.sp as { entityId: string; acsUrl: string };
+  const app = await admin(b.base, 'POST', '/api/v1/clients', {
+    name: 'Faults app',
+    redirectUris: [REDIRECT],
+  });
+  const client = new LoginClient({
+    publicBase: PUBLIC_BASE,
+    instances: () => (Math.random() < 0.5 ? [a.base, b.base] : [b.base, a.base]),
+    connection: { idp, slug: 'faults', spEntityId: sp.entityId, acsUrl: sp.acsUrl },
+    client: {
+      clientId: app.clientId as string,
+      clientSecret: app.clientSecret as string,
+      redirectUri: REDIRECT,
+    },
+  });
+  return { app, client };
+}
+
 /** One statement on a connection of its own (so that a restart of the server cannot leave it broken). */
 async function sql<R = Record<string, unknown>>(
   url: string,
@@ -110,33 +146,8 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
     });
 
     it('loses no user, creates no duplicate, and lets no login complete twice', async () => {
-      const idp = new TestIdp({
-        entityId: 'https://idp.faults.test/metadata',
-        keys: await generateTestKeyPair('IdP'),
-      });
-      const conn = await admin(a.base, 'POST', '/api/v1/connections', {
-        slug: 'faults',
-        name: 'Faults',
-        metadataXml: idp.metadataXml(),
-        domains: ['faults.test'],
-      });
-      const sp = conn.sp as { entityId: string; acsUrl: string };
-      const app = await admin(b.base, 'POST', '/api/v1/clients', {
-        name: 'Faults app',
-        redirectUris: [REDIRECT],
-      });
-
       // The load balancer keeps sending to both until its health check notices: failover on connection errors.
-      const client = new LoginClient({
-        publicBase: PUBLIC_BASE,
-        instances: () => (Math.random() < 0.5 ? [a.base, b.base] : [b.base, a.base]),
-        connection: { idp, slug: 'faults', spEntityId: sp.entityId, acsUrl: sp.acsUrl },
-        client: {
-          clientId: app.clientId as string,
-          clientSecret: app.clientSecret as string,
-          redirectUri: REDIRECT,
-        },
-      });
+      const { app, client } = await seedLogins(a, b);
       const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };
       const subs = new Map<string, Set<string>>();
       let completed = 0;
@@ -250,35 +261,10 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
           startBridgeProcess({ env: instanceEnv(pg.url()) }),
         ]);
         pids = [a.child.pid as number, b.child.pid as number];
-        const idp = new TestIdp({
-          entityId: 'https://idp.faults.test/metadata',
-          keys: await generateTestKeyPair('IdP'),
-        });
-        const conn = await admin(a.base, 'POST', '/api/v1/connections', {
-          slug: 'faults',
-          name: 'Faults',
-          metadataXml: idp.metadataXml(),
-          domains: ['faults.test'],
-        });
-        const sp = conn.sp as { entityId: string; acsUrl: string };
-        app = await admin(b.base, 'POST', '/api/v1/clients', {
-          name: 'Faults app',
-          redirectUris: [REDIRECT],
-        });
+        ({ app, client } = await seedLogins(a, b));
         svc = await admin(a.base, 'POST', '/api/v1/clients', {
           name: 'Service',
           grantTypes: ['client_credentials'],
-        });
-        client = new LoginClient({
-          publicBase: PUBLIC_BASE,
-          // A round-robin load balancer that retries on the other instance when one does not answer.
-          instances: () => (Math.random() < 0.5 ? [a.base, b.base] : [b.base, a.base]),
-          connection: { idp, slug: 'faults', spEntityId: sp.entityId, acsUrl: sp.acsUrl },
-          client: {
-            clientId: app.clientId as string,
-            clientSecret: app.clientSecret as string,
-            redirectUri: REDIRECT,
-          },
         });
       }, 90_000);
       afterAll(async () => {
