@@ -17,6 +17,17 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise is awaited, returned, or handed to runInBackground (src/common/background.ts),
+    // which logs its failure; `void promise` does not count as handling it.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

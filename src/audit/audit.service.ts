@@ -13,6 +13,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { AuditActor, currentAuditActor, currentAuditRequest } from './audit-context';
 import { ChainedEventFields, eventHash, GENESIS_HASH } from './audit-hash';
 import { redactSecrets } from './redact';
+import { runInBackground } from '../common/background';
 
 type Draft = Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>;
 interface HeadRow {
@@ -188,7 +189,7 @@ export class AuditService implements OnApplicationShutdown {
     if (manager) return this.appendInTransaction(draft, manager);
     return new Promise((resolve, reject) => {
       this.queue.push({ draft, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) runInBackground('Audit group commit', this.flush());
     });
   }
 
@@ -300,7 +301,7 @@ export class AuditService implements OnApplicationShutdown {
     if (this.deferTimer || this.deferred.length === 0) return;
     this.deferTimer = setTimeout(() => {
       this.deferTimer = undefined;
-      void this.appendDeferred();
+      runInBackground('Deferred audit append', this.appendDeferred());
     }, this.deferRetryMs);
     this.deferTimer.unref();
   }

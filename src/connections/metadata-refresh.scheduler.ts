@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionsService } from './connections.service';
+import { runInBackground } from '../common/background';
 
 /**
  * Periodically refreshes metadata URLs that are due. Safe with many instances: each due connection is
@@ -21,7 +22,7 @@ export class MetadataRefreshScheduler implements OnApplicationBootstrap, OnAppli
   onApplicationBootstrap(): void {
     const seconds = this.config.metadataSchedulerSeconds;
     if (seconds <= 0) return;
-    this.timer = setInterval(() => void this.tick(), seconds * 1000);
+    this.timer = setInterval(() => runInBackground('Metadata refresh', this.tick()), seconds * 1000);
     this.timer.unref();
   }
 

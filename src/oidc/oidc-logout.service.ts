@@ -17,6 +17,7 @@ import { sessionCookieName } from '../saml/session-cookie';
 import { SloService } from '../saml/slo.service';
 import { JwtAccessTokens } from './jwt-access-tokens';
 import { OidcProviderHost } from './oidc-provider.host';
+import { runInBackground } from '../common/background';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -98,12 +99,18 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       provider.on(
         'backchannel.success',
         (_ctx: unknown, client: { clientId: string }, sub: string, sid?: string) =>
-          void this.recordProviderDelivery(client.clientId, sub, sid, undefined),
+          runInBackground(
+            'Back-channel delivery record',
+            this.recordProviderDelivery(client.clientId, sub, sid, undefined),
+          ),
       );
       provider.on(
         'backchannel.error',
         (_ctx: unknown, err: unknown, client: { clientId: string }, sub: string, sid?: string) =>
-          void this.recordProviderDelivery(client.clientId, sub, sid, err),
+          runInBackground(
+            'Back-channel delivery record',
+            this.recordProviderDelivery(client.clientId, sub, sid, err),
+          ),
       );
       // A revoked grant (refresh-token reuse, revocation) ends the app's part of the session.
       provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {

@@ -26,6 +26,7 @@ import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
+import { runInBackground } from '../common/background';
 
 const DATABASE_UNAVAILABLE = 'The service is temporarily unavailable (database). Retry shortly.';
 
@@ -423,12 +424,15 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
       // A lost race was reported by the adapter already (as concurrent).
       if (ctx.oidc.route !== 'token' || lostRaces.has(ctx)) return;
-      void this.replays.report({
-        artefact: OidcReplayReporter.artefact(String(ctx.oidc.params?.grant_type ?? 'unknown')),
-        timing: 'sequential',
-        grantId,
-        clientId: ctx.oidc.client?.clientId ?? null,
-      });
+      runInBackground(
+        'Replay report',
+        this.replays.report({
+          artefact: OidcReplayReporter.artefact(String(ctx.oidc.params?.grant_type ?? 'unknown')),
+          timing: 'sequential',
+          grantId,
+          clientId: ctx.oidc.client?.clientId ?? null,
+        }),
+      );
     });
     // Discovery's scopes_supported lists the OpenID scopes; the API's own scope (RFC 8707 resource
     // `urn:saml-bridge:api`, e.g. `scope=api` with client_credentials) is a scope apps ask for too.

@@ -281,8 +281,9 @@ describe('SamlEnginePool', () => {
       await expect(hung).rejects.toThrow(
         new SamlEnginePoolError('SAML response validation timed out after 3000 ms.'),
       );
-      // The abandoned worker's CPU (up to 3 s of looping) still counts after its thread has ended.
-      expect(slow.cpuSeconds()).toBeGreaterThan(cpuBefore + 1);
+      // The abandoned worker's CPU (3 s of looping, less when other processes share the cores) still counts
+      // after its thread has ended.
+      expect(slow.cpuSeconds()).toBeGreaterThan(cpuBefore + 0.2);
       // The task queued behind it runs on the replacement worker.
       expect((await queued).profile?.nameID).toBe('alice');
       expect(slow.threadIds()).toHaveLength(1);

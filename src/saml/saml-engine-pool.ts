@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Profile, SamlConfig } from '@node-saml/node-saml';
 import { threadCpuSeconds } from '../metrics/thread-cpu';
+import { runInBackground } from '../common/background';
 
 /** A validation taking longer than this is abandoned: its worker is terminated and replaced. */
 export const SAML_ENGINE_TASK_TIMEOUT_MS = 10_000;
@@ -275,7 +276,7 @@ export class SamlEnginePool {
       pending.reject(new SamlEnginePoolError('The SAML engine pool is shut down.'));
     }
     const stopping = this.slots.map((slot) =>
-      slot ? this.retire(slot, 'The SAML engine pool is shut down.') : null,
+      slot ? this.retire(slot, 'The SAML engine pool is shut down.') : Promise.resolve(),
     );
     this.slots = this.slots.map(() => undefined);
     await Promise.all(stopping);
@@ -359,7 +360,10 @@ export class SamlEnginePool {
   private onTimeout(slot: Slot, pending: PendingTask): void {
     if (slot.current !== pending) return;
     this.forget(slot);
-    void this.retire(slot, `SAML response validation timed out after ${this.taskTimeoutMs} ms.`);
+    runInBackground(
+      'SAML engine worker retirement',
+      this.retire(slot, `SAML response validation timed out after ${this.taskTimeoutMs} ms.`),
+    );
     this.dispatch();
   }
 

@@ -35,6 +35,7 @@ import { SamlRejection } from './saml-rejection';
 export { parseSamlXml } from './acs/checks/message-intake';
 import { LoginCompletion, newMessageId, SamlStateService } from './saml-state.service';
 import { buildSpMetadata } from './sp-metadata';
+import { runInBackground } from '../common/background';
 
 /** Largest decoded SAML message accepted (the HTTP body limit on /saml is a little above it). */
 export const MAX_SAML_MESSAGE_BYTES = 256 * 1024;
@@ -265,13 +266,16 @@ export class SamlService {
       binding: endpoint.binding,
       entryPoint: endpoint.location,
     });
-    void this.traces.record({
-      connectionId: connection.id,
-      kind: 'login',
-      outcome: 'success',
-      message: `AuthnRequest ${id} sent over ${endpoint.binding}`,
-      detail: { requestId: id, binding: endpoint.binding },
-    });
+    runInBackground(
+      'SSO trace',
+      this.traces.record({
+        connectionId: connection.id,
+        kind: 'login',
+        outcome: 'success',
+        message: `AuthnRequest ${id} sent over ${endpoint.binding}`,
+        detail: { requestId: id, binding: endpoint.binding },
+      }),
+    );
     if (endpoint.binding === 'HTTP-POST') {
       const message = await (
         engine as SAML & { options: { skipRequestCompression: boolean } }

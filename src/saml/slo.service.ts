@@ -21,6 +21,7 @@ import { NS } from './saml-namespaces';
 import { SamlRejection } from './saml-rejection';
 import { decodeSamlBytes, MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
+import { runInBackground } from '../common/background';
 
 const SIG_ALGS = new Map([
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'sha256'],
@@ -166,13 +167,16 @@ export class SloService {
       id,
       {},
     );
-    void this.traces.record({
-      connectionId: connection.id,
-      kind: 'logout',
-      outcome: 'success',
-      message: `LogoutRequest ${id} sent`,
-      userId: session.userId,
-    });
+    runInBackground(
+      'SSO trace',
+      this.traces.record({
+        connectionId: connection.id,
+        kind: 'logout',
+        outcome: 'success',
+        message: `LogoutRequest ${id} sent`,
+        userId: session.userId,
+      }),
+    );
     await this.auditSpLogout(connection, session, id);
     return { kind: 'redirect', url, clearSession: true };
   }

@@ -11,6 +11,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { OutboundError, OutboundHttp } from '../platform/http/outbound';
 import { WebhooksRepository, type WebhookEndpoint } from './webhooks.repository';
 import { WebhooksService } from './webhooks.service';
+import { runInBackground } from '../common/background';
 
 /** Delays before the next attempt after each failure; then every 4 h, until a day of failures. */
 export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000];
@@ -52,7 +53,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer = setInterval(() => runInBackground('Webhook delivery', this.tick()), TICK_MS);
     this.timer.unref();
   }
 

@@ -599,7 +599,8 @@ export class SimpleSamlPhpIdp {
     const deadline = Date.now() + timeoutMs;
     let lastProblem = 'no answer yet';
     let exited = false;
-    void this.exited?.then(() => (exited = true));
+    const markExited = () => (exited = true);
+    this.exited?.then(markExited, markExited);
     while (Date.now() < deadline) {
       if (exited || this.spawnError) {
         throw this.error(

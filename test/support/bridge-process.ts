@@ -85,7 +85,8 @@ export async function startBridgeProcess(options: {
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let exitedEarly = false;
-  void exited.then(() => (exitedEarly = true));
+  const markExited = () => (exitedEarly = true);
+  exited.then(markExited, markExited);
   while (Date.now() < deadline && !exitedEarly) {
     try {
       if ((await fetch(`${base}/readyz`)).ok) return { child, base, port, exited, stop };
