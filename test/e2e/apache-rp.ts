@@ -156,7 +156,7 @@ export class ApacheOidcRp {
         const log = await rp.errorLog();
         await rp.stop();
         if (attempt < 3 && /Address already in use/.test(log)) continue;
-        throw new Error(`${(err as Error).message}\n--- apache error.log ---\n${log}`);
+        throw new Error(`${(err as Error).message}\n--- apache error.log ---\n${log}`, { cause: err });
       }
     }
   }
