@@ -3,7 +3,10 @@
 #   - SimpleSAMLphp (Debian bookworm ships 1.19.x in /usr/share/simplesamlphp, config in /etc/simplesamlphp;
 #     the tests never use that config: they generate their own and point SIMPLESAMLPHP_CONFIG_DIR at it),
 #   - the PHP CLI (its built-in web server `php -S` serves the IdP) with the extensions SimpleSAMLphp uses,
-#   - Chromium (driven headless by playwright-core; no browser download).
+#   - Chromium (driven headless by playwright-core; no browser download),
+#   - Apache httpd with mod_auth_openidc (bookworm: 2.4.12.x), a second, independent OIDC relying party in front of
+#     a small CGI app (test/e2e/apache-mod-auth-openidc.e2e-spec.ts starts its own apache2 from a generated config;
+#     the system service is never used).
 # Idempotent: installs only the packages that are missing, and runs `apt-get update` only when it has to
 # install something. Must run as root (or with sudo available).
 set -euo pipefail
@@ -19,6 +22,8 @@ PACKAGES=(
   chromium
   fonts-liberation
   ca-certificates
+  apache2
+  libapache2-mod-auth-openidc
 )
 
 is_installed() {
@@ -49,7 +54,8 @@ else
   echo "[install-e2e-deps] installing: ${missing[*]}"
   "${SUDO[@]}" apt-get update -qq
   # --no-install-recommends keeps the footprint down. SimpleSAMLphp's package depends on `apache2 | httpd`,
-  # so apt pulls apache2 in; the tests never start it (they serve SimpleSAMLphp with `php -S` on loopback).
+  # so apt may pull apache2 in; SimpleSAMLphp is never served by it (the tests serve it with `php -S` on loopback).
+  # apache2 runs only as the mod_auth_openidc test's own process, from its own generated config.
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   echo "[install-e2e-deps] installed: ${missing[*]}"
 fi
@@ -57,4 +63,5 @@ fi
 ssp_version="$(dpkg-query -W -f='${Version}' simplesamlphp 2>/dev/null || echo '?')"
 echo "[install-e2e-deps] simplesamlphp ${ssp_version} in /usr/share/simplesamlphp (www: /usr/share/simplesamlphp/www)"
 echo "[install-e2e-deps] $(php -r 'echo "php ", PHP_VERSION;')"
+echo "[install-e2e-deps] $(apache2 -v 2>/dev/null | head -n 1 || echo 'apache2: version unknown'), mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc 2>/dev/null || echo '?')"
 echo "[install-e2e-deps] $(chromium --version 2>/dev/null || echo 'chromium: version unknown') at $(command -v chromium)"
