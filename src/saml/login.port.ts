@@ -50,7 +50,7 @@ export class LoginPort {
   }
 
   /** Starts an SP-initiated login at a connection for `consumer`: the AuthnRequest to send the browser with. */
-  start<S extends LoginState>(connectionSlug: string, login: StartLogin<S>): Promise<OutgoingMessage> {
+  async start<S extends LoginState>(connectionSlug: string, login: StartLogin<S>): Promise<OutgoingMessage> {
     if (!this.consumers.isRegistered(login.consumer)) {
       throw new Error(`The login consumer "${login.consumer.id}" is not registered`);
     }
