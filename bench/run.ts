@@ -852,7 +852,7 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
       if (runs(kind === 'encrypted' ? 'acs-encrypted' : 'acs'))
         for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, '', kind));
 
-    // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
+    // The full login without a browser: authorize → AuthnRequest → signed response → ACS → interaction callback → code → token.
     // Polis beside the bridge (PostgreSQL; BENCH_POLIS=0 skips it): the same driver, the same IdP, the same
     // kind of signed response, each product's own redirects; Polis' run right before the bridge's at each c.
     const polis = db && runs('polis') && process.env.BENCH_POLIS !== '0' ? await startPolisFor(s) : undefined;

@@ -9,11 +9,17 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { escapeHtml, messagePage } from '../saml/html';
-import { LoginSessionsService } from '../saml/login-sessions.service';
+import { AppSignInService } from '../saml/app-session/app-sign-in.service';
+import { sendOutgoing } from '../saml/login.port';
 import { SamlPageFilter } from '../saml/saml-page.filter';
-import { SamlService, sendOutgoing } from '../saml/saml.service';
-import { ensureBrowserBinding, readCookie, sessionCookieName } from '../saml/session-cookie';
-import { UsersService } from '../users/users.service';
+import { SamlRejection } from '../saml/saml-rejection';
+import {
+  browserCookieName,
+  ensureBrowserBinding,
+  readCookie,
+  setSessionCookie,
+} from '../saml/session-cookie';
+import { OidcLoginConsumer, refusalDescription } from './oidc-login.consumer';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcProviderHost } from './oidc-provider.host';
 
@@ -51,8 +57,9 @@ function discoveryPage(uid: string, error: string | null, email: string): string
 
 /**
  * The login bridge: oidc-provider's interactions. Picks the connection (parameter, login_hint domain, or a
- * home-realm discovery page), runs the SAML login, and finishes the interaction from the same-site GET
- * the SAML continue step redirects to. Consent is implicit: apps are registered by the admin.
+ * home-realm discovery page), runs the SAML login, and finishes the interaction at its callback, the
+ * same-site GET the ACS redirects to (OidcLoginConsumer). Consent is implicit: apps are registered by the
+ * admin.
  */
 @ApiExcludeController()
 @Public()
@@ -61,9 +68,8 @@ function discoveryPage(uid: string, error: string | null, email: string): string
 export class OidcInteractionController {
   constructor(
     private readonly host: OidcProviderHost,
-    private readonly saml: SamlService,
-    private readonly sessions: LoginSessionsService,
-    private readonly users: UsersService,
+    private readonly logins: OidcLoginConsumer,
+    private readonly signIns: AppSignInService,
     private readonly clients: OidcClientsService,
     private readonly dataSource: DataSource,
     private readonly connections: ConnectionLookup,
@@ -165,10 +171,11 @@ export class OidcInteractionController {
         return;
       }
       const binding = ensureBrowserBinding(req, res, this.config);
-      const message = await this.saml.startLogin(choice.slug, `/oidc/interaction/${uid}/callback`, binding, {
-        interaction: uid,
-        clientId: client.clientId,
-      });
+      const message = await this.logins.start(
+        choice.slug,
+        { interaction: uid, clientId: client.clientId },
+        binding,
+      );
       sendOutgoing(res, message);
       return;
     }
@@ -189,36 +196,59 @@ export class OidcInteractionController {
     if (!details || details.uid !== uid) return this.expired(res);
     await finishInteraction(details, res, {
       error: 'access_denied',
-      error_description:
-        reason === 'saml_user_disabled'
-          ? 'The account is disabled.'
-          : reason === 'user_deprovisioned'
-            ? 'The account was deprovisioned by the directory.'
-            : 'The sign-in failed.',
+      error_description: refusalDescription(reason),
     });
   }
 
-  /** The same-site GET the SAML login returns to: the bridge session becomes the OIDC login. */
+  /**
+   * The continue step of the SAML login, the same-site GET the ACS redirects to: the browser that started
+   * the login takes the verified login, the user is signed in to the bridge (session cookie: SLO and
+   * RP-initiated logout end it), and the interaction finishes, all in this one request.
+   */
   @Get(':uid/callback')
-  async callback(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async callback(
+    @Param('uid') uid: string,
+    @Query('code') code: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const details = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
     res.setHeader('Cache-Control', 'no-store');
-    const session = await this.sessions.findActive(readCookie(req, sessionCookieName(this.config)));
-    const user = session ? await this.users.findActive(session.userId) : null;
-    const client = await this.clients.find(String((details.params as Record<string, unknown>).client_id));
-    const connection = session ? await this.connections.byId(session.connectionId) : null;
-    if (!session || !user || !client || !connection) {
+    // Refusals of the login itself (used, expired, another browser) end on the error page, as the ACS's.
+    const login = await this.logins.take(code, readCookie(req, browserCookieName(this.config)));
+    if (login.state.interaction !== uid) {
       await finishInteraction(details, res, {
         error: 'access_denied',
-        error_description: !session ? 'The sign-in did not complete.' : 'The account is disabled or unknown.',
+        error_description: 'The sign-in did not complete.',
       });
       return;
     }
-    if (
-      !connection.enabled ||
-      (client.allowedConnections && !client.allowedConnections.includes(connection.slug))
-    ) {
+    let signedIn: Awaited<ReturnType<AppSignInService['signIn']>>;
+    try {
+      signedIn = await this.signIns.signIn(login, login.state.clientId);
+    } catch (err) {
+      // Disabled or deprovisioned since the ACS checked: the app hears it, as from the ACS (abort).
+      if (!(err instanceof SamlRejection)) throw err;
+      if (err.reason !== 'saml_user_disabled' && err.reason !== 'user_deprovisioned') throw err;
+      await finishInteraction(details, res, {
+        error: 'access_denied',
+        error_description: refusalDescription(err.reason),
+      });
+      return;
+    }
+    const { user, session, sessionToken } = signedIn;
+    setSessionCookie(res, this.config, sessionToken, session.expiresAt);
+    const { connection } = login;
+    const client = await this.clients.find(String((details.params as Record<string, unknown>).client_id));
+    if (!client) {
+      await finishInteraction(details, res, {
+        error: 'access_denied',
+        error_description: 'The account is disabled or unknown.',
+      });
+      return;
+    }
+    if (client.allowedConnections && !client.allowedConnections.includes(connection.slug)) {
       await finishInteraction(details, res, {
         error: 'access_denied',
         error_description: `This app may not use the connection "${connection.slug}".`,

@@ -5,6 +5,7 @@ import { UsersModule } from '../users/users.module';
 import { OidcClientsController } from './oidc-clients.controller';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcInteractionController } from './oidc-interaction.controller';
+import { OidcLoginConsumer } from './oidc-login.consumer';
 import { OidcKeysController } from './oidc-keys.controller';
 import { OidcLogoutService } from './oidc-logout.service';
 import { OidcProviderHost } from './oidc-provider.host';
@@ -18,6 +19,7 @@ import { ConnectionsModule } from '../connections/connections.module';
   imports: [UsersModule, SamlModule, AuditModule, ConnectionsModule],
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController, RevokedJtisController],
   providers: [
+    OidcLoginConsumer,
     OidcClientsService,
     OidcSigningKeysService,
     OidcProviderHost,

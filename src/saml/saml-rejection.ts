@@ -59,3 +59,13 @@ export class SamlRejection extends Error {
     this.name = 'SamlRejection';
   }
 }
+
+/** A rejection with the trace id the browser should show. */
+export class TracedSamlRejection extends SamlRejection {
+  constructor(
+    rejection: SamlRejection,
+    public readonly traceId: string | undefined,
+  ) {
+    super(rejection.reason, rejection.message, rejection.detail, rejection.status, rejection.continueTo);
+  }
+}

@@ -37,8 +37,11 @@ export interface LoginCompletion {
   };
   /** SHA-256 of the browser-binding cookie expected at completion; null for IdP-initiated logins. */
   browserBinding: string | null;
-  returnTo: string;
-  context: Record<string, unknown>;
+  /** A same-site path to go to afterwards, if the login has one. */
+  returnTo?: string;
+  /** The id of the login consumer that takes it (login-consumers.ts), and that consumer's state. */
+  consumer: string;
+  state: Record<string, unknown>;
   expiresAt: Date;
 }
 
@@ -123,30 +126,38 @@ export class SamlStateService {
         completion.connectionId,
         JSON.stringify(completion.login),
         completion.browserBinding,
-        completion.returnTo,
-        JSON.stringify(completion.context),
+        completion.returnTo ?? '',
+        JSON.stringify({ consumer: completion.consumer, state: completion.state }),
         new Date(this.clock.now().getTime() + COMPLETION_LIFETIME_MS),
       ],
     );
     return code;
   }
 
-  /** Takes a completion out, atomically (single use); null when unknown, used or expired. */
-  async takeCompletion(code: string): Promise<LoginCompletion | null> {
+  /**
+   * Takes a completion out for its consumer, atomically (single use); null when unknown, used, expired or
+   * another consumer's (which stays where it is for its own consumer).
+   */
+  async takeCompletion(code: string, consumer: string): Promise<LoginCompletion | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return null;
     const [row] = await this.statements.rows<Record<string, unknown>>(
       'login_completion_take',
-      `DELETE FROM login_completions WHERE code_hash = $1 AND expires_at > $2
+      `DELETE FROM login_completions WHERE code_hash = $1 AND expires_at > $2 AND context->>'consumer' = $3
        RETURNING connection_id, login, browser_binding, return_to, context, expires_at`,
-      [sha256(code), this.clock.now()],
+      [sha256(code), this.clock.now(), consumer],
     );
     if (!row) return null;
+    const context = (row.context as { consumer?: unknown; state?: unknown } | null) ?? {};
     return {
       connectionId: row.connection_id as string,
       login: row.login as LoginCompletion['login'],
       browserBinding: (row.browser_binding as string | null) ?? null,
-      returnTo: row.return_to as string,
-      context: (row.context as Record<string, unknown>) ?? {},
+      returnTo: (row.return_to as string) || undefined,
+      consumer,
+      state:
+        typeof context.state === 'object' && context.state !== null
+          ? (context.state as Record<string, unknown>)
+          : {},
       expiresAt: new Date(row.expires_at as string),
     };
   }

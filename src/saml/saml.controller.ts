@@ -19,7 +19,8 @@ import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { UsersService } from '../users/users.service';
-import { messagePage, sessionPage, testLoginPage } from './html';
+import { AppSessionConsumer } from './app-session/app-session.consumer';
+import { messagePage, sessionPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlPageFilter } from './saml-page.filter';
 import { SamlService, sendOutgoing } from './saml.service';
@@ -46,6 +47,7 @@ function rawQuery(req: Request): string {
 export class SamlController {
   constructor(
     private readonly saml: SamlService,
+    private readonly appSession: AppSessionConsumer,
     private readonly slo: SloService,
     private readonly sessions: LoginSessionsService,
     private readonly users: UsersService,
@@ -109,7 +111,7 @@ export class SamlController {
     @Res() res: Response,
   ): Promise<void> {
     const binding = ensureBrowserBinding(req, res, this.config);
-    const message = await this.saml.startLogin(
+    const message = await this.appSession.start(
       slug,
       typeof returnTo === 'string' ? returnTo : undefined,
       binding,
@@ -131,11 +133,12 @@ export class SamlController {
       typeof req.id === 'string' ? req.id : undefined,
     );
     // The IdP's POST is cross-site, so cookies (SameSite=Lax) are absent here: continue with a same-site
-    // GET, where the browser proves it is the one that started the login and gets its session.
+    // GET of the login's consumer, where the browser proves it is the one that started the login.
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, result.continueUrl);
   }
 
+  /** The app session's continue step: the bridge session cookie, then the login's return path. */
   @Get(':slug/continue')
   async continue(
     @Param('slug') slug: string,
@@ -144,15 +147,8 @@ export class SamlController {
     @Res() res: Response,
   ): Promise<void> {
     addLogContext(res, { connection: slug });
-    const result = await this.saml.completeLogin(slug, code, readCookie(req, browserCookieName(this.config)));
-    res.setHeader('Cache-Control', 'no-store');
-    if (result.kind === 'test') {
-      // A test login only shows what the IdP sent and how it maps: no session, no provisioning.
-      addLogContext(res, { outcome: 'test_login' });
-      res.type('html').send(testLoginPage(result));
-      return;
-    }
-    setSessionCookie(res, this.config, result.sessionToken, result.sessionExpiresAt);
+    const result = await this.appSession.complete(code, readCookie(req, browserCookieName(this.config)));
+    setSessionCookie(res, this.config, result.sessionToken, result.session.expiresAt);
     addLogContext(res, { user: result.user.id, outcome: 'success' });
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);

@@ -6,7 +6,11 @@ import { ConnectionsModule } from '../connections/connections.module';
 import { KeysModule } from '../keys/keys.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { UsersModule } from '../users/users.module';
+import { AppSessionConsumer } from './app-session/app-session.consumer';
+import { AppSignInService } from './app-session/app-sign-in.service';
+import { LoginConsumers, LoginFailures } from './login-consumers';
 import { LoginSessionsService } from './login-sessions.service';
+import { LoginPort } from './login.port';
 import { SamlAdminController } from './saml-admin.controller';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool } from './saml-engine-pool';
@@ -35,7 +39,13 @@ import { SloService } from './slo.service';
     SamlStateService,
     LoginSessionsService,
     SamlHousekeeping,
+    LoginConsumers,
+    LoginFailures,
+    LoginPort,
+    AppSignInService,
+    AppSessionConsumer,
   ],
-  exports: [SamlService, LoginSessionsService, SloService],
+  // Consumers of SAML logins use the login port (and sign users in to the bridge with AppSignInService).
+  exports: [LoginPort, AppSignInService, LoginSessionsService, SloService],
 })
 export class SamlModule {}

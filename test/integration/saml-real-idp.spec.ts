@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppSessionConsumer } from '../../src/saml/app-session/app-session.consumer';
 import { SamlService, TracedSamlRejection } from '../../src/saml/saml.service';
 import { SamlStateService } from '../../src/saml/saml-state.service';
 import { SpKeysService } from '../../src/keys/sp-keys.service';
@@ -285,8 +286,7 @@ describe('real IdP responses (frozen clock)', () => {
     try {
       const result = await saml.consumeResponse(slug, { SAMLResponse: base64 });
       const code = new URL(result.continueUrl, 'http://bridge.test').searchParams.get('code');
-      const completed = complete ? await saml.completeLogin(slug, code, undefined) : undefined;
-      const login = completed?.kind === 'session' ? completed : undefined;
+      const login = complete ? await t.app.get(AppSessionConsumer).complete(code, undefined) : undefined;
       return { ...result, login };
     } finally {
       // A refused response leaves its pending request (nothing answered it); the next case reuses the

@@ -183,8 +183,8 @@ export class LoginClient {
   }
 
   /**
-   * The second half up to the code: the IdP's signed response POSTed cross-site to the ACS, then continue →
-   * interaction callback → authorize resume → the app's redirect URI with a code.
+   * The second half up to the code: the IdP's signed response POSTed cross-site to the ACS, then the
+   * interaction callback (the login's continue step) → authorize resume → the app's redirect URI with a code.
    */
   async fromIdp(pending: PendingLogin, nameId: string, email: string, evidence: LoginEvidence): Promise<URL> {
     const { client, connection } = this.target;

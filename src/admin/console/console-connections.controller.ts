@@ -26,7 +26,8 @@ import { connectionView, ConnectionView } from '../../connections/connection.vie
 import { ConnectionsService } from '../../connections/connections.service';
 import { CreateConnectionDto, UpdateConnectionDto } from '../../connections/dto/connection.dto';
 import { SpKeysService, SpKeyView } from '../../keys/sp-keys.service';
-import { SamlService, sendOutgoing } from '../../saml/saml.service';
+import { sendOutgoing } from '../../saml/login.port';
+import { TestLoginConsumer } from '../test-login/test-login.consumer';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { UsersService } from '../../users/users.service';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
@@ -224,7 +225,7 @@ export class ConsoleConnectionsController {
     private readonly spKeys: SpKeysService,
     private readonly traces: SsoTracesService,
     private readonly users: UsersService,
-    private readonly saml: SamlService,
+    private readonly testLogins: TestLoginConsumer,
     private readonly setupLinks: SetupLinksService,
     private readonly scimTokens: ScimTokensService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
@@ -491,7 +492,7 @@ export class ConsoleConnectionsController {
   ): Promise<void> {
     const entity = await this.connections.get(id);
     const binding = ensureBrowserBinding(req, res, this.config);
-    sendOutgoing(res, await this.saml.startTestLogin(entity.slug, binding, `/admin/connections/${id}`));
+    sendOutgoing(res, await this.testLogins.start(entity.slug, binding, `/admin/connections/${id}`));
   }
 
   @Post(':id/setup-links')

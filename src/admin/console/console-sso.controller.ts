@@ -8,9 +8,10 @@ import { Public } from '../../common/public.decorator';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
 import { ConnectionsService } from '../../connections/connections.service';
-import { ADMIN_CONSOLE_LOGIN_CONTEXT, SamlService, sendOutgoing } from '../../saml/saml.service';
+import { sendOutgoing } from '../../saml/login.port';
 import { browserCookieName, ensureBrowserBinding, readCookie } from '../../saml/session-cookie';
 import { consoleNext } from './console-auth.controller';
+import { ConsoleSsoConsumer } from './console-sso.consumer';
 import { setConsoleCookie } from './console-cookie';
 import { formText, type FormBody } from './console-forms';
 import { consolePage, h } from './console-html';
@@ -29,7 +30,7 @@ import { ConsolePageFilter } from './console.filter';
 export class ConsoleSsoController {
   constructor(
     private readonly connections: ConnectionsService,
-    private readonly saml: SamlService,
+    private readonly sso: ConsoleSsoConsumer,
     private readonly sessions: ConsoleSessionsService,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
@@ -48,27 +49,18 @@ export class ConsoleSsoController {
       );
     }
     const binding = ensureBrowserBinding(req, res, this.config);
-    sendOutgoing(
-      res,
-      await this.saml.startLogin(connection.slug, consoleNext(body?.next), binding, {
-        ...ADMIN_CONSOLE_LOGIN_CONTEXT,
-      }),
-    );
+    sendOutgoing(res, await this.sso.start(connection.slug, consoleNext(body?.next), binding));
   }
 
   @ConsoleOpen()
   @Get('continue')
   async continue(
-    @Query('connection') slug: unknown,
     @Query('code') code: unknown,
     @Req() req: ConsoleRequest,
     @Res() res: Response,
   ): Promise<void> {
-    const identity = await this.saml.completeAdminConsoleLogin(
-      typeof slug === 'string' ? slug : '',
-      code,
-      readCookie(req, browserCookieName(this.config)),
-    );
+    // (The code alone names the sign-in; the connection in the URL is for people reading it.)
+    const identity = await this.sso.identity(code, readCookie(req, browserCookieName(this.config)));
     const { connection, mapped } = identity;
     const adminGroups = connection.options.adminGroups ?? [];
     const who = mapped.email ?? mapped.subject;
@@ -99,7 +91,7 @@ export class ConsoleSsoController {
     setConsoleCookie(res, this.config, token, session.expiresAt);
     // The browser arrives here through the IdP's cross-site POST: a SameSite=Strict cookie is only sent on
     // the next same-site navigation, so continue from this page (automatically when script runs).
-    const next = consoleNext(identity.returnTo);
+    const next = consoleNext(identity.next);
     res
       .setHeader('Cache-Control', 'no-store')
       .type('html')

@@ -11,6 +11,7 @@ import { ScimModule } from '../../scim/scim.module';
 import { WebhooksModule } from '../../webhooks/webhooks.module';
 import { EventsModule } from '../../events/events.module';
 import { SetupLinksModule } from '../setup-links/setup-links.module';
+import { TestLoginModule } from '../test-login/test-login.module';
 import { ConsoleAppsController } from './console-apps.controller';
 import { ConsoleAuditController } from './console-audit.controller';
 import { ConsoleAuthController } from './console-auth.controller';
@@ -24,6 +25,7 @@ import { ConsoleUploadMiddleware } from './console-upload.middleware';
 import { ConsoleUsersController } from './console-users.controller';
 import { ConsoleWebhooksController } from './console-webhooks.controller';
 import { ConsoleSessionGuard } from './console.guard';
+import { ConsoleSsoConsumer } from './console-sso.consumer';
 
 /** The web admin console at /admin: server-rendered pages over the bridge's services. */
 @Module({
@@ -36,6 +38,7 @@ import { ConsoleSessionGuard } from './console.guard';
     SamlModule,
     OidcModule,
     SetupLinksModule,
+    TestLoginModule,
     ScimModule,
     WebhooksModule,
     EventsModule,
@@ -52,7 +55,11 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleWebhooksController,
     ConsoleEventsController,
   ],
-  providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
+  providers: [
+    ConsoleSessionsService,
+    ConsoleSsoConsumer,
+    { provide: APP_GUARD, useClass: ConsoleSessionGuard },
+  ],
   exports: [ConsoleSessionsService],
 })
 export class ConsoleModule implements NestModule {

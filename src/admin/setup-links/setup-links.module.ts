@@ -2,8 +2,8 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AuditModule } from '../../audit/audit.module';
 import { ConnectionsModule } from '../../connections/connections.module';
 import { KeysModule } from '../../keys/keys.module';
-import { SamlModule } from '../../saml/saml.module';
 import { ScimModule } from '../../scim/scim.module';
+import { TestLoginModule } from '../test-login/test-login.module';
 import { ConsoleUploadMiddleware } from '../console/console-upload.middleware';
 import { SetupLinksController } from './setup-links.controller';
 import { SetupLinksService } from './setup-links.service';
@@ -11,7 +11,7 @@ import { SetupPageController } from './setup-page.controller';
 
 /** Customer setup links: the admin API and the customer's setup pages at /setup. */
 @Module({
-  imports: [AuditModule, ConnectionsModule, KeysModule, SamlModule, ScimModule],
+  imports: [AuditModule, ConnectionsModule, KeysModule, TestLoginModule, ScimModule],
   controllers: [SetupLinksController, SetupPageController],
   providers: [SetupLinksService],
   exports: [SetupLinksService],

@@ -22,8 +22,9 @@ import { PRESETS, type Preset } from '../../connections/connection.entity';
 import { connectionView, type ConnectionView } from '../../connections/connection.view';
 import { ConnectionsService } from '../../connections/connections.service';
 import { SpKeysService } from '../../keys/sp-keys.service';
-import { SamlService, sendOutgoing } from '../../saml/saml.service';
+import { sendOutgoing } from '../../saml/login.port';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
+import { TestLoginConsumer } from '../test-login/test-login.consumer';
 import {
   applyMetadataInput,
   certificateBadges,
@@ -66,7 +67,7 @@ export class SetupPageController {
     private readonly links: SetupLinksService,
     private readonly connections: ConnectionsService,
     private readonly spKeys: SpKeysService,
-    private readonly saml: SamlService,
+    private readonly testLogins: TestLoginConsumer,
     private readonly scimTokens: ScimTokensService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {
@@ -172,7 +173,7 @@ export class SetupPageController {
   async testLogin(@Req() req: Request, @Body() body: FormBody, @Res() res: Response): Promise<void> {
     const resolved = await this.forPost(req, body, 'test_login');
     const binding = ensureBrowserBinding(req, res, this.config);
-    const outgoing = await this.saml.startTestLogin(resolved.connection.slug, binding, '/setup');
+    const outgoing = await this.testLogins.start(resolved.connection.slug, binding, '/setup');
     await this.links.recordTestLogin(resolved);
     sendOutgoing(res, outgoing);
   }

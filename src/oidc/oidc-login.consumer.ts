@@ -1,0 +1,53 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import {
+  LoginPort,
+  type LoginConsumer,
+  type OutgoingMessage,
+  type UserRefusal,
+  type VerifiedLogin,
+} from '../saml/login.port';
+
+/** The oidc-provider interaction the login is for, and the app that asked. */
+export type OidcLoginState = { interaction: string; clientId: string };
+
+/** What an app hears (access_denied's error_description) when the login was refused for this reason. */
+export function refusalDescription(reason: unknown): string {
+  return reason === 'saml_user_disabled'
+    ? 'The account is disabled.'
+    : reason === 'user_deprovisioned'
+      ? 'The account was deprovisioned by the directory.'
+      : 'The sign-in failed.';
+}
+
+/**
+ * The OIDC interaction as a consumer of SAML logins. Its continue step is the interaction's callback
+ * itself (`/oidc/interaction/:uid/callback?code=`): the ACS sends the browser straight there, where the
+ * verified login signs the user in and finishes the interaction in one request. A login the ACS refuses
+ * because of the user ends at the app (`…/abort`, access_denied) rather than on the error page.
+ */
+@Injectable()
+export class OidcLoginConsumer implements LoginConsumer<OidcLoginState>, OnModuleInit {
+  readonly id = 'oidc-interaction';
+
+  constructor(private readonly port: LoginPort) {}
+
+  onModuleInit(): void {
+    this.port.register(this);
+  }
+
+  continueUrl(code: string, login: { state: OidcLoginState }): string {
+    return `/oidc/interaction/${encodeURIComponent(login.state.interaction)}/callback?code=${code}`;
+  }
+
+  refusedUrl(reason: UserRefusal, state: OidcLoginState): string {
+    return `/oidc/interaction/${encodeURIComponent(state.interaction)}/abort?reason=${reason}`;
+  }
+
+  start(slug: string, state: OidcLoginState, browserBinding: string): Promise<OutgoingMessage> {
+    return this.port.start(slug, { consumer: this, state, browserBinding });
+  }
+
+  take(code: unknown, browserProof: string | undefined): Promise<VerifiedLogin<OidcLoginState>> {
+    return this.port.take<OidcLoginState>(code, browserProof, this);
+  }
+}
