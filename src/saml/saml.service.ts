@@ -18,6 +18,7 @@ import { isDeprovisioned, UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
+import { PENDING_AUTHN_KEY, pendingAuthnFor, type RequestedAuthn } from './requested-authn';
 import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import { decryptAssertions } from './saml-decryption';
@@ -232,6 +233,7 @@ export class SamlService {
     returnTo: string | undefined,
     browserBinding: string | null,
     context: Record<string, unknown> = {},
+    authn?: RequestedAuthn,
   ): Promise<OutgoingMessage> {
     const connection = await this.connection(slug);
     if (returnTo !== undefined && !isSafeReturnPath(returnTo)) {
@@ -251,12 +253,14 @@ export class SamlService {
     }
     const ring = await this.spKeys.ring(connection.id);
     const id = newMessageId();
+    // What the response must then show (checked by acs/checks/authn-context.ts).
+    const pendingAuthn = pendingAuthnFor(authn, connection.options.forceAuthn);
     await this.state.createRequest({
       id,
       connectionId: connection.id,
       kind: 'authn',
       returnTo: returnTo ?? null,
-      context,
+      context: pendingAuthn ? { ...context, [PENDING_AUTHN_KEY]: pendingAuthn } : context,
       browserBinding: browserBinding ? sha256(browserBinding) : null,
     });
     const engine = this.engines.forRequest(connection, this.config.baseUrl, ring.current, {
@@ -264,6 +268,7 @@ export class SamlService {
       sign: connection.options.signAuthnRequests || connection.idp.wantAuthnRequestsSigned,
       binding: endpoint.binding,
       entryPoint: endpoint.location,
+      authn,
     });
     void this.traces.record({
       connectionId: connection.id,

@@ -3,7 +3,9 @@ import type { AssertionDecryption, EngineOutcome } from '../saml-engine-pool';
 import type { SamlRequestEntity } from '../saml-request.entity';
 import { SamlRejection } from '../saml-rejection';
 import { type AcsMessage, need } from './acs-message';
+import { pendingAuthnOf } from '../requested-authn';
 import { checkAssertionIssuer } from './checks/assertion-issuer';
+import { checkAuthnContext } from './checks/authn-context';
 import { checkConditionsAndWindows } from './checks/conditions-and-windows';
 import { decryptInPlace } from './checks/decryption';
 import { checkEncryptionEnvelope, encryptedAssertionsOf } from './checks/encryption-envelope';
@@ -184,6 +186,18 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
       checkReplay(need(m.assertion, 'the assertion facts'), m.policy.clockSkewMs, (id, until) =>
         ports.rememberAssertion(id, until),
       ),
+  },
+  {
+    name: 'authn context',
+    run: (m) => {
+      const pending = need(m.pending, 'the pending request');
+      if (!pending) return;
+      checkAuthnContext(need(m.assertion, 'the assertion facts'), pendingAuthnOf(pending.context), {
+        requestedAt: pending.createdAt,
+        now: m.policy.now,
+        clockSkewMs: m.policy.clockSkewMs,
+      });
+    },
   },
   {
     name: 'subject mapping',
