@@ -108,6 +108,7 @@ describe('ACS checks on XML fixtures', () => {
       'conditions and windows',
       'InResponseTo binding',
       'replay',
+      'authn context',
       'subject mapping',
       'user state',
     ]);
