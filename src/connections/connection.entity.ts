@@ -16,6 +16,21 @@ export type Preset = (typeof PRESETS)[number];
 export const SIGNATURE_REQUIREMENTS = ['assertion', 'response', 'either', 'both'] as const;
 export type SignatureRequirement = (typeof SIGNATURE_REQUIREMENTS)[number];
 
+/**
+ * One OIDC `acr` value an app may ask for, and the IdP's SAML authentication context classes that satisfy
+ * it (see src/oidc/step-up.ts).
+ */
+export interface AcrMapping {
+  /** The OIDC acr value (acr_values / claims.id_token.acr). */
+  acr: string;
+  /** AuthnContextClassRefs requested for it, and the only ones accepted as meeting it. */
+  classRefs: string[];
+  /** RequestedAuthnContext Comparison sent with it (default exact). */
+  comparison?: 'exact' | 'minimum' | 'maximum' | 'better';
+  /** RFC 8176 methods the ID token's amr states when the IdP answers with one of classRefs. */
+  amr?: string[];
+}
+
 /** Per-connection SAML policy. Defaults come from the preset; an admin may override each. */
 export interface ConnectionOptions {
   /** Which element must carry a valid signature from a metadata certificate. */
@@ -32,6 +47,11 @@ export interface ConnectionOptions {
   nameIdFormat?: string;
   /** RequestedAuthnContext class references; empty requests none. */
   requestedAuthnContext: string[];
+  /**
+   * OIDC acr values → SAML AuthnContextClassRefs, strongest first (the first entry listing the returned
+   * class is the ID token's acr). Unset: the preset's map.
+   */
+  acrMap?: AcrMapping[];
   /** Binding used to send AuthnRequests: the IdP's first advertised one when unset. */
   authnRequestBinding?: 'HTTP-Redirect' | 'HTTP-POST';
   /** Where IdP-initiated logins land (same-origin path or a registered app URL). */

@@ -7,6 +7,7 @@ import { Public } from '../common/public.decorator';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionLookup } from '../connections/connection-lookup';
+import { acrMapOf } from '../connections/connection-presets';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { escapeHtml, messagePage } from '../saml/html';
 import { AppSignInService } from '../saml/app-session/app-sign-in.service';
@@ -22,6 +23,12 @@ import {
 import { OidcLoginConsumer, refusalDescription } from './oidc-login.consumer';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcProviderHost } from './oidc-provider.host';
+import {
+  appAuthnRequest,
+  idTokenAuthn,
+  requestedAuthnFor,
+  UNMET_AUTHENTICATION_REQUIREMENTS,
+} from './step-up';
 
 type Choice = { slug: string } | { discovery: string | null } | { denied: string };
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -170,11 +177,25 @@ export class OidcInteractionController {
         res.type('html').send(discoveryPage(uid, choice.discovery, typeof email === 'string' ? email : ''));
         return;
       }
+      // Step-up: acr_values / claims, max_age and prompt=login become ForceAuthn and RequestedAuthnContext.
+      const connection = await this.connections.bySlug(choice.slug);
+      const stepUp = requestedAuthnFor(
+        appAuthnRequest(params, details.prompt.reasons),
+        connection ? acrMapOf(connection) : [],
+      );
+      if ('unmet' in stepUp) {
+        await finishInteraction(details, res, {
+          error: UNMET_AUTHENTICATION_REQUIREMENTS,
+          error_description: stepUp.unmet,
+        });
+        return;
+      }
       const binding = ensureBrowserBinding(req, res, this.config);
       const message = await this.logins.start(
         choice.slug,
         { interaction: uid, clientId: client.clientId },
         binding,
+        stepUp.authn,
       );
       sendOutgoing(res, message);
       return;
@@ -184,7 +205,10 @@ export class OidcInteractionController {
     await finishInteraction(details, res, { consent: {} }, { mergeWithLastSubmission: true });
   }
 
-  /** A SAML login that failed in a way the app must hear about (e.g. a disabled account): access_denied. */
+  /**
+   * A SAML login that failed in a way the app must hear about: a disabled account is access_denied; an
+   * authentication that did not meet what the app required (step-up) is unmet_authentication_requirements.
+   */
   @Get(':uid/abort')
   async abort(
     @Param('uid') uid: string,
@@ -194,6 +218,16 @@ export class OidcInteractionController {
   ): Promise<void> {
     const details = await this.details(req, res);
     if (!details || details.uid !== uid) return this.expired(res);
+    if (reason === 'saml_authn_context_unmet' || reason === 'saml_authn_stale') {
+      await finishInteraction(details, res, {
+        error: UNMET_AUTHENTICATION_REQUIREMENTS,
+        error_description:
+          reason === 'saml_authn_stale'
+            ? 'The identity provider did not authenticate the user again.'
+            : 'The identity provider did not authenticate the user as required.',
+      });
+      return;
+    }
     await finishInteraction(details, res, {
       error: 'access_denied',
       error_description: refusalDescription(reason),
@@ -255,14 +289,20 @@ export class OidcInteractionController {
       });
       return;
     }
+    // acr / amr say what the IdP reported, through the connection's acr map (see step-up.ts).
+    const { acr, amr } = idTokenAuthn(
+      session.authnContextClassRef,
+      acrMapOf(connection),
+      appAuthnRequest(details.params as Record<string, unknown>, []).acrValues,
+    );
     await finishInteraction(
       details,
       res,
       {
         login: {
           accountId: user.id,
-          acr: session.authnContextClassRef ?? undefined,
-          amr: ['ext'],
+          acr,
+          amr,
           ts: Math.floor((session.authnInstant ?? session.createdAt).getTime() / 1000),
         },
         // Consent is implicit (see loadImplicitGrant): answering it with the login saves a round trip.

@@ -6,6 +6,7 @@ import {
   type UserRefusal,
   type VerifiedLogin,
 } from '../saml/login.port';
+import type { RequestedAuthn } from '../saml/requested-authn';
 
 /** The oidc-provider interaction the login is for, and the app that asked. */
 export type OidcLoginState = { interaction: string; clientId: string };
@@ -23,7 +24,8 @@ export function refusalDescription(reason: unknown): string {
  * The OIDC interaction as a consumer of SAML logins. Its continue step is the interaction's callback
  * itself (`/oidc/interaction/:uid/callback?code=`): the ACS sends the browser straight there, where the
  * verified login signs the user in and finishes the interaction in one request. A login the ACS refuses
- * because of the user ends at the app (`…/abort`, access_denied) rather than on the error page.
+ * because of the user (access_denied) or of an unmet step-up (unmet_authentication_requirements) ends at
+ * the app (`…/abort`) rather than on the error page.
  */
 @Injectable()
 export class OidcLoginConsumer implements LoginConsumer<OidcLoginState>, OnModuleInit {
@@ -43,8 +45,13 @@ export class OidcLoginConsumer implements LoginConsumer<OidcLoginState>, OnModul
     return `/oidc/interaction/${encodeURIComponent(state.interaction)}/abort?reason=${reason}`;
   }
 
-  start(slug: string, state: OidcLoginState, browserBinding: string): Promise<OutgoingMessage> {
-    return this.port.start(slug, { consumer: this, state, browserBinding });
+  start(
+    slug: string,
+    state: OidcLoginState,
+    browserBinding: string,
+    authn?: RequestedAuthn,
+  ): Promise<OutgoingMessage> {
+    return this.port.start(slug, { consumer: this, state, browserBinding, authn });
   }
 
   take(code: unknown, browserProof: string | undefined): Promise<VerifiedLogin<OidcLoginState>> {

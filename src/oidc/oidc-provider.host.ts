@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { ACR_MFA, ACR_SFA } from '../connections/connection-presets';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { Statements } from '../database/statements';
@@ -235,6 +236,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         groups: ['groups'],
       },
       conformIdTokenClaims: false,
+      // The acr values the connection presets map (acr_values_supported); a connection's own map may add more.
+      acrValues: [ACR_MFA, ACR_SFA],
       // Extra discovery metadata (oidc-provider adds these keys to its own).
       discovery: { revoked_jtis_endpoint: `${this.config.issuer}${REVOKED_JTIS_PATH}` },
       formats: {
@@ -270,6 +273,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       rotateRefreshToken: true,
       features: {
         devInteractions: { enabled: false },
+        // Step-up: an essential acr is asked with claims={"id_token":{"acr":{"essential":true,…}}}.
+        claimsParameter: { enabled: true },
         clientCredentials: { enabled: true },
         // An app may introspect its own tokens; a service app (client_credentials, e.g. an API) any token.
         introspection: {

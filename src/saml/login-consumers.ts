@@ -3,7 +3,9 @@ import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import type { ConnectionEntity } from '../connections/connection.entity';
 import type { MappedUser } from '../mapping/attribute-mapping';
+import type { AUTHN_CONTEXT_REASONS } from './acs/checks/authn-context';
 import type { USER_STATE_REASONS } from './acs/checks/user-state';
+import type { RequestedAuthn } from './requested-authn';
 import { SamlRejection, TracedSamlRejection } from './saml-rejection';
 
 /**
@@ -16,8 +18,12 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** A consumer's own state for one login: JSON, opaque to the SAML core, handed back with the login. */
 export type LoginState = { [key: string]: JsonValue };
 
-/** Why the ACS refused a login because of the local user (see acs/checks/user-state.ts). */
-export type UserRefusal = (typeof USER_STATE_REASONS)[number];
+/**
+ * Why the ACS refused a login in a way the consumer may want to answer itself: the local user
+ * (acs/checks/user-state.ts: disabled, deprovisioned) or an authentication that is not the one the
+ * consumer asked for (acs/checks/authn-context.ts: step-up not met, not re-authenticated).
+ */
+export type UserRefusal = (typeof USER_STATE_REASONS)[number] | (typeof AUTHN_CONTEXT_REASONS)[number];
 
 /** What a consumer of SAML logins tells the SAML core. Register it with `LoginPort.register`. */
 export interface LoginConsumer<S extends LoginState = LoginState> {
@@ -29,8 +35,9 @@ export interface LoginConsumer<S extends LoginState = LoginState> {
    */
   continueUrl(code: string, login: { connectionSlug: string; state: S }): string;
   /**
-   * Where a login the ACS refuses because of the local user (disabled, deprovisioned) continues instead
-   * of the error page (e.g. back to the app that asked). Undefined: the error page.
+   * Where a login the ACS refuses because of the local user (disabled, deprovisioned) or of an unmet
+   * authentication requirement continues instead of the error page (e.g. back to the app that asked).
+   * Undefined: the error page.
    */
   refusedUrl?(reason: UserRefusal, state: S): string | undefined;
   /**
@@ -48,6 +55,8 @@ export interface StartLogin<S extends LoginState> {
   browserBinding: string;
   /** A same-site path the consumer may send the browser to afterwards (checked here: no open redirect). */
   returnTo?: string;
+  /** What the consumer asks of the IdP's authentication (ForceAuthn, RequestedAuthnContext; step-up). */
+  authn?: RequestedAuthn;
 }
 
 /** A login the ACS validated (every check of src/saml/acs/pipeline.ts), taken by its consumer. */

@@ -61,6 +61,7 @@ export class LoginPort {
       state: login.state,
       browserBinding: login.browserBinding,
       returnTo: login.returnTo,
+      authn: login.authn,
     });
   }
 

@@ -5,6 +5,7 @@ import { SAML_BINDINGS } from '../connections/metadata/idp-metadata.parser';
 import type { LoadedSpKey } from '../keys/sp-keys.service';
 import { spDetails } from '../connections/connection.view';
 import type { CloneableSamlConfig } from './saml-engine-pool';
+import type { RequestedAuthn } from './requested-authn';
 
 /**
  * node-saml keeps no request cache of ours: InResponseTo is checked by our policy layer against the
@@ -107,11 +108,22 @@ export class SamlEngineFactory {
       binding?: 'HTTP-Redirect' | 'HTTP-POST';
       entryPoint?: string;
       logoutUrl?: string;
+      /** This login's ForceAuthn and RequestedAuthnContext (added to the connection's own settings). */
+      authn?: RequestedAuthn;
     },
   ): SAML {
     const requestId = options.requestId;
+    const authn = options.authn;
     return new SAML({
       ...this.baseConfig(connection, baseUrl),
+      ...(authn?.forceAuthn ? { forceAuthn: true } : {}),
+      ...(authn?.context
+        ? {
+            disableRequestedAuthnContext: false,
+            authnContext: authn.context.classRefs,
+            racComparison: authn.context.comparison,
+          }
+        : {}),
       entryPoint: options.entryPoint,
       logoutUrl: options.logoutUrl ?? '',
       authnRequestBinding: options.binding === 'HTTP-POST' ? 'HTTP-POST' : undefined,

@@ -35,6 +35,8 @@ export type SamlReason =
   | 'saml_subject_missing'
   | 'saml_subject_unstable'
   | 'saml_attribute_conflict'
+  | 'saml_authn_context_unmet'
+  | 'saml_authn_stale'
   | 'saml_user_disabled'
   | 'user_deprovisioned'
   | 'saml_relay_state_invalid'

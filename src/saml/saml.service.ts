@@ -16,6 +16,7 @@ import { type LoadedSpKey, SpKeysService } from '../keys/sp-keys.service';
 import { UsersService } from '../users/users.service';
 import { autoPostPage } from './html';
 import { auditLoginFailure, LoginConsumers } from './login-consumers';
+import { PENDING_AUTHN_KEY, pendingAuthnFor, type RequestedAuthn } from './requested-authn';
 import { isSafeReturnPath, MAX_RELAY_STATE } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import { decryptAssertions } from './saml-decryption';
@@ -47,6 +48,8 @@ export interface PendingLogin {
   state: Record<string, unknown>;
   browserBinding: string;
   returnTo?: string;
+  /** What the consumer asks of the IdP's authentication (ForceAuthn, RequestedAuthnContext; step-up). */
+  authn?: RequestedAuthn;
 }
 
 export type OutgoingMessage = { kind: 'redirect'; url: string } | { kind: 'post'; html: string; csp: string };
@@ -165,12 +168,18 @@ export class SamlService {
     }
     const ring = await this.spKeys.ring(connection.id);
     const id = newMessageId();
+    // What the response must then show (checked by acs/checks/authn-context.ts).
+    const pendingAuthn = pendingAuthnFor(login.authn, connection.options.forceAuthn);
     await this.state.createRequest({
       id,
       connectionId: connection.id,
       kind: 'authn',
       returnTo: returnTo ?? null,
-      context: { consumer: login.consumer, state: login.state },
+      context: {
+        consumer: login.consumer,
+        state: login.state,
+        ...(pendingAuthn ? { [PENDING_AUTHN_KEY]: pendingAuthn } : {}),
+      },
       browserBinding: sha256(login.browserBinding),
     });
     const engine = this.engines.forRequest(connection, this.config.baseUrl, ring.current, {
@@ -178,6 +187,7 @@ export class SamlService {
       sign: connection.options.signAuthnRequests || connection.idp.wantAuthnRequestsSigned,
       binding: endpoint.binding,
       entryPoint: endpoint.location,
+      authn: login.authn,
     });
     runInBackground(
       'SSO trace',
@@ -315,6 +325,10 @@ export class SamlService {
           showDisabled: consumer.admitsRefusedUsers === true,
           continueTo: (reason) => consumer.refusedUrl?.(reason, state),
         };
+      },
+      authnRefusedUrl: (pending, reason) => {
+        const { consumer, state } = this.consumers.forRequest(pending.context);
+        return consumer.refusedUrl?.(reason, state);
       },
     };
   }

@@ -320,6 +320,8 @@ export interface AssertionInput {
   authnContextClassRef?: string;
   /** Default `new Date()`. */
   now?: Date;
+  /** AuthnStatement@AuthnInstant (default `now`): when the IdP says it authenticated the user. */
+  authnInstant?: Date;
   /** Conditions@NotBefore = now - this (default 60). */
   notBeforeSkewSeconds?: number;
   /** Conditions@NotOnOrAfter and SubjectConfirmationData@NotOnOrAfter = now + this (default 300). */
@@ -499,7 +501,7 @@ export class TestIdp {
       `<saml:AudienceRestriction><saml:Audience>${escapeXmlText(input.audience ?? input.spEntityId)}` +
       '</saml:Audience></saml:AudienceRestriction></saml:Conditions>' +
       `<saml:AuthnStatement${attrs([
-        ['AuthnInstant', samlInstant(now)],
+        ['AuthnInstant', samlInstant(input.authnInstant ?? now)],
         ['SessionIndex', input.sessionIndex ?? newSamlId()],
         [
           'SessionNotOnOrAfter',

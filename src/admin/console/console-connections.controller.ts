@@ -20,6 +20,7 @@ import { Public } from '../../common/public.decorator';
 import { decodeXmlBytes, XmlSafetyError } from '../../common/xml-safety';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
+import { acrMapOf } from '../../connections/connection-presets';
 import { PRESETS, SIGNATURE_REQUIREMENTS } from '../../connections/connection.entity';
 import type { ConnectionEntity } from '../../connections/connection.entity';
 import { connectionView, ConnectionView } from '../../connections/connection.view';
@@ -42,6 +43,7 @@ import {
 import {
   formFlag,
   formInt,
+  formJson,
   formList,
   formText,
   serviceError,
@@ -378,11 +380,13 @@ export class ConsoleConnectionsController {
       subjectSource: formText(body, 'subjectSource', 20),
       idpInitiatedTarget: formText(body, 'idpInitiatedTarget', 2048),
       adminGroups: formList(body, 'adminGroups') ?? [],
+      acrMap: formJson(body, 'acrMap'),
     };
     if (presetChanged) {
       // A new preset brings its own defaults: only the options the admin changed on this form override them.
       const current = entity.options as unknown as Record<string, unknown>;
-      for (const [k, v] of Object.entries(options)) if (v === current[k]) delete options[k];
+      for (const [k, v] of Object.entries(options))
+        if (JSON.stringify(v) === JSON.stringify(current[k])) delete options[k];
     }
     const plain = {
       name: formText(body, 'name', 200) ?? '',
@@ -859,6 +863,14 @@ export class ConsoleConnectionsController {
         name: 'forceAuthn',
         label: 'Ask the IdP to re-authenticate on every login',
         checked: flag('forceAuthn', options.forceAuthn),
+      }) +
+      textArea({
+        name: 'acrMap',
+        label: 'Step-up: OIDC acr values → SAML authentication context classes (JSON)',
+        value: values.acrMap ?? JSON.stringify(acrMapOf(entity), null, 2),
+        error: errors.acrMap,
+        rows: 6,
+        hint: 'A list of {"acr", "classRefs", "comparison", "amr"}, strongest first; [] maps nothing. See the README.',
       }) +
       checkbox({
         name: 'allowSha1',

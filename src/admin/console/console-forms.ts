@@ -50,6 +50,17 @@ export function formList(body: FormBody | undefined, name: string): string[] | u
     .filter(Boolean);
 }
 
+/** A JSON field: the parsed value, or the text itself when it is not JSON (validation reports it). */
+export function formJson(body: FormBody | undefined, name: string, max = 20_000): unknown {
+  const text = formText(body, name, max);
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** A whole number field, left as text when it is not one (validation reports it on the field). */
 export function formInt(body: FormBody | undefined, name: string): number | string | undefined {
   const text = formText(body, name, 20);

@@ -2,6 +2,8 @@ import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagg
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
   IsArray,
   IsBoolean,
   IsIn,
@@ -18,7 +20,8 @@ import {
 } from 'class-validator';
 import { PaginationQuery } from '../../common/pagination.query';
 import { PRESETS, SIGNATURE_REQUIREMENTS } from '../connection.entity';
-import type { ConnectionOptions, Preset, SignatureRequirement } from '../connection.entity';
+import type { AcrMapping, ConnectionOptions, Preset, SignatureRequirement } from '../connection.entity';
+import { AUTHN_COMPARISONS } from '../../saml/requested-authn';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export const DOMAIN_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -36,6 +39,43 @@ export class AttributeMappingDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) familyName?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) displayName?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(512) groups?: string;
+}
+
+/** One OIDC acr value and the SAML authentication context classes that satisfy it. */
+export class AcrMappingDto implements AcrMapping {
+  @ApiProperty({ example: 'https://refeds.org/profile/mfa', description: 'OIDC acr value (no spaces)' })
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,256}$/, { message: 'acr must be 1-256 printable characters without spaces' })
+  acr!: string;
+
+  @ApiProperty({
+    type: [String],
+    example: ['http://schemas.microsoft.com/claims/multipleauthn'],
+    description: 'SAML AuthnContextClassRefs requested for it, and the only ones accepted as meeting it',
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(256, { each: true })
+  classRefs!: string[];
+
+  @ApiPropertyOptional({ enum: AUTHN_COMPARISONS, description: 'RequestedAuthnContext Comparison (exact)' })
+  @IsOptional()
+  @IsIn(AUTHN_COMPARISONS)
+  comparison?: AcrMapping['comparison'];
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['mfa'],
+    description: 'RFC 8176 amr values the ID token states when the IdP answers with one of classRefs',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @Matches(/^[a-z]{2,16}$/, { each: true, message: 'amr values are RFC 8176 names such as mfa or pwd' })
+  amr?: string[];
 }
 
 export class ConnectionOptionsDto implements Partial<ConnectionOptions> {
@@ -119,6 +159,19 @@ export class ConnectionOptionsDto implements Partial<ConnectionOptions> {
   @IsString({ each: true })
   @MaxLength(256, { each: true })
   requestedAuthnContext?: string[];
+
+  @ApiPropertyOptional({
+    type: [AcrMappingDto],
+    description:
+      'OIDC acr values → SAML AuthnContextClassRefs, strongest first (default: the preset map; [] maps nothing)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ArrayUnique((m: AcrMappingDto) => m?.acr, { message: 'acrMap lists each acr value once' })
+  @ValidateNested({ each: true })
+  @Type(() => AcrMappingDto)
+  acrMap?: AcrMappingDto[];
 
   @ApiPropertyOptional({ enum: ['HTTP-Redirect', 'HTTP-POST'] })
   @IsOptional()

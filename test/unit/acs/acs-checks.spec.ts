@@ -108,6 +108,7 @@ describe('ACS checks on XML fixtures', () => {
       'conditions and windows',
       'InResponseTo binding',
       'replay',
+      'authn context',
       'subject mapping',
       'user state',
     ]);
@@ -415,6 +416,7 @@ describe('ACS checks on XML fixtures', () => {
         rememberAssertion: async () => true,
         findUser: async () => null,
         disabledUserPolicy: () => ({ showDisabled: false }),
+        authnRefusedUrl: () => undefined,
       };
       const connection = {
         options: { requiredSignature: 'either' },
