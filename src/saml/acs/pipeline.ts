@@ -7,7 +7,7 @@ import { checkAssertionIssuer } from './checks/assertion-issuer';
 import { checkConditionsAndWindows } from './checks/conditions-and-windows';
 import { decryptInPlace } from './checks/decryption';
 import { checkEncryptionEnvelope, encryptedAssertionsOf } from './checks/encryption-envelope';
-import { encryptedAssertionInvalid, VERIFIED_ENGINE_REASONS } from './checks/engine-verification';
+import { encryptedAssertionInvalid } from './checks/engine-verification';
 import { checkInResponseToBinding } from './checks/in-response-to-binding';
 import { parseSamlXml } from './checks/message-intake';
 import { checkMessageShape } from './checks/message-shape';
@@ -220,9 +220,10 @@ export async function runAcsPipeline(m: AcsMessage, ports: AcsPorts): Promise<vo
       ) {
         throw err;
       }
+      // The engine judges only the signatures (and decryption): it succeeds exactly when they verify.
       const verified = await ports.verify(m.decryptionKey, m.decryption).then(
         () => true,
-        (e: unknown) => e instanceof SamlRejection && VERIFIED_ENGINE_REASONS.has(e.reason),
+        () => false,
       );
       throw verified ? err : encryptedAssertionInvalid({ policy: err.reason });
     }
