@@ -142,6 +142,13 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
     },
   },
   {
+    // First after the engine, as node-saml judged them first when it did (Conditions window, then audience).
+    name: 'conditions and windows',
+    run: (m) => {
+      m.windows = checkConditionsAndWindows(need(m.signed, 'the signed assertion').element, m.policy);
+    },
+  },
+  {
     name: 'assertion issuer',
     run: (m) => {
       m.assertionIssuer = checkAssertionIssuer(
@@ -153,19 +160,14 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
   {
     name: 'subject confirmation',
     run: (m) => {
-      m.subject = checkSubjectConfirmation(need(m.signed, 'the signed assertion').element, m.policy);
-    },
-  },
-  {
-    name: 'conditions and windows',
-    run: (m) => {
-      const { element, id } = need(m.signed, 'the signed assertion');
-      const windows = checkConditionsAndWindows(element, m.policy);
-      m.assertion = assertionFacts(element, {
-        id,
+      const signed = need(m.signed, 'the signed assertion');
+      m.subject = checkSubjectConfirmation(signed.element, m.policy);
+      // Everything the signed assertion says, checked, for the checks after it and the login.
+      m.assertion = assertionFacts(signed.element, {
+        id: signed.id,
         issuer: need(m.assertionIssuer, 'the assertion issuer'),
-        ...need(m.subject, 'the subject'),
-        ...windows,
+        ...m.subject,
+        ...need(m.windows, 'the conditions'),
       });
     },
   },
