@@ -11,6 +11,7 @@ import { SamlAdminController } from './saml-admin.controller';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool } from './saml-engine-pool';
 import { SamlHousekeeping } from './saml-housekeeping';
+import { SamlAcsStrategy, SamlSloStrategy } from './saml-passport';
 import { SamlStateService } from './saml-state.service';
 import { SamlController } from './saml.controller';
 import { SamlService } from './saml.service';
@@ -35,6 +36,8 @@ import { SloService } from './slo.service';
     SamlStateService,
     LoginSessionsService,
     SamlHousekeeping,
+    SamlAcsStrategy,
+    SamlSloStrategy,
   ],
   exports: [SamlService, LoginSessionsService, SloService],
 })
