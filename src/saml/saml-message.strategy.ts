@@ -23,4 +23,3 @@ export class SamlMessageStrategy extends passport.Strategy {
     });
   }
 }
-
