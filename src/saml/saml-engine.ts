@@ -66,7 +66,15 @@ export class SamlEngineFactory {
   /** The ACS options without the cache provider: plain data a worker thread can receive (structured clone). */
   acsConfig(connection: ConnectionEntity, baseUrl: string, decryptionKey: LoadedSpKey): CloneableSamlConfig {
     const { cacheProvider: _inThreadOnly, ...config } = this.baseConfig(connection, baseUrl);
-    return { ...config, decryptionPvk: decryptionKey.privateKeyPem };
+    return {
+      ...config,
+      decryptionPvk: decryptionKey.privateKeyPem,
+      // The ACS engine verifies signatures and decrypts; audience, windows and confirmation are judged by
+      // our checks on the signed assertion it returns (acs/pipeline.ts), with our clock, so its refusals
+      // are the signature's (see classifyEngineError).
+      audience: false,
+      acceptedClockSkewMs: -1,
+    };
   }
 
   /** A cached instance for validating responses in this thread, per connection version and decryption key. */

@@ -1,5 +1,4 @@
 import {
-  Body,
   Controller,
   Get,
   HttpStatus,
@@ -10,6 +9,7 @@ import {
   Req,
   Res,
   UseFilters,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -23,7 +23,8 @@ import { AppSessionConsumer } from './app-session/app-session.consumer';
 import { messagePage, sessionPage } from './html';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlPageFilter } from './saml-page.filter';
-import { SamlService, sendOutgoing } from './saml.service';
+import { SamlAcsGuard, SamlSloGuard, verifiedMessage } from './saml-passport';
+import { type AcsSuccess, SamlService, sendOutgoing } from './saml.service';
 import {
   browserCookieName,
   clearSessionCookie,
@@ -33,11 +34,6 @@ import {
   setSessionCookie,
 } from './session-cookie';
 import { SloOutcome, SloService } from './slo.service';
-
-function rawQuery(req: Request): string {
-  const i = req.originalUrl.indexOf('?');
-  return i < 0 ? '' : req.originalUrl.slice(i + 1);
-}
 
 /** The browser-facing SAML endpoints of each connection. Thin: the services hold the logic. */
 @ApiExcludeController()
@@ -119,19 +115,12 @@ export class SamlController {
     sendOutgoing(res, message);
   }
 
+  /** The ACS, behind passport: the guard's strategy runs the ACS pipeline (SamlService.consumeResponse). */
   @Post(':slug/acs')
-  async acs(
-    @Param('slug') slug: string,
-    @Body() body: Record<string, unknown>,
-    @Req() req: Request & { id?: string },
-    @Res() res: Response,
-  ): Promise<void> {
+  @UseGuards(SamlAcsGuard)
+  acs(@Param('slug') slug: string, @Req() req: Request, @Res() res: Response): void {
     addLogContext(res, { connection: slug });
-    const result = await this.saml.consumeResponse(
-      slug,
-      body ?? {},
-      typeof req.id === 'string' ? req.id : undefined,
-    );
+    const result = verifiedMessage<AcsSuccess>(req);
     // The IdP's POST is cross-site, so cookies (SameSite=Lax) are absent here: continue with a same-site
     // GET of the login's consumer, where the browser proves it is the one that started the login.
     res.setHeader('Cache-Control', 'no-store');
@@ -154,18 +143,17 @@ export class SamlController {
     res.redirect(HttpStatus.SEE_OTHER, result.redirectTo);
   }
 
+  /** Single logout on both bindings, behind passport: the guard's strategy runs the SLO pipeline. */
   @Get(':slug/slo')
-  async sloRedirect(@Param('slug') slug: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    this.sendSlo(res, await this.slo.receive(slug, { binding: 'HTTP-Redirect', rawQuery: rawQuery(req) }));
+  @UseGuards(SamlSloGuard)
+  sloRedirect(@Req() req: Request, @Res() res: Response): void {
+    this.sendSlo(res, verifiedMessage<SloOutcome>(req));
   }
 
   @Post(':slug/slo')
-  async sloPost(
-    @Param('slug') slug: string,
-    @Body() body: Record<string, unknown>,
-    @Res() res: Response,
-  ): Promise<void> {
-    this.sendSlo(res, await this.slo.receive(slug, { binding: 'HTTP-POST', body: body ?? {} }));
+  @UseGuards(SamlSloGuard)
+  sloPost(@Req() req: Request, @Res() res: Response): void {
+    this.sendSlo(res, verifiedMessage<SloOutcome>(req));
   }
 
   @Get(':slug/logout')

@@ -15,6 +15,7 @@ import { SamlAdminController } from './saml-admin.controller';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool } from './saml-engine-pool';
 import { SamlHousekeeping } from './saml-housekeeping';
+import { SamlAcsStrategy, SamlSloStrategy } from './saml-passport';
 import { SamlStateService } from './saml-state.service';
 import { SamlController } from './saml.controller';
 import { SamlService } from './saml.service';
@@ -44,6 +45,8 @@ import { SloService } from './slo.service';
     LoginPort,
     AppSignInService,
     AppSessionConsumer,
+    SamlAcsStrategy,
+    SamlSloStrategy,
   ],
   // Consumers of SAML logins use the login port (and sign users in to the bridge with AppSignInService).
   exports: [LoginPort, AppSignInService, LoginSessionsService, SloService],

@@ -1,7 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Document, Element } from '@xmldom/xmldom';
-import { createVerify } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { AuditService } from '../audit/audit.service';
 import { SsoTracesService } from '../audit/sso-traces.service';
 import { Clock } from '../common/clock';
@@ -14,81 +11,19 @@ import type { LoginSessionEntity } from './login-session.entity';
 import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
-import { childElements, nonEmptyAttribute, textOf } from '../common/xml-dom';
-import { checkSignatureShapes } from './acs/checks/signature-shape';
-import { timeAttribute } from './acs/checks/timestamps';
-import { NS } from './saml-namespaces';
+import { need } from './acs/acs-message';
 import { SamlRejection } from './saml-rejection';
-import { decodeSamlBytes, MAX_SAML_MESSAGE_BYTES, parseSamlXml, SamlService } from './saml.service';
+import { SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
 import { runInBackground } from '../common/background';
+import { runSloPipeline, type SloPorts } from './slo/pipeline';
+import type { LogoutFacts, SloInput, SloMessage } from './slo/slo-message';
 
-const SIG_ALGS = new Map([
-  ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'sha256'],
-  ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'sha512'],
-]);
-const SHA1_SIG_ALG = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 
 export type SloOutcome =
   | { kind: 'redirect'; url: string; clearSession?: boolean }
   | { kind: 'page'; title: string; message: string; clearSession?: boolean };
-
-/** The raw query parameters of a Redirect-binding message, exactly as received (for signature checks). */
-export function rawQueryParams(rawQuery: string): Map<string, string> {
-  const params = new Map<string, string>();
-  for (const part of rawQuery.split('&')) {
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? part : part.slice(0, eq);
-    if (params.has(key))
-      throw new SamlRejection('saml_logout_invalid', `The parameter ${key} appears twice.`);
-    params.set(key, eq < 0 ? '' : part.slice(eq + 1));
-  }
-  return params;
-}
-
-/** decodeURIComponent that answers malformed escapes with a rejection instead of a URIError. */
-function safeDecode(value: string, plusIsSpace = false): string {
-  try {
-    return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, ' ') : value);
-  } catch {
-    throw new SamlRejection('saml_logout_invalid', 'A query parameter is not correctly URL-encoded.');
-  }
-}
-
-/** Inflates a Redirect-binding message with a hard cap on the output (DEFLATE bombs). */
-export function inflateBounded(base64: string): string {
-  let inflated: Buffer;
-  try {
-    inflated = inflateRawSync(Buffer.from(decodeURIComponent(base64), 'base64'), {
-      maxOutputLength: MAX_SAML_MESSAGE_BYTES,
-    });
-  } catch (err) {
-    if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new SamlRejection(
-        'saml_message_too_large',
-        'The SAML message inflates to more than is accepted.',
-        {},
-        413,
-      );
-    }
-    throw new SamlRejection('saml_malformed_xml', 'The SAML message is not valid URL-encoded DEFLATE data.');
-  }
-  return decodeSamlBytes(inflated);
-}
-
-interface LogoutMessage {
-  kind: 'LogoutRequest' | 'LogoutResponse';
-  id: string;
-  issuer: string;
-  destination?: string;
-  inResponseTo?: string;
-  statusCode?: string;
-  nameId?: string;
-  sessionIndexes: string[];
-  notOnOrAfter?: Date;
-  issueInstant?: Date;
-}
 
 /** Single logout, both bindings, both directions. */
 @Injectable()
@@ -181,54 +116,30 @@ export class SloService {
     return { kind: 'redirect', url, clearSession: true };
   }
 
-  /** Receives a LogoutRequest (IdP-initiated) or LogoutResponse (answer to ours) on either binding. */
-  async receive(
-    slug: string,
-    input:
-      | { binding: 'HTTP-Redirect'; rawQuery: string }
-      | { binding: 'HTTP-POST'; body: Record<string, unknown> },
-  ): Promise<SloOutcome> {
+  /**
+   * Receives a LogoutRequest (IdP-initiated) or LogoutResponse (answer to ours) on either binding: every
+   * check, in the order src/saml/slo/pipeline.ts lists them, then the logout.
+   */
+  async receive(slug: string, input: SloInput): Promise<SloOutcome> {
     let connection: ConnectionEntity | undefined;
-    let xml: string | undefined;
+    let m: SloMessage | undefined;
     try {
       connection = await this.saml.connection(slug, false);
-      const sloUrl = spDetails(this.config.baseUrl, connection).sloUrl;
-      let relayState: string | undefined;
-      let message: LogoutMessage;
-      if (input.binding === 'HTTP-Redirect') {
-        const params = rawQueryParams(input.rawQuery);
-        const encoded = params.get('SAMLRequest') ?? params.get('SAMLResponse');
-        if (!encoded)
-          throw new SamlRejection(
-            'saml_message_missing',
-            'The request carries no SAMLRequest or SAMLResponse.',
-          );
-        if (encoded.length > MAX_SAML_MESSAGE_BYTES)
-          throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.', {}, 413);
-        xml = inflateBounded(encoded);
-        relayState = params.has('RelayState')
-          ? safeDecode(params.get('RelayState') as string, true)
-          : undefined;
-        message = this.read(parseSamlXml(xml), connection, sloUrl);
-        this.verifyRedirectSignature(connection, input.rawQuery, params);
-      } else {
-        const field = typeof input.body.SAMLRequest === 'string' ? 'SAMLRequest' : 'SAMLResponse';
-        const encoded = input.body[field];
-        if (typeof encoded !== 'string' || !encoded)
-          throw new SamlRejection('saml_message_missing', 'The request carries no SAML message.');
-        xml = decodeSamlBytes(Buffer.from(encoded, 'base64'));
-        relayState = typeof input.body.RelayState === 'string' ? input.body.RelayState : undefined;
-        const doc = parseSamlXml(xml);
-        if (!childElements(doc.documentElement as Element, NS.ds, 'Signature').length) {
-          throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
-        }
-        checkSignatureShapes(doc, [doc.documentElement as Element], connection.options);
-        message = this.read(doc, connection, sloUrl);
-        await this.verifyPostSignature(connection, xml, field);
-      }
+      m = {
+        connection,
+        input,
+        policy: {
+          sloUrl: spDetails(this.config.baseUrl, connection).sloUrl,
+          idpEntityId: connection.idpEntityId,
+          allowSha1: connection.options.allowSha1,
+          clockSkewMs: connection.options.clockSkewSeconds * 1000,
+          now: this.clock.now(),
+        },
+      };
+      const message = await runSloPipeline(m, this.sloPorts(connection));
       return message.kind === 'LogoutRequest'
-        ? await this.answerLogoutRequest(connection, message, relayState)
-        : await this.acceptLogoutResponse(connection, message);
+        ? await this.answerLogoutRequest(connection, message, m.relayState)
+        : await this.acceptLogoutResponse(connection, message, m.pending?.returnTo ?? null);
     } catch (err) {
       if (!(err instanceof SamlRejection)) throw err;
       const traceId = await this.traces.record({
@@ -238,7 +149,7 @@ export class SloService {
         reason: err.reason,
         message: err.message,
         detail: err.detail,
-        samlMessage: xml,
+        samlMessage: m?.xml,
       });
       this.logger.warn(
         { connection: slug, reason: err.reason, traceId },
@@ -260,150 +171,35 @@ export class SloService {
     }
   }
 
-  private read(doc: Document, connection: ConnectionEntity, sloUrl: string): LogoutMessage {
-    const root = doc.documentElement as Element;
-    if (
-      root.namespaceURI !== NS.protocol ||
-      (root.localName !== 'LogoutRequest' && root.localName !== 'LogoutResponse')
-    ) {
-      throw new SamlRejection(
-        'saml_logout_invalid',
-        'The message is neither a LogoutRequest nor a LogoutResponse.',
-      );
-    }
-    const attr = (name: string) => nonEmptyAttribute(root, name);
-    // Strict xs:dateTime with its time zone, as on the ACS: a malformed time is refused, never ignored.
-    const time = (name: string) => timeAttribute(root, name);
-    const issuer = textOf(childElements(root, NS.assertion, 'Issuer')[0]);
-    if (issuer !== connection.idpEntityId) {
-      throw new SamlRejection(
-        'saml_issuer_mismatch',
-        'The logout message comes from another identity provider.',
-        {
-          issuer,
-          expected: connection.idpEntityId,
-        },
-      );
-    }
-    const destination = attr('Destination');
-    if (destination !== undefined && destination !== sloUrl) {
-      throw new SamlRejection(
-        'saml_destination_mismatch',
-        'The logout message was addressed to another URL.',
-        {
-          destination,
-          expected: sloUrl,
-        },
-      );
-    }
-    const now = this.clock.now().getTime();
-    const skew = connection.options.clockSkewSeconds * 1000;
-    const notOnOrAfter = time('NotOnOrAfter');
-    if (notOnOrAfter && notOnOrAfter.getTime() + skew <= now) {
-      throw new SamlRejection('saml_expired', 'The logout message has expired (NotOnOrAfter).');
-    }
-    const issueInstant = time('IssueInstant');
-    if (!issueInstant || Math.abs(issueInstant.getTime() - now) > skew + 10 * 60_000) {
-      throw new SamlRejection(
-        'saml_expired',
-        'The logout message is too old or from the future (IssueInstant).',
-      );
-    }
-    const id = attr('ID');
-    if (!id) throw new SamlRejection('saml_logout_invalid', 'The logout message has no ID.');
-    const status = childElements(root, NS.protocol, 'Status')[0];
+  /** The I/O of the SLO checks for one message of `connection`. */
+  private sloPorts(connection: ConnectionEntity): SloPorts {
     return {
-      kind: root.localName as LogoutMessage['kind'],
-      id,
-      issuer,
-      destination,
-      inResponseTo: attr('InResponseTo'),
-      statusCode: status
-        ? (childElements(status, NS.protocol, 'StatusCode')[0]?.getAttribute('Value') ?? undefined)
-        : undefined,
-      nameId: textOf(childElements(root, NS.assertion, 'NameID')[0]) || undefined,
-      sessionIndexes: childElements(root, NS.protocol, 'SessionIndex').map(textOf).filter(Boolean),
-      notOnOrAfter,
-      issueInstant,
-    };
-  }
-
-  /** Redirect binding: the signature covers the exact received octets `SAML…=…[&RelayState=…]&SigAlg=…`. */
-  private verifyRedirectSignature(
-    connection: ConnectionEntity,
-    rawQuery: string,
-    params: Map<string, string>,
-  ): void {
-    const sigAlg = params.get('SigAlg');
-    const signature = params.get('Signature');
-    if (!sigAlg || !signature)
-      throw new SamlRejection('saml_signature_missing', 'Logout messages must be signed.');
-    const alg = safeDecode(sigAlg);
-    const allowed = SIG_ALGS.has(alg) || (connection.options.allowSha1 && alg === SHA1_SIG_ALG);
-    if (!allowed) {
-      throw new SamlRejection(
-        'saml_signature_algorithm_forbidden',
-        `The signature algorithm ${alg} is not accepted.`,
-      );
-    }
-    const messageKey = params.has('SAMLRequest') ? 'SAMLRequest' : 'SAMLResponse';
-    const signed = [messageKey, ...(params.has('RelayState') ? ['RelayState'] : []), 'SigAlg']
-      .map((k) => `${k}=${params.get(k)}`)
-      .join('&');
-    if (!rawQuery.includes(signed))
-      throw new SamlRejection('saml_logout_invalid', 'The query parameters are not in the signed order.');
-    const sig = Buffer.from(safeDecode(signature), 'base64');
-    const hash = SIG_ALGS.get(alg) ?? 'sha1';
-    const ok = connection.idp.signingCertificates.some((c) => {
-      try {
-        return createVerify(hash).update(signed).verify(c.pem, sig);
-      } catch {
-        return false;
-      }
-    });
-    if (!ok) throw new SamlRejection('saml_signature_invalid', 'The logout message signature is not valid.');
-  }
-
-  private async verifyPostSignature(
-    connection: ConnectionEntity,
-    xml: string,
-    field: 'SAMLRequest' | 'SAMLResponse',
-  ): Promise<void> {
-    const engine = this.engines.forVerification(connection, this.config.baseUrl);
-    const encoded = Buffer.from(xml, 'utf8').toString('base64');
-    try {
-      if (field === 'SAMLRequest') await engine.validatePostRequestAsync({ SAMLRequest: encoded });
-      else {
+      verifyPostSignature: async (xml, field) => {
+        const engine = this.engines.forVerification(connection, this.config.baseUrl);
+        const encoded = Buffer.from(xml, 'utf8').toString('base64');
+        if (field === 'SAMLRequest') {
+          await engine.validatePostRequestAsync({ SAMLRequest: encoded });
+          return;
+        }
         const result = await engine.validatePostResponseAsync({ SAMLResponse: encoded });
-        if (!result.loggedOut) throw new Error('not a logout response');
-      }
-    } catch (err) {
-      throw new SamlRejection('saml_signature_invalid', 'The logout message signature is not valid.', {
-        engine: (err as Error).message,
-      });
-    }
+        if (!result.loggedOut) throw new Error('node-saml did not read a LogoutResponse');
+      },
+      // Logout request IDs share the replay cache with assertion IDs, kept apart by their prefix.
+      rememberLogoutRequest: (id, until) =>
+        this.state.rememberAssertion(connection.id, `logout:${id}`, until),
+      consumeLogoutRequest: (id) => this.state.consumeRequest(id, connection.id, 'logout'),
+    };
   }
 
   private async answerLogoutRequest(
     connection: ConnectionEntity,
-    message: LogoutMessage,
+    message: LogoutFacts,
     relayState?: string,
   ): Promise<SloOutcome> {
-    if (!message.nameId) {
-      throw new SamlRejection('saml_logout_invalid', 'The LogoutRequest names no user (NameID).');
-    }
-    // A captured LogoutRequest must not end the user's next session: each ID is accepted once.
-    const skew = connection.options.clockSkewSeconds * 1000;
-    const until = message.notOnOrAfter ?? new Date((message.issueInstant as Date).getTime() + 10 * 60_000);
-    const fresh = await this.state.rememberAssertion(
-      connection.id,
-      `logout:${message.id}`,
-      new Date(until.getTime() + skew),
-    );
-    if (!fresh) throw new SamlRejection('saml_replay', 'This LogoutRequest was already processed.');
+    const nameId = need(message.nameId, 'the NameID');
     const ended = await this.sessions.endByNameId(
       connection.id,
-      message.nameId,
+      nameId,
       message.sessionIndexes,
       'idp_logout',
     );
@@ -445,7 +241,7 @@ export class SloService {
     });
     // "Unknown sessions still get a proper LogoutResponse": success either way, the user is signed out here.
     const url = await engine.getLogoutResponseUrlAsync(
-      { ID: message.id, issuer: message.issuer, nameID: message.nameId, nameIDFormat: '' },
+      { ID: message.id, issuer: message.issuer, nameID: nameId, nameIDFormat: '' },
       relayState ?? '',
       {},
       true,
@@ -455,20 +251,9 @@ export class SloService {
 
   private async acceptLogoutResponse(
     connection: ConnectionEntity,
-    message: LogoutMessage,
+    message: LogoutFacts,
+    returnTo: string | null,
   ): Promise<SloOutcome> {
-    const pending = message.inResponseTo
-      ? await this.state.consumeRequest(message.inResponseTo, connection.id, 'logout')
-      : null;
-    if (!pending) {
-      throw new SamlRejection(
-        'saml_in_response_to_unknown',
-        'This LogoutResponse answers no logout request of ours.',
-        {
-          inResponseTo: message.inResponseTo ?? null,
-        },
-      );
-    }
     const ok = message.statusCode === STATUS_SUCCESS;
     await this.audit.recordSafely({
       type: 'logout.saml_idp_response',
@@ -488,7 +273,7 @@ export class SloService {
       reason: ok ? undefined : 'saml_idp_error_status',
       message: ok ? 'The IdP confirmed the logout' : `The IdP answered the logout with ${message.statusCode}`,
     });
-    if (pending.returnTo) return { kind: 'redirect', url: pending.returnTo, clearSession: true };
+    if (returnTo) return { kind: 'redirect', url: returnTo, clearSession: true };
     return {
       kind: 'page',
       title: 'Signed out',

@@ -74,11 +74,13 @@ export interface AcsMessage {
   engine?: EngineOutcome;
   /** signed assertion: the assertion as node-saml verified it (the signed bytes) */
   signed?: { element: Element; id: string };
+  /** conditions and windows */
+  windows?: { conditionsEnd?: Date; sessionNotOnOrAfter?: Date };
   /** assertion issuer */
   assertionIssuer?: string;
   /** subject confirmation */
   subject?: { nameIdElement: Element; nameId: string; confirmation: Element; notOnOrAfter: Date };
-  /** conditions and windows: everything the signed assertion says, checked */
+  /** subject confirmation: everything the signed assertion says, checked */
   assertion?: AssertionFacts;
   /** subject mapping */
   mapped?: MappedUser;

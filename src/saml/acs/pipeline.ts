@@ -9,7 +9,7 @@ import { type AuthnContextReason, checkAuthnContext } from './checks/authn-conte
 import { checkConditionsAndWindows } from './checks/conditions-and-windows';
 import { decryptInPlace } from './checks/decryption';
 import { checkEncryptionEnvelope, encryptedAssertionsOf } from './checks/encryption-envelope';
-import { encryptedAssertionInvalid, VERIFIED_ENGINE_REASONS } from './checks/engine-verification';
+import { encryptedAssertionInvalid } from './checks/engine-verification';
 import { checkInResponseToBinding } from './checks/in-response-to-binding';
 import { parseSamlXml } from './checks/message-intake';
 import { checkMessageShape } from './checks/message-shape';
@@ -146,6 +146,13 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
     },
   },
   {
+    // First after the engine, as node-saml judged them first when it did (Conditions window, then audience).
+    name: 'conditions and windows',
+    run: (m) => {
+      m.windows = checkConditionsAndWindows(need(m.signed, 'the signed assertion').element, m.policy);
+    },
+  },
+  {
     name: 'assertion issuer',
     run: (m) => {
       m.assertionIssuer = checkAssertionIssuer(
@@ -157,19 +164,14 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
   {
     name: 'subject confirmation',
     run: (m) => {
-      m.subject = checkSubjectConfirmation(need(m.signed, 'the signed assertion').element, m.policy);
-    },
-  },
-  {
-    name: 'conditions and windows',
-    run: (m) => {
-      const { element, id } = need(m.signed, 'the signed assertion');
-      const windows = checkConditionsAndWindows(element, m.policy);
-      m.assertion = assertionFacts(element, {
-        id,
+      const signed = need(m.signed, 'the signed assertion');
+      m.subject = checkSubjectConfirmation(signed.element, m.policy);
+      // Everything the signed assertion says, checked, for the checks after it and the login.
+      m.assertion = assertionFacts(signed.element, {
+        id: signed.id,
         issuer: need(m.assertionIssuer, 'the assertion issuer'),
-        ...need(m.subject, 'the subject'),
-        ...windows,
+        ...m.subject,
+        ...need(m.windows, 'the conditions'),
       });
     },
   },
@@ -237,9 +239,10 @@ export async function runAcsPipeline(m: AcsMessage, ports: AcsPorts): Promise<vo
       ) {
         throw err;
       }
+      // The engine judges only the signatures (and decryption): it succeeds exactly when they verify.
       const verified = await ports.verify(m.decryptionKey, m.decryption).then(
         () => true,
-        (e: unknown) => e instanceof SamlRejection && VERIFIED_ENGINE_REASONS.has(e.reason),
+        () => false,
       );
       throw verified ? err : encryptedAssertionInvalid({ policy: err.reason });
     }

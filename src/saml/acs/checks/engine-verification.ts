@@ -1,21 +1,11 @@
-import { SamlRejection } from '../../saml-rejection';
+import { SamlEnginePoolError } from '../../saml-engine-pool';
+import { type SamlReason, SamlRejection } from '../../saml-rejection';
 
 export const ENGINE_VERIFICATION_REASONS = [
   'saml_signature_invalid',
   'saml_encrypted_assertion_invalid',
-  'saml_multiple_assertions',
-  'saml_audience_mismatch',
-  'saml_expired',
-  'saml_not_yet_valid',
   'saml_response_invalid',
 ] as const;
-
-/** The engine's refusals that come after it verified the signature (the content is the IdP's). */
-export const VERIFIED_ENGINE_REASONS: ReadonlySet<string> = new Set([
-  'saml_audience_mismatch',
-  'saml_expired',
-  'saml_not_yet_valid',
-]);
 
 /** The one refusal of an encrypted assertion that failed to decrypt, parse or verify (no oracle). */
 export function encryptedAssertionInvalid(detail: Record<string, unknown>): SamlRejection {
@@ -27,38 +17,45 @@ export function encryptedAssertionInvalid(detail: Record<string, unknown>): Saml
 }
 
 /**
- * What node-saml's refusal means. node-saml throws plain Errors (and on the worker pool only their message
- * crosses the thread), so this reads the message; every check of ours that can run before the engine does
- * (multiple assertions, signature shapes and algorithms, status), and audience and windows are checked
- * again by our own checks after it, so what is left to tell here is mostly "the signature does not verify".
+ * The only place an engine refusal is read by its message text. node-saml 5.1 throws plain `Error`s: its one
+ * error class, `SamlStatusError` (a non-Success status), cannot reach here because the idp-status check
+ * refuses such a response first, and on the worker pool only an error's name and message cross the thread.
+ * Everything else node-saml judges is judged before it by our checks (shape, multiple assertions, status,
+ * signature shapes and algorithms, times' syntax) or not by it at all: the ACS engine is configured with
+ * `audience: false` and `acceptedClockSkewMs: -1` (SamlEngineFactory.acsConfig), and our checks after it
+ * judge audience, windows and confirmation on the signed assertion. What is left is "does the signature
+ * verify", plus what node-saml cannot process of a verified message (e.g. two Conditions), which is told
+ * apart from it only by its text.
+ */
+const ENGINE_MESSAGES: ReadonlyArray<{ pattern: RegExp; reason: SamlReason; message: string }> = [
+  {
+    pattern: /signature/i,
+    reason: 'saml_signature_invalid',
+    message: 'The signature is not valid for any of the IdP certificates in the metadata.',
+  },
+];
+
+/**
+ * What node-saml's refusal (in this thread or on the worker pool) means, by type first: ours passes through,
+ * a pool failure (timeout, crashed worker) was no judgement of the response, an encrypted assertion's
+ * failures all look the same from outside (no padding / format oracle); then by ENGINE_MESSAGES.
  */
 export function classifyEngineError(err: unknown, encrypted: boolean): SamlRejection {
   if (err instanceof SamlRejection) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const detail = { engine: message };
-  if (/multiple assertions/i.test(message))
-    return new SamlRejection('saml_multiple_assertions', 'More than one assertion.', detail);
-  if (/audience/i.test(message))
-    return new SamlRejection(
-      'saml_audience_mismatch',
-      'The assertion is meant for another service provider.',
-      detail,
-    );
-  if (/expired/i.test(message))
-    return new SamlRejection('saml_expired', 'The assertion has expired.', detail);
-  if (/NotBefore|not yet valid/i.test(message))
-    return new SamlRejection('saml_not_yet_valid', 'The assertion is not valid yet.', detail);
-  if (encrypted) {
-    // Decryption, parsing and signature failures of an encrypted assertion look the same from outside
-    // (no padding / format oracle); the trace keeps the detail for admins.
-    return encryptedAssertionInvalid(detail);
+  const text =
+    typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
+  const detail = { engine: text };
+  if (err instanceof SamlEnginePoolError) {
+    // Not node-saml's judgement (a validation that timed out or exhausted its worker): refused as a whole.
+    if (encrypted) return encryptedAssertionInvalid({ ...detail, pool: true });
+    return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', {
+      ...detail,
+      pool: true,
+    });
   }
-  if (/signature/i.test(message)) {
-    return new SamlRejection(
-      'saml_signature_invalid',
-      'The signature is not valid for any of the IdP certificates in the metadata.',
-      detail,
-    );
-  }
+  // The trace keeps node-saml's detail for admins.
+  if (encrypted) return encryptedAssertionInvalid(detail);
+  const known = ENGINE_MESSAGES.find((m) => m.pattern.test(text));
+  if (known) return new SamlRejection(known.reason, known.message, detail);
   return new SamlRejection('saml_response_invalid', 'The SAML response could not be accepted.', detail);
 }

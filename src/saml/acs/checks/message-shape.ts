@@ -41,6 +41,14 @@ export function checkMessageShape(doc: Document): { root: Element; assertion: El
       count: all.length,
     });
   }
+  // node-saml counts the Response's children by local name alone (any namespace): so does this check, so
+  // that a look-alike assertion is refused here, by name, rather than by the engine's message text.
+  const byLocalName = childrenNamedInAnyNamespace(root, ['Assertion', 'EncryptedAssertion']);
+  if (byLocalName > 1) {
+    reject('saml_multiple_assertions', 'The Response carries more than one assertion.', {
+      count: byLocalName,
+    });
+  }
   const assertion = all[0];
   if (assertion.parentNode !== root) {
     reject('saml_assertion_misplaced', 'The assertion is not a direct child of the Response.');
@@ -50,4 +58,12 @@ export function checkMessageShape(doc: Document): { root: Element; assertion: El
     reject('saml_encrypted_assertion_invalid', 'The encrypted assertion could not be accepted.');
   }
   return { root, assertion };
+}
+
+function childrenNamedInAnyNamespace(parent: Element, localNames: string[]): number {
+  let count = 0;
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && localNames.includes((n as Element).localName ?? '')) count++;
+  }
+  return count;
 }

@@ -15,12 +15,32 @@ export const SIGNATURE_SHAPE_REASONS = [
   'saml_signature_algorithm_forbidden',
 ] as const;
 
-const SIGNATURE_ALGORITHMS = new Set([
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+/** The signature algorithms accepted, with their hash: XML signatures and Redirect-binding SigAlg alike. */
+const SIGNATURE_ALGORITHMS = new Map([
+  ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'sha256'],
+  ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha384', 'sha384'],
+  ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', 'sha512'],
 ]);
 const SHA1_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+
+/**
+ * The signature algorithm policy (SHA-1 only where the connection allows it): the hash of an accepted
+ * algorithm, else refused with saml_signature_algorithm_forbidden. SAML responses (ds:SignatureMethod) and
+ * single logout messages (ds:SignatureMethod on POST, SigAlg on Redirect) are held to the same rule.
+ */
+export function acceptedSignatureHash(method: string, ctx: { allowSha1: boolean }): string {
+  const hash =
+    SIGNATURE_ALGORITHMS.get(method) ?? (ctx.allowSha1 && method === SHA1_SIGNATURE ? 'sha1' : undefined);
+  if (hash) return hash;
+  reject(
+    'saml_signature_algorithm_forbidden',
+    method === SHA1_SIGNATURE
+      ? 'The IdP signed with RSA-SHA1, which this connection does not accept. Configure the IdP for RSA-SHA256 (or allow SHA-1 on the connection).'
+      : `The signature algorithm ${method || '(none)'} is not accepted.`,
+    { algorithm: method },
+  );
+}
+
 const DIGEST_ALGORITHMS = new Set([
   'http://www.w3.org/2001/04/xmlenc#sha256',
   'http://www.w3.org/2001/04/xmldsig-more#sha384',
@@ -78,17 +98,10 @@ export function checkSignatureShapes(
     if (!c14n || !CANONICALIZATIONS.has(c14n)) {
       reject('saml_signature_algorithm_forbidden', `Canonicalization ${c14n ?? '(none)'} is not accepted.`);
     }
-    const method = nonEmptyAttribute(childElement(signedInfo, NS.ds, 'SignatureMethod'), 'Algorithm') ?? '';
-    const sha1Ok = ctx.allowSha1 && method === SHA1_SIGNATURE;
-    if (!SIGNATURE_ALGORITHMS.has(method) && !sha1Ok) {
-      reject(
-        'saml_signature_algorithm_forbidden',
-        method === SHA1_SIGNATURE
-          ? 'The IdP signed with RSA-SHA1, which this connection does not accept. Configure the IdP for RSA-SHA256 (or allow SHA-1 on the connection).'
-          : `The signature algorithm ${method || '(none)'} is not accepted.`,
-        { algorithm: method },
-      );
-    }
+    acceptedSignatureHash(
+      nonEmptyAttribute(childElement(signedInfo, NS.ds, 'SignatureMethod'), 'Algorithm') ?? '',
+      ctx,
+    );
     for (const digest of elementsNamed(sig, NS.ds, 'DigestMethod')) {
       const alg = nonEmptyAttribute(digest, 'Algorithm') ?? '';
       if (!DIGEST_ALGORITHMS.has(alg) && !(ctx.allowSha1 && alg === SHA1_DIGEST)) {
