@@ -6,11 +6,13 @@ import { ConnectionsModule } from '../connections/connections.module';
 import { KeysModule } from '../keys/keys.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { UsersModule } from '../users/users.module';
+import { LoginSessionsRepository } from './login-sessions.repository';
 import { LoginSessionsService } from './login-sessions.service';
 import { SamlAdminController } from './saml-admin.controller';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool } from './saml-engine-pool';
 import { SamlHousekeeping } from './saml-housekeeping';
+import { SamlStateRepository } from './saml-state.repository';
 import { SamlStateService } from './saml-state.service';
 import { SamlController } from './saml.controller';
 import { SamlService } from './saml.service';
@@ -33,7 +35,9 @@ import { SloService } from './slo.service';
       inject: [BRIDGE_CONFIG, MetricsService],
     },
     SamlStateService,
+    SamlStateRepository,
     LoginSessionsService,
+    LoginSessionsRepository,
     SamlHousekeeping,
   ],
   exports: [SamlService, LoginSessionsService, SloService],

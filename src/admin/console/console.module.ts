@@ -17,6 +17,7 @@ import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleEventsController } from './console-events.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
+import { ConsoleSessionsRepository } from './console-sessions.repository';
 import { ConsoleSessionsService } from './console-sessions.service';
 import { ConsoleScimController } from './console-scim.controller';
 import { ConsoleSsoController } from './console-sso.controller';
@@ -52,7 +53,11 @@ import { ConsoleSessionGuard } from './console.guard';
     ConsoleWebhooksController,
     ConsoleEventsController,
   ],
-  providers: [ConsoleSessionsService, { provide: APP_GUARD, useClass: ConsoleSessionGuard }],
+  providers: [
+    ConsoleSessionsService,
+    ConsoleSessionsRepository,
+    { provide: APP_GUARD, useClass: ConsoleSessionGuard },
+  ],
   exports: [ConsoleSessionsService],
 })
 export class ConsoleModule implements NestModule {
