@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, Repository } from 'typeorm';
 import { ChangeCache, ChangeFeed } from '../database/change-feed';
 import { ConnectionEntity } from './connection.entity';
+import { ConnectionsRepository } from './connections.repository';
 
 /**
  * Connections as the login path reads them (by slug or id, several times per login), cached per instance
@@ -10,19 +10,25 @@ import { ConnectionEntity } from './connection.entity';
  */
 @Injectable()
 export class ConnectionLookup {
-  private readonly connections: Repository<ConnectionEntity>;
   private readonly cache: ChangeCache<ConnectionEntity | null>;
 
-  constructor(dataSource: DataSource, feed: ChangeFeed) {
-    this.connections = dataSource.getRepository(ConnectionEntity);
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    feed: ChangeFeed,
+  ) {
     this.cache = new ChangeCache(feed, ['connections']);
   }
 
   bySlug(slug: string): Promise<ConnectionEntity | null> {
-    return this.cache.get(`slug:${slug}`, () => this.connections.findOne({ where: { slug } }));
+    return this.cache.get(`slug:${slug}`, () => this.connections.findBySlug(slug));
   }
 
   byId(id: string): Promise<ConnectionEntity | null> {
-    return this.cache.get(`id:${id}`, () => this.connections.findOne({ where: { id } }));
+    return this.cache.get(`id:${id}`, () => this.connections.findById(id));
+  }
+
+  /** The enabled connections that list this email domain (their slugs, in order): login_hint routing. */
+  enabledWithDomain(domain: string): Promise<Array<{ slug: string }>> {
+    return this.connections.enabledWithDomain(domain);
   }
 }

@@ -1,5 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { changeSet } from '../audit/redact';
 import { ApiError } from '../common/api-error';
@@ -9,8 +9,10 @@ import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
-import { returnedRows } from '../database/returned-rows';
+import { Transactions } from '../database/transactions';
+import { UsersRepository } from '../users/users.repository';
 import { resolveOptions } from './connection-presets';
+import { ConnectionsRepository } from './connections.repository';
 import { ConnectionEntity, ConnectionOptions, Preset } from './connection.entity';
 import {
   CreateConnectionDto,
@@ -92,22 +94,21 @@ function toApiError(err: unknown): unknown {
 @Injectable()
 export class ConnectionsService {
   private readonly logger = new Logger('ConnectionsService');
-  private readonly connections: Repository<ConnectionEntity>;
   private readonly disabledListeners: Array<
     (connectionId: string, userIds?: string[]) => Promise<void> | void
   > = [];
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly connections: ConnectionsRepository,
+    private readonly users: UsersRepository,
+    private readonly transactions: Transactions,
     private readonly fetcher: MetadataFetcher,
     private readonly clock: Clock,
     private readonly spKeys: SpKeysService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {
-    this.connections = dataSource.getRepository(ConnectionEntity);
-  }
+  ) {}
 
   /** Saves an admin change and its audit event in one transaction: an unaudited change is never kept. */
   private saveAudited(
@@ -115,8 +116,8 @@ export class ConnectionsService {
     before: Record<string, unknown>,
     operation?: string,
   ): Promise<ConnectionEntity> {
-    return this.dataSource.transaction(async (manager) => {
-      const saved = await manager.getRepository(ConnectionEntity).save(entity);
+    return this.transactions.run(async (manager) => {
+      const saved = await this.connections.save(manager, entity);
       const changes = changeSet(before, connectionAuditView(saved));
       await this.audit.record(
         {
@@ -149,7 +150,7 @@ export class ConnectionsService {
         "The IdP's metadata is required: give metadataXml (the document) or metadataUrl (where the bridge fetches it).",
       );
     }
-    if (await this.connections.existsBy({ slug })) throw this.slugTaken(slug);
+    if (await this.connections.existsBySlug(slug)) throw this.slugTaken(slug);
     const preset: Preset = dto.preset ?? 'generic';
     const source: MetadataSource = {
       url: dto.metadataUrl ?? null,
@@ -160,7 +161,7 @@ export class ConnectionsService {
       ? this.parse(Buffer.from(dto.metadataXml, 'utf8'), source)
       : await this.download(source);
     const now = this.clock.now();
-    const entity = this.connections.create({
+    const entity = this.connections.build({
       slug,
       name: dto.name.trim(),
       preset,
@@ -179,8 +180,8 @@ export class ConnectionsService {
     const spKey = await this.spKeys.generate(slug);
     try {
       // The connection and its first SP key are written together, or not at all.
-      return await this.dataSource.transaction(async (manager) => {
-        const saved = await manager.getRepository(ConnectionEntity).save(entity);
+      return await this.transactions.run(async (manager) => {
+        const saved = await this.connections.save(manager, entity);
         const key = await this.spKeys.store(saved.id, spKey, 'current', manager);
         await this.audit.record(
           {
@@ -202,33 +203,18 @@ export class ConnectionsService {
     }
   }
 
-  async list(query: ListConnectionsQuery): Promise<{ items: ConnectionEntity[]; total: number }> {
-    const qb = this.connections
-      .createQueryBuilder('c')
-      .orderBy('c.created_at', 'ASC')
-      .addOrderBy('c.id', 'ASC');
-    if (query.q) {
-      const needle = `%${query.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-      qb.where(
-        "(c.slug LIKE :needle OR lower(c.name) LIKE :needle OR array_to_string(c.domains, ',') LIKE :needle)",
-        { needle },
-      );
-    }
-    const [items, total] = await qb
-      .take(query.limit ?? 50)
-      .skip(query.offset ?? 0)
-      .getManyAndCount();
-    return { items, total };
+  list(query: ListConnectionsQuery): Promise<{ items: ConnectionEntity[]; total: number }> {
+    return this.connections.page({ q: query.q, limit: query.limit ?? 50, offset: query.offset ?? 0 });
   }
 
   async get(id: string): Promise<ConnectionEntity> {
-    const found = await this.connections.findOne({ where: { id } });
+    const found = await this.connections.findById(id);
     if (!found) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
     return found;
   }
 
   async findBySlug(slug: string): Promise<ConnectionEntity | null> {
-    return this.connections.findOne({ where: { slug } });
+    return this.connections.findBySlug(slug);
   }
 
   async update(id: string, dto: UpdateConnectionDto): Promise<ConnectionEntity> {
@@ -312,17 +298,12 @@ export class ConnectionsService {
 
   async remove(id: string): Promise<void> {
     let userIds: string[] = [];
-    await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(ConnectionEntity);
-      const entity = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    await this.transactions.run(async (manager) => {
+      const entity = await this.connections.lockById(manager, id);
       if (!entity) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
       // Its users are deleted with it (ON DELETE CASCADE): remembered, so that their sessions end too.
-      const users: Array<{ id: string }> = await manager.query(
-        `SELECT id FROM users WHERE connection_id = $1`,
-        [id],
-      );
-      userIds = users.map((u) => u.id);
-      await repo.delete({ id });
+      userIds = await this.users.idsByConnection(id, manager);
+      await this.connections.delete(manager, id);
       await this.audit.record(
         {
           type: 'connection.deleted',
@@ -353,20 +334,10 @@ export class ConnectionsService {
    * FOR UPDATE SKIP LOCKED and a lease) and refreshes them.
    */
   async refreshDue(limit = 10): Promise<RefreshOutcome[]> {
-    const claimed: unknown = await this.dataSource.query(
-      `UPDATE connections SET metadata_next_refresh_at = now() + make_interval(secs => $2)
-        WHERE id IN (
-          SELECT id FROM connections
-           WHERE metadata_url IS NOT NULL AND metadata_next_refresh_at <= $1
-           ORDER BY metadata_next_refresh_at
-           LIMIT $3
-           FOR UPDATE SKIP LOCKED)
-        RETURNING id`,
-      [this.clock.now(), REFRESH_LEASE_SECONDS, limit],
-    );
+    const claimed = await this.connections.claimDueRefreshes(this.clock.now(), REFRESH_LEASE_SECONDS, limit);
     const outcomes: RefreshOutcome[] = [];
-    for (const { id } of returnedRows<{ id: string }>(claimed)) {
-      const entity = await this.connections.findOne({ where: { id } });
+    for (const id of claimed) {
+      const entity = await this.connections.findById(id);
       if (entity?.metadataUrl) outcomes.push(await this.refreshFromUrl(entity));
     }
     return outcomes;
@@ -396,24 +367,21 @@ export class ConnectionsService {
       }
       const before = connectionAuditView(entity);
       this.applyMetadata(entity, loaded, now);
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(ConnectionEntity).update(
-          { id: entity.id },
-          {
-            idpEntityId: entity.idpEntityId,
-            idp: entity.idp,
-            metadataXml: entity.metadataXml,
-            metadataSignature: entity.metadataSignature,
-            metadataStatus: entity.metadataStatus,
-            metadataWarnings: entity.metadataWarnings,
-            metadataValidUntil: entity.metadataValidUntil,
-            metadataCacheDurationSeconds: entity.metadataCacheDurationSeconds,
-            metadataUpdatedAt: entity.metadataUpdatedAt,
-            metadataNextRefreshAt: entity.metadataNextRefreshAt,
-            metadataRefreshAttemptedAt: now,
-            lastRefreshError: null,
-          },
-        );
+      await this.transactions.run(async (manager) => {
+        await this.connections.update(manager, entity.id, {
+          idpEntityId: entity.idpEntityId,
+          idp: entity.idp,
+          metadataXml: entity.metadataXml,
+          metadataSignature: entity.metadataSignature,
+          metadataStatus: entity.metadataStatus,
+          metadataWarnings: entity.metadataWarnings,
+          metadataValidUntil: entity.metadataValidUntil,
+          metadataCacheDurationSeconds: entity.metadataCacheDurationSeconds,
+          metadataUpdatedAt: entity.metadataUpdatedAt,
+          metadataNextRefreshAt: entity.metadataNextRefreshAt,
+          metadataRefreshAttemptedAt: now,
+          lastRefreshError: null,
+        });
         const changes = changeSet(before, connectionAuditView(entity));
         await this.audit.record(
           {
@@ -443,16 +411,13 @@ export class ConnectionsService {
       const expired =
         entity.metadataValidUntil !== null && entity.metadataValidUntil.getTime() <= now.getTime();
       const retry = Math.min(RETRY_AFTER_FAILURE_SECONDS, this.refreshPeriodSeconds(entity));
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(ConnectionEntity).update(
-          { id: entity.id },
-          {
-            metadataStatus: expired ? 'expired' : 'refresh_failed',
-            lastRefreshError: { code, message, at: now.toISOString() },
-            metadataRefreshAttemptedAt: now,
-            metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
-          },
-        );
+      await this.transactions.run(async (manager) => {
+        await this.connections.update(manager, entity.id, {
+          metadataStatus: expired ? 'expired' : 'refresh_failed',
+          lastRefreshError: { code, message, at: now.toISOString() },
+          metadataRefreshAttemptedAt: now,
+          metadataNextRefreshAt: new Date(now.getTime() + retry * 1000),
+        });
         await this.audit.record(
           {
             type: 'connection.metadata_refresh_failed',

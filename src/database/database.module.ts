@@ -6,6 +6,7 @@ import { ChangeFeed } from './change-feed';
 import { Database } from './database';
 import { PeriodicJobs } from './periodic-jobs';
 import { Statements } from './statements';
+import { Transactions } from './transactions';
 
 @Global()
 @Module({})
@@ -24,8 +25,9 @@ export class DatabaseModule {
         PeriodicJobs,
         ChangeFeed,
         Statements,
+        Transactions,
       ],
-      exports: [Database, DataSource, PeriodicJobs, ChangeFeed, Statements],
+      exports: [Database, DataSource, PeriodicJobs, ChangeFeed, Statements, Transactions],
     };
   }
 }

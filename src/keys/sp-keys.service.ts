@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash, X509Certificate } from 'node:crypto';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
@@ -10,6 +10,8 @@ import { generateSelfSignedKeyPair, GeneratedKeyPair } from './certificate-facto
 import { SecretBox } from './secret-box';
 import { SpKeyEntity, SpKeyStatus } from './sp-key.entity';
 import { ChangeCache, ChangeFeed } from '../database/change-feed';
+import { Transactions } from '../database/transactions';
+import { SpKeysRepository } from './sp-keys.repository';
 
 /** Retired keys still decrypt for this long after a rollover (assertions in flight). */
 export const RETIRED_KEY_DECRYPT_GRACE_MS = 24 * 3600_000;
@@ -42,20 +44,19 @@ export interface SpKeyView {
 /** Per-connection SP keys: generation, sealing at rest, rollover (next → current), and loading. */
 @Injectable()
 export class SpKeysService {
-  private readonly keys: Repository<SpKeyEntity>;
   private readonly box: SecretBox;
   /** Opened private keys by key id (a key's content never changes, so this cache is always correct). */
   private readonly opened = new Map<string, string>();
   private readonly ringCache: ChangeCache<SpKeyEntity[]>;
 
   constructor(
-    dataSource: DataSource,
+    private readonly keys: SpKeysRepository,
+    private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
     feed: ChangeFeed,
   ) {
-    this.keys = dataSource.getRepository(SpKeyEntity);
     this.ringCache = new ChangeCache(feed, ['sp_keys']);
     this.box = SecretBox.forConfig(config);
   }
@@ -71,16 +72,16 @@ export class SpKeysService {
     status: SpKeyStatus,
     manager?: EntityManager,
   ): Promise<SpKeyEntity> {
-    const repo = manager ? manager.getRepository(SpKeyEntity) : this.keys;
-    return repo.save(
-      repo.create({
+    return this.keys.insert(
+      {
         connectionId,
         status,
         certificatePem: pair.certificatePem,
         privateKeySealed: this.box.seal(pair.privateKeyPem),
         notAfter: pair.notAfter,
         retiredAt: null,
-      }),
+      },
+      manager,
     );
   }
 
@@ -89,9 +90,7 @@ export class SpKeysService {
     // retired keys' grace is applied on every call.
     const since = this.clock.now().getTime() - RETIRED_KEY_DECRYPT_GRACE_MS;
     const rows = (
-      await this.ringCache.get(connectionId, () =>
-        this.keys.find({ where: { connectionId }, order: { createdAt: 'DESC' } }),
-      )
+      await this.ringCache.get(connectionId, () => this.keys.byConnection(connectionId, 'newest'))
     ).filter((k) => k.status !== 'retired' || (k.retiredAt !== null && k.retiredAt.getTime() > since));
     const current = rows.find((k) => k.status === 'current');
     if (!current) {
@@ -118,11 +117,7 @@ export class SpKeysService {
   ): Promise<
     Array<{ connectionId: string; keyId: string; status: SpKeyStatus; notAfter: Date; pem: string }>
   > {
-    const rows = await this.keys
-      .createQueryBuilder('k')
-      .where('k.status IN (:...live)', { live: ['current', 'next'] })
-      .andWhere('k.not_after < :date', { date })
-      .getMany();
+    const rows = await this.keys.liveExpiringBefore(date);
     return rows.map((k) => ({
       connectionId: k.connectionId,
       keyId: k.id,
@@ -133,7 +128,7 @@ export class SpKeysService {
   }
 
   async list(connectionId: string): Promise<SpKeyView[]> {
-    const rows = await this.keys.find({ where: { connectionId }, order: { createdAt: 'ASC' } });
+    const rows = await this.keys.byConnection(connectionId, 'oldest');
     return rows.map((k) => {
       const cert = new X509Certificate(k.certificatePem);
       return {
@@ -151,14 +146,14 @@ export class SpKeysService {
 
   /** Starts a rollover: a next key, published in SP metadata (and able to decrypt) before it is used. */
   async addNext(connectionId: string, slug: string): Promise<void> {
-    if (await this.keys.existsBy({ connectionId, status: 'next' })) {
+    if (await this.keys.hasNext(connectionId)) {
       throw ApiError.conflict(
         'sp_key_next_exists',
         'A next SP key already exists: promote it (or wait) before creating another.',
       );
     }
     const pair = await this.generate(slug);
-    await this.keys.manager.transaction(async (manager) => {
+    await this.transactions.run(async (manager) => {
       const key = await this.store(connectionId, pair, 'next', manager);
       await this.audit.record(
         {
@@ -178,24 +173,16 @@ export class SpKeysService {
 
   /** Finishes a rollover: next becomes current; the old current is retired (still decrypts for 24 h). */
   async promote(connectionId: string): Promise<void> {
-    await this.keys.manager.transaction(async (manager) => {
-      const repo = manager.getRepository(SpKeyEntity);
-      const next = await repo.findOne({
-        where: { connectionId, status: 'next' },
-        lock: { mode: 'pessimistic_write' },
-      });
+    await this.transactions.run(async (manager) => {
+      const next = await this.keys.lockNext(manager, connectionId);
       if (!next) {
         throw ApiError.conflict(
           'sp_key_next_missing',
           'There is no next SP key to promote: create one first.',
         );
       }
-      const retired = await repo.find({ where: { connectionId, status: 'current' } });
-      await repo.update(
-        { connectionId, status: 'current' },
-        { status: 'retired', retiredAt: this.clock.now() },
-      );
-      await repo.update({ id: next.id }, { status: 'current' });
+      const retired = await this.keys.currentKeys(manager, connectionId);
+      await this.keys.promote(manager, connectionId, next.id, this.clock.now());
       await this.audit.record(
         {
           type: 'sp_key.promoted',

@@ -2,7 +2,6 @@ import { Controller, Get, Inject, Param, Query, Req, Res, UseFilters } from '@ne
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type Provider from 'oidc-provider';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -78,7 +77,6 @@ export class OidcInteractionController {
     private readonly logins: OidcLoginConsumer,
     private readonly signIns: AppSignInService,
     private readonly clients: OidcClientsService,
-    private readonly dataSource: DataSource,
     private readonly connections: ConnectionLookup,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
@@ -122,10 +120,7 @@ export class OidcInteractionController {
     const hint = email ?? (typeof params.login_hint === 'string' ? params.login_hint : undefined);
     const domain = hint?.includes('@') ? hint.split('@').pop()?.trim().toLowerCase() : undefined;
     if (domain) {
-      const matches: Array<{ slug: string }> = await this.dataSource.query(
-        `SELECT slug FROM connections WHERE enabled AND $1 = ANY(domains) ORDER BY slug`,
-        [domain],
-      );
+      const matches = await this.connections.enabledWithDomain(domain);
       const usable = matches.filter((m) => permitted(m.slug));
       if (usable.length === 1) return { slug: usable[0].slug };
       if (email !== undefined) {

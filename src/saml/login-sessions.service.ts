@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import { LoginSessionEntity } from './login-session.entity';
-import { Statements } from '../database/statements';
+import { LoginSessionsRepository } from './login-sessions.repository';
 
 /** Default bridge session length when the IdP sets no SessionNotOnOrAfter. */
 export const DEFAULT_SESSION_MS = 8 * 3600_000;
@@ -31,16 +30,12 @@ export type SessionsEndedListener = (sessions: LoginSessionEntity[], reason: str
  */
 @Injectable()
 export class LoginSessionsService {
-  private readonly sessions: Repository<LoginSessionEntity>;
   private readonly listeners: SessionsEndedListener[] = [];
 
   constructor(
-    dataSource: DataSource,
-    private readonly statements: Statements,
+    private readonly sessions: LoginSessionsRepository,
     private readonly clock: Clock,
-  ) {
-    this.sessions = dataSource.getRepository(LoginSessionEntity);
-  }
+  ) {}
 
   /** Registers a listener for ended sessions (e.g. OIDC back-channel logout fan-out). */
   onSessionsEnded(listener: SessionsEndedListener): void {
@@ -52,7 +47,7 @@ export class LoginSessionsService {
     const now = this.clock.now();
     const cap = now.getTime() + DEFAULT_SESSION_MS;
     const expires = input.sessionNotOnOrAfter ? Math.min(input.sessionNotOnOrAfter.getTime(), cap) : cap;
-    const session = this.sessions.create({
+    const session = this.sessions.build({
       id: hashSessionToken(token),
       userId: input.userId,
       connectionId: input.connectionId,
@@ -66,14 +61,14 @@ export class LoginSessionsService {
       endedAt: null,
       endReason: null,
     });
-    await this.statements.insert(this.sessions, session);
+    await this.sessions.insert(session);
     return { token, session };
   }
 
   /** The live session a browser token stands for, if any. */
   async findActive(token: string | undefined): Promise<LoginSessionEntity | null> {
     if (!token || token.length > 128) return null;
-    const session = await this.statements.findOne(this.sessions, { id: hashSessionToken(token) });
+    const session = await this.sessions.findById(hashSessionToken(token));
     return session && session.endedAt === null && session.expiresAt > this.clock.now() ? session : null;
   }
 
@@ -92,7 +87,7 @@ export class LoginSessionsService {
     sessionIndexes: string[],
     reason: string,
   ): Promise<LoginSessionEntity[]> {
-    const live = await this.sessions.find({ where: { connectionId, nameId, endedAt: IsNull() } });
+    const live = await this.sessions.findLiveByNameId(connectionId, nameId);
     const matching =
       sessionIndexes.length === 0
         ? live
@@ -103,7 +98,7 @@ export class LoginSessionsService {
 
   /** Ends every live session of a user (the directory deprovisioned them). Returns the sessions ended. */
   async endForUser(userId: string, reason: string): Promise<LoginSessionEntity[]> {
-    const live = await this.sessions.find({ where: { userId, endedAt: IsNull() } });
+    const live = await this.sessions.findLiveByUser(userId);
     await this.endWhere(live, reason);
     return live;
   }
@@ -111,17 +106,20 @@ export class LoginSessionsService {
   private async endWhere(sessions: LoginSessionEntity[], reason: string): Promise<void> {
     if (sessions.length === 0) return;
     const now = this.clock.now();
-    await this.sessions
-      .createQueryBuilder()
-      .update()
-      .set({ endedAt: now, endReason: reason })
-      .whereInIds(sessions.map((s) => s.id))
-      .andWhere('ended_at IS NULL')
-      .execute();
+    await this.sessions.end(
+      sessions.map((s) => s.id),
+      now,
+      reason,
+    );
     for (const s of sessions) {
       s.endedAt = now;
       s.endReason = reason;
     }
     for (const listener of this.listeners) await listener(sessions, reason);
+  }
+
+  /** Deletes sessions an hour after they expired or ended (late SLO messages still find them); how many. */
+  purgeExpired(): Promise<number> {
+    return this.sessions.deleteEndedBefore(new Date(this.clock.now().getTime() - 3600_000));
   }
 }

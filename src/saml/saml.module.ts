@@ -9,6 +9,7 @@ import { UsersModule } from '../users/users.module';
 import { AppSessionConsumer } from './app-session/app-session.consumer';
 import { AppSignInService } from './app-session/app-sign-in.service';
 import { LoginConsumers, LoginFailures } from './login-consumers';
+import { LoginSessionsRepository } from './login-sessions.repository';
 import { LoginSessionsService } from './login-sessions.service';
 import { LoginPort } from './login.port';
 import { SamlAdminController } from './saml-admin.controller';
@@ -16,6 +17,7 @@ import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool } from './saml-engine-pool';
 import { SamlHousekeeping } from './saml-housekeeping';
 import { SamlAcsStrategy, SamlSloStrategy } from './saml-passport';
+import { SamlStateRepository } from './saml-state.repository';
 import { SamlStateService } from './saml-state.service';
 import { SamlController } from './saml.controller';
 import { SamlService } from './saml.service';
@@ -38,7 +40,9 @@ import { SloService } from './slo.service';
       inject: [BRIDGE_CONFIG, MetricsService],
     },
     SamlStateService,
+    SamlStateRepository,
     LoginSessionsService,
+    LoginSessionsRepository,
     SamlHousekeeping,
     LoginConsumers,
     LoginFailures,

@@ -1,7 +1,9 @@
 import { DataSource } from 'typeorm';
 import { PeriodicJobs } from '../../src/database/periodic-jobs';
 import { purgeExpiredOidcModels } from '../../src/oidc/oidc-adapter';
-import { SamlStateService } from '../../src/saml/saml-state.service';
+import { SsoTracesService } from '../../src/audit/sso-traces.service';
+import { ConsoleSessionsService } from '../../src/admin/console/console-sessions.service';
+import { SamlHousekeeping } from '../../src/saml/saml-housekeeping';
 import { createTestConnection } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
 
@@ -78,9 +80,35 @@ describe.each(databaseKinds())('periodic jobs on %s', (kind) => {
         ($1, 'gone', now() - interval '1 second'), ($1, 'kept', now() + interval '5 minutes')`,
       [conn.id],
     );
-    const purged = await t.app.get(SamlStateService).purgeExpired();
+    // Each module purges its own tables (each registers its own periodic job).
+    const purged = await t.app.get(SamlHousekeeping).purgeExpired();
     expect(purged).toMatchObject({ sessions: 2, replay: 1 });
-    expect(purged.traces).toBeGreaterThanOrEqual(1);
+    expect(await t.app.get(SsoTracesService).purgeExpired()).toBeGreaterThanOrEqual(1);
+    const tag = `ret-${kind}`;
+    await ds.query(
+      `INSERT INTO admin_console_sessions (token_hash, csrf_token, admin_kind, admin_id, admin_name, expires_at, ended_at)
+       VALUES (md5($1 || 'old') || md5($1 || 'old'), 'c', 'bootstrap', $1, 'old', now() + interval '1 hour', now() - interval '2 days'),
+              (md5($1 || 'live') || md5($1 || 'live'), 'c', 'bootstrap', $1, 'live', now() + interval '1 hour', NULL)`,
+      [tag],
+    );
+    await ds.query(
+      `INSERT INTO admin_console_signin_failures (client, failures, window_started_at)
+       VALUES ($1 || '-old', 3, now() - interval '2 days'), ($1 || '-new', 3, now())`,
+      [tag],
+    );
+    const consolePurged = await t.app.get(ConsoleSessionsService).purgeExpired();
+    expect(consolePurged.consoleSessions).toBeGreaterThanOrEqual(1);
+    expect(consolePurged.signInCounters).toBeGreaterThanOrEqual(1);
+    const consoleLeft: Array<{ admin_name: string }> = await ds.query(
+      `SELECT admin_name FROM admin_console_sessions WHERE admin_id = $1`,
+      [tag],
+    );
+    expect(consoleLeft.map((r) => r.admin_name)).toEqual(['live']);
+    const countersLeft: Array<{ client: string }> = await ds.query(
+      `SELECT client FROM admin_console_signin_failures WHERE client LIKE $1 || '-%'`,
+      [tag],
+    );
+    expect(countersLeft.map((r) => r.client)).toEqual([`${tag}-new`]);
     const sessions: Array<{ id: string }> = await ds.query(
       `SELECT rtrim(id, '0') AS id FROM login_sessions WHERE user_id = $1 ORDER BY id`,
       [user.id],

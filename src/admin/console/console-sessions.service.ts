@@ -1,12 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { sha256 } from '../../common/sha256';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
-import { AdminApiKeyEntity } from '../admin-api-key.entity';
+import { PeriodicJobs } from '../../database/periodic-jobs';
 import { ConsoleAdminKind, ConsoleSessionEntity } from './console-session.entity';
+import { ConsoleSessionsRepository } from './console-sessions.repository';
 
 /** Failed sign-ins one client may make per window before it has to wait for the window to end. */
 export const SIGNIN_MAX_FAILURES = 10;
@@ -40,15 +40,26 @@ function sameString(a: string, b: string): boolean {
  * an idle timeout and an absolute lifetime. Sessions opened with an API key end when the key is revoked.
  */
 @Injectable()
-export class ConsoleSessionsService {
-  private readonly sessions: Repository<ConsoleSessionEntity>;
-
+export class ConsoleSessionsService implements OnApplicationBootstrap {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sessions: ConsoleSessionsRepository,
     private readonly clock: Clock,
+    private readonly jobs: PeriodicJobs,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {
-    this.sessions = dataSource.getRepository(ConsoleSessionEntity);
+  ) {}
+
+  /** Purges old sessions and sign-in counters every 5 minutes (one instance). */
+  onApplicationBootstrap(): void {
+    this.jobs.schedule({
+      name: 'console-session-purge',
+      periodMs: 5 * 60_000,
+      run: () => this.purgeExpired(),
+    });
+  }
+
+  /** Deletes sessions a day after they ended or expired, and sign-in counters a day old; how many. */
+  purgeExpired(): Promise<{ consoleSessions: number; signInCounters: number }> {
+    return this.sessions.deleteStale(new Date(this.clock.now().getTime() - 86_400_000));
   }
 
   get idleMs(): number {
@@ -59,20 +70,18 @@ export class ConsoleSessionsService {
   async create(admin: ConsoleAdmin): Promise<{ token: string; session: ConsoleSession }> {
     const token = randomBytes(32).toString('base64url');
     const now = this.clock.now();
-    const saved = await this.sessions.save(
-      this.sessions.create({
-        tokenHash: sha256(token),
-        csrfToken: randomBytes(32).toString('base64url'),
-        adminKind: admin.kind,
-        adminId: admin.id.slice(0, 600),
-        adminName: admin.name.slice(0, 400),
-        apiKeyId: admin.apiKeyId ?? null,
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt: new Date(now.getTime() + this.config.adminSessionMaxHours * 3_600_000),
-        endedAt: null,
-      }),
-    );
+    const saved = await this.sessions.insert({
+      tokenHash: sha256(token),
+      csrfToken: randomBytes(32).toString('base64url'),
+      adminKind: admin.kind,
+      adminId: admin.id.slice(0, 600),
+      adminName: admin.name.slice(0, 400),
+      apiKeyId: admin.apiKeyId ?? null,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: new Date(now.getTime() + this.config.adminSessionMaxHours * 3_600_000),
+      endedAt: null,
+    });
     return { token, session: this.view(saved) };
   }
 
@@ -82,26 +91,24 @@ export class ConsoleSessionsService {
    */
   async resolve(token: string | undefined): Promise<ConsoleSession | null> {
     if (!token || token.length < 32 || token.length > 128) return null;
-    const found = await this.sessions.findOne({ where: { tokenHash: sha256(token) } });
+    const found = await this.sessions.findByTokenHash(sha256(token));
     if (!found || found.endedAt) return null;
     const now = this.clock.now();
     if (found.expiresAt.getTime() <= now.getTime()) return this.endAndForget(found, now);
     if (now.getTime() - found.lastSeenAt.getTime() >= this.idleMs) return this.endAndForget(found, now);
     if (found.apiKeyId) {
-      const key = await this.dataSource
-        .getRepository(AdminApiKeyEntity)
-        .findOne({ where: { id: found.apiKeyId } });
+      const key = await this.sessions.findApiKey(found.apiKeyId);
       if (!key || key.revokedAt) return this.endAndForget(found, now);
     }
     if (now.getTime() - found.lastSeenAt.getTime() >= TOUCH_RESOLUTION_MS) {
-      await this.sessions.update({ id: found.id }, { lastSeenAt: now });
+      await this.sessions.update(found.id, { lastSeenAt: now });
     }
     return this.view(found);
   }
 
   /** Ends a session server-side (sign-out): its cookie no longer opens anything. */
   async end(sessionId: string): Promise<void> {
-    await this.sessions.update({ id: sessionId }, { endedAt: this.clock.now() });
+    await this.sessions.update(sessionId, { endedAt: this.clock.now() });
   }
 
   checkCsrf(session: ConsoleSession, presented: unknown): boolean {
@@ -110,39 +117,28 @@ export class ConsoleSessionsService {
 
   /** True when the client has used up its failed sign-ins for the current window. */
   async signInBlocked(client: string): Promise<boolean> {
-    const rows: Array<{ failures: number; window_started_at: Date }> = await this.dataSource.query(
-      `SELECT failures, window_started_at FROM admin_console_signin_failures WHERE client = $1`,
-      [client.slice(0, 64)],
-    );
-    const row = rows[0];
+    const row = await this.sessions.signInFailures(client.slice(0, 64));
     if (!row) return false;
-    const windowOpen =
-      this.clock.now().getTime() - new Date(row.window_started_at).getTime() < SIGNIN_WINDOW_MS;
+    const windowOpen = this.clock.now().getTime() - row.windowStartedAt.getTime() < SIGNIN_WINDOW_MS;
     return windowOpen && row.failures >= SIGNIN_MAX_FAILURES;
   }
 
   /** Counts a failed sign-in (a new window starts when the previous one has passed). */
   async recordSignInFailure(client: string): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.query(
-      `INSERT INTO admin_console_signin_failures (client, failures, window_started_at) VALUES ($1, 1, $2)
-       ON CONFLICT (client) DO UPDATE SET
-         failures = CASE WHEN admin_console_signin_failures.window_started_at <= $3 THEN 1
-                         ELSE admin_console_signin_failures.failures + 1 END,
-         window_started_at = CASE WHEN admin_console_signin_failures.window_started_at <= $3 THEN $2
-                         ELSE admin_console_signin_failures.window_started_at END`,
-      [client.slice(0, 64), now, new Date(now.getTime() - SIGNIN_WINDOW_MS)],
+    await this.sessions.countSignInFailure(
+      client.slice(0, 64),
+      now,
+      new Date(now.getTime() - SIGNIN_WINDOW_MS),
     );
   }
 
   async clearSignInFailures(client: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM admin_console_signin_failures WHERE client = $1`, [
-      client.slice(0, 64),
-    ]);
+    await this.sessions.deleteSignInFailures(client.slice(0, 64));
   }
 
   private async endAndForget(found: ConsoleSessionEntity, now: Date): Promise<null> {
-    await this.sessions.update({ id: found.id }, { endedAt: now });
+    await this.sessions.update(found.id, { endedAt: now });
     return null;
   }
 

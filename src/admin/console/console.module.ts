@@ -18,6 +18,7 @@ import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleEventsController } from './console-events.controller';
 import { ConsoleConnectionsController } from './console-connections.controller';
 import { ConsoleKeysController } from './console-keys.controller';
+import { ConsoleSessionsRepository } from './console-sessions.repository';
 import { ConsoleSessionsService } from './console-sessions.service';
 import { ConsoleScimController } from './console-scim.controller';
 import { ConsoleSsoController } from './console-sso.controller';
@@ -58,6 +59,7 @@ import { ConsoleSsoConsumer } from './console-sso.consumer';
   providers: [
     ConsoleSessionsService,
     ConsoleSsoConsumer,
+    ConsoleSessionsRepository,
     { provide: APP_GUARD, useClass: ConsoleSessionGuard },
   ],
   exports: [ConsoleSessionsService],

@@ -1,0 +1,128 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type DeepPartial, type ObjectLiteral, type Repository } from 'typeorm';
+import { entityFromRow } from '../database/entity-from-row';
+import { affectedRows } from '../database/returned-rows';
+import { Statements } from '../database/statements';
+import { SamlRequestEntity } from './saml-request.entity';
+
+/** A stored login completion as its row holds it (the login as stored JSON). */
+export interface StoredCompletion {
+  connectionId: string;
+  login: unknown;
+  browserBinding: string | null;
+  returnTo: string;
+  context: Record<string, unknown>;
+  expiresAt: Date;
+}
+
+/** A completion to store: its code's hash and when it expires. */
+export interface NewCompletion {
+  codeHash: string;
+  connectionId: string;
+  login: unknown;
+  browserBinding: string | null;
+  returnTo: string;
+  context: Record<string, unknown>;
+  expiresAt: Date;
+}
+
+/**
+ * The SAML state tables: pending requests (saml_requests), the assertion replay cache and login
+ * completions. Every statement but the purge is on the login path: prepared statements.
+ */
+@Injectable()
+export class SamlStateRepository {
+  private readonly requests: Repository<SamlRequestEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly statements: Statements,
+  ) {
+    this.requests = dataSource.getRepository(SamlRequestEntity);
+  }
+
+  /** A new, unsaved pending request with these fields. */
+  buildRequest(fields: DeepPartial<SamlRequestEntity>): SamlRequestEntity {
+    return this.requests.create(fields);
+  }
+
+  async insertRequest(request: SamlRequestEntity): Promise<void> {
+    await this.statements.insert(this.requests, request);
+  }
+
+  /** Deletes and returns the pending request if it is unexpired at `now` (one caller wins), else null. */
+  async takeRequest(
+    id: string,
+    connectionId: string,
+    kind: 'authn' | 'logout',
+    now: Date,
+  ): Promise<SamlRequestEntity | null> {
+    const [row] = await this.statements.rows<ObjectLiteral>(
+      'saml_request_consume',
+      `DELETE FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4
+       RETURNING *`,
+      [id, connectionId, kind, now],
+    );
+    return row ? entityFromRow(this.requests, row) : null;
+  }
+
+  /** Inserts a replay-cache entry; false when the (connection, assertion ID) was there already. */
+  async insertAssertion(connectionId: string, assertionId: string, until: Date): Promise<boolean> {
+    const rows = await this.statements.rows(
+      'saml_replay_remember',
+      `INSERT INTO saml_replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING RETURNING assertion_id`,
+      [connectionId, assertionId, until],
+    );
+    return rows.length === 1;
+  }
+
+  async insertCompletion(c: NewCompletion): Promise<void> {
+    await this.statements.rows(
+      'login_completion_store',
+      `INSERT INTO login_completions (code_hash, connection_id, login, browser_binding, return_to, context, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        c.codeHash,
+        c.connectionId,
+        JSON.stringify(c.login),
+        c.browserBinding,
+        c.returnTo,
+        JSON.stringify(c.context),
+        c.expiresAt,
+      ],
+    );
+  }
+
+  /**
+   * Deletes and returns the completion if it is unexpired at `now` and belongs to `consumer` (its
+   * context's consumer id; single use), else null. Another consumer's completion stays where it is.
+   */
+  async takeCompletion(codeHash: string, now: Date, consumer: string): Promise<StoredCompletion | null> {
+    const [row] = await this.statements.rows<Record<string, unknown>>(
+      'login_completion_take',
+      `DELETE FROM login_completions WHERE code_hash = $1 AND expires_at > $2 AND context->>'consumer' = $3
+       RETURNING connection_id, login, browser_binding, return_to, context, expires_at`,
+      [codeHash, now, consumer],
+    );
+    if (!row) return null;
+    return {
+      connectionId: row.connection_id as string,
+      login: row.login,
+      browserBinding: (row.browser_binding as string | null) ?? null,
+      returnTo: row.return_to as string,
+      context: (row.context as Record<string, unknown>) ?? {},
+      expiresAt: new Date(row.expires_at as string),
+    };
+  }
+
+  /** Deletes the requests, replay entries and completions expired at `now`; how many of each. */
+  async deleteExpired(now: Date): Promise<{ requests: number; replay: number; completions: number }> {
+    const purge = async (sql: string) => affectedRows(await this.dataSource.query(sql, [now]));
+    return {
+      requests: await purge('DELETE FROM saml_requests WHERE expires_at <= $1'),
+      replay: await purge('DELETE FROM saml_replay_cache WHERE expires_at <= $1'),
+      completions: await purge('DELETE FROM login_completions WHERE expires_at <= $1'),
+    };
+  }
+}
