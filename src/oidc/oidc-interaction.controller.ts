@@ -44,21 +44,9 @@ function discoveryPage(uid: string, error: string | null, email: string): string
   return render(
     messagePageWith(
       'Sign in',
-      html`<form method="get" action="/oidc/interaction/${uid}">
-        <p>
-          <label for="email">Work email</label><br /><input
-            id="email"
-            name="email"
-            type="email"
-            autocomplete="email"
-            required
-            value="${email}"
-            autofocus
-          />
-        </p>
-        ${error ? html`<p role="alert">${error}</p>` : ''}
-        <p><button type="submit">Continue</button></p>
-      </form>`,
+      html`<form method="get" action="/oidc/interaction/${uid}"><p><label for="email">Work email</label><br><input id="email" name="email" type="email" autocomplete="email" required value="${email}" autofocus></p>${
+        error ? html`<p role="alert">${error}</p>` : ''
+      }<p><button type="submit">Continue</button></p></form>`,
     ),
   );
 }

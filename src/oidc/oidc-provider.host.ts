@@ -306,14 +306,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
             ctx.body = render(
               messagePageWith(
                 'Sign out',
-                html`${trusted(form)}
-                  <p>Sign out of every app that uses this sign-in?</p>
-                  <p>
-                    <button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">
-                      Sign out
-                    </button>
-                    <button type="submit" form="op.logoutForm">Stay signed in</button>
-                  </p>`,
+                html`${trusted(form)}<p>Sign out of every app that uses this sign-in?</p><p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> <button type="submit" form="op.logoutForm">Stay signed in</button></p>`,
               ),
             );
           },

@@ -9,17 +9,10 @@ import { scriptNonce, signInLayout } from '../web/layout';
 /** A page that posts a SAML message to the IdP (HTTP-POST binding); works without JavaScript too. */
 export function autoPostPage(action: string, fields: Record<string, string>): { html: string; csp: string } {
   const nonce = scriptNonce();
+  const inputs = Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
   const page = signInLayout(
     'Signing in…',
-    html`<noscript><p>Press the button to continue to your identity provider.</p></noscript>
-      <form method="post" action="${action}">
-        ${Object.entries(fields).map(
-          ([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`,
-        )}<button type="submit">Continue</button>
-      </form>
-      <script nonce="${nonce}">
-        document.forms[0].submit();
-      </script>`,
+    html`<noscript><p>Press the button to continue to your identity provider.</p></noscript><form method="post" action="${action}">${inputs}<button type="submit">Continue</button></form><script nonce="${nonce}">document.forms[0].submit();</script>`,
   );
   const origin = new URL(action).origin;
   const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action ${origin}; base-uri 'none'; frame-ancestors 'none'`;
@@ -39,21 +32,16 @@ export function errorPage(input: {
   return render(
     signInLayout(
       input.title,
-      html`<h1>${input.title}</h1>
-        <p>${input.message}</p>
-        <p class="muted">
-          Reason: <code>${input.reason}</code>${
-            input.traceId ? html`<br />Trace id: <code>${input.traceId}</code>` : ''
-          }
-        </p>
-        <p class="muted">If this keeps happening, give the reason and trace id to your administrator.</p>`,
+      html`<h1>${input.title}</h1><p>${input.message}</p><p class="muted">Reason: <code>${input.reason}</code>${
+        input.traceId ? html`<br>Trace id: <code>${input.traceId}</code>` : ''
+      }</p><p class="muted">If this keeps happening, give the reason and trace id to your administrator.</p>`,
     ),
   );
 }
 
-/** The name to show for a user: display name, else email, else "unknown". */
-export function displayNameOf(u: { name: string | null; email: string | null }): string {
-  return u.name ?? u.email ?? 'unknown';
+/** Joins fragments with a separator of markup. */
+function joinHtml(parts: Html[], separator: Html): Html {
+  return html`${parts.map((p, i) => (i === 0 ? p : html`${separator}${p}`))}`;
 }
 
 export function sessionPage(input: {
@@ -66,25 +54,16 @@ export function sessionPage(input: {
   return render(
     signInLayout(
       'Signed in',
-      html`<h1>Signed in</h1>
-        <p>
-          You are signed in as <strong>${displayNameOf(input)}</strong>${
-            input.email ? html` (<span id="email">${input.email}</span>)` : ''
-          }
-          through <code>${input.connection}</code>.
-        </p>
-        ${
-          input.groups.length
-            ? html`<p>
-                Groups:
-                ${joinHtml(
-                  input.groups.map((g) => html`<code>${g}</code>`),
-                  ' ',
-                )}
-              </p>`
-            : ''
-        }
-        <form method="get" action="${input.logoutUrl}"><button type="submit">Sign out</button></form>`,
+      html`<h1>Signed in</h1><p>You are signed in as <strong>${input.name ?? input.email ?? 'unknown'}</strong>${
+        input.email ? html` (<span id="email">${input.email}</span>)` : ''
+      } through <code>${input.connection}</code>.</p>${
+        input.groups.length
+          ? html`<p>Groups: ${joinHtml(
+              input.groups.map((g) => html`<code>${g}</code>`),
+              html` `,
+            )}</p>`
+          : ''
+      }<form method="get" action="${input.logoutUrl}"><button type="submit">Sign out</button></form>`,
     ),
   );
 }
@@ -96,16 +75,7 @@ export function messagePage(title: string, message: string): string {
 
 /** A page with a title and a body of markup (a form, several paragraphs). */
 export function messagePageWith(title: string, body: Html): Html {
-  return signInLayout(
-    title,
-    html`<h1>${title}</h1>
-      ${body}`,
-  );
-}
-
-/** Joins fragments with a text separator. */
-function joinHtml(parts: Html[], separator: string): Html {
-  return html`${parts.map((p, i) => (i === 0 ? p : html`${separator}${p}`))}`;
+  return signInLayout(title, html`<h1>${title}</h1>${body}`);
 }
 
 /** What a test login page shows (SamlService's TestLoginResult satisfies it). */
@@ -135,10 +105,7 @@ export function testLoginPage(r: TestLoginView): string {
   const none = html`<em>none</em>`;
   const code = (v: string | null | undefined): Html => (v ? html`<code>${v}</code>` : none);
   const row = (label: string, value: Html | string, id: string) =>
-    html`<tr>
-      <th scope="row">${label}</th>
-      <td id="claim-${id}">${value}</td>
-    </tr>`;
+    html`<tr><th scope="row">${label}</th><td id="claim-${id}">${value}</td></tr>`;
   const claims = [
     row('Subject (stable user id)', code(r.mapped.subject), 'subject'),
     row('Subject taken from', code(r.mapped.subjectSource), 'subject-source'),
@@ -151,62 +118,30 @@ export function testLoginPage(r: TestLoginView): string {
     row('Given name', code(r.mapped.givenName), 'given-name'),
     row('Family name', code(r.mapped.familyName), 'family-name'),
     row('Display name', code(r.mapped.displayName), 'display-name'),
-    row('Groups', r.mapped.groups.length ? joinHtml(r.mapped.groups.map(code), ' ') : none, 'groups'),
+    row('Groups', r.mapped.groups.length ? joinHtml(r.mapped.groups.map(code), html` `) : none, 'groups'),
   ];
   const attributes = Object.entries(r.attributes).map(
     ([name, values]) =>
-      html`<tr>
-        <td><code>${name}</code></td>
-        <td>${values.map((v, i) => (i === 0 ? code(v) : html`<br />${code(v)}`))}</td>
-      </tr>`,
+      html`<tr><td><code>${name}</code></td><td>${joinHtml(values.map(code), html`<br>`)}</td></tr>`,
   );
   const user = r.existingUser
-    ? html`This identity is an existing
-      user${
+    ? html`This identity is an existing user${
         r.existingUser.disabled ? html`, who is <strong>disabled</strong>: a real login would be refused` : ''
       }.`
     : html`No user has this identity yet: a real login would create one.`;
+  const attributeTable = attributes.length
+    ? html`<table id="attributes"><thead><tr><th scope="col">Attribute name</th><th scope="col">Values</th></tr></thead><tbody>${attributes}</tbody></table>`
+    : html`<p>The assertion carries no attributes.</p>`;
   return render(
     signInLayout(
       'Test login succeeded',
-      html`<h1>Test login succeeded</h1>
-        <p role="status">
-          The identity provider of <strong>${r.connection.name}</strong> (<code>${r.connection.slug}</code>)
-          signed in a user, and the bridge accepted the response. This was a test: nobody was signed in to any
-          app and no user was created or updated.
-        </p>
-        <p>${user}</p>
-        <h2>Mapped claims</h2>
-        <table>
-          <tbody>
-            ${claims}
-          </tbody>
-        </table>
-        <h2>NameID</h2>
-        <p>${code(r.nameId)} <span class="muted">${r.nameIdFormat ?? ''}</span></p>
-        ${
-          r.authnContextClassRef
-            ? html`<p class="muted">Authentication context: <code>${r.authnContextClassRef}</code></p>`
-            : ''
-        }
-        <h2>Attributes as sent by the IdP</h2>
-        ${
-          attributes.length
-            ? html`<table id="attributes">
-                <thead>
-                  <tr>
-                    <th scope="col">Attribute name</th>
-                    <th scope="col">Values</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${attributes}
-                </tbody>
-              </table>`
-            : html`<p>The assertion carries no attributes.</p>`
-        }${r.traceId ? html`<p class="muted">Trace id: <code>${r.traceId}</code></p>` : ''}${
-          r.backTo ? html`<p><a href="${r.backTo}">Back</a></p>` : ''
-        }`,
+      html`<h1>Test login succeeded</h1><p role="status">The identity provider of <strong>${r.connection.name}</strong> (<code>${r.connection.slug}</code>) signed in a user, and the bridge accepted the response. This was a test: nobody was signed in to any app and no user was created or updated.</p><p>${user}</p><h2>Mapped claims</h2><table><tbody>${claims}</tbody></table><h2>NameID</h2><p>${code(r.nameId)} <span class="muted">${r.nameIdFormat ?? ''}</span></p>${
+        r.authnContextClassRef
+          ? html`<p class="muted">Authentication context: <code>${r.authnContextClassRef}</code></p>`
+          : ''
+      }<h2>Attributes as sent by the IdP</h2>${attributeTable}${
+        r.traceId ? html`<p class="muted">Trace id: <code>${r.traceId}</code></p>` : ''
+      }${r.backTo ? html`<p><a href="${r.backTo}">Back</a></p>` : ''}`,
     ),
   );
 }

@@ -112,22 +112,16 @@ export function errorPageView(surface: HtmlSurface, e: PageError, session?: Cons
     case 'console':
       return consoleLayout(
         { title, session },
-        html`${errorDetails({ message, reason: e.reason, requestId: e.requestId })}
-          <p><a href="/admin">Back to the console</a></p>`,
+        html`${errorDetails({ message, reason: e.reason, requestId: e.requestId })}<p><a href="/admin">Back to the console</a></p>`,
       );
     case 'setup':
       return setupLayout({ title }, errorDetails({ message, reason: e.reason, requestId: e.requestId }));
     case 'sign-in':
       return signInLayout(
         title,
-        html`<h1>${title}</h1>
-          <p>${message}</p>
-          <p class="muted">
-            Reason: <code>${e.reason}</code>${
-              e.requestId ? html`<br />Trace id: <code>${e.requestId}</code>` : ''
-            }
-          </p>
-          <p class="muted">If this keeps happening, give the reason and trace id to your administrator.</p>`,
+        html`<h1>${title}</h1><p>${message}</p><p class="muted">Reason: <code>${e.reason}</code>${
+          e.requestId ? html`<br>Trace id: <code>${e.requestId}</code>` : ''
+        }</p><p class="muted">If this keeps happening, give the reason and trace id to your administrator.</p>`,
       );
   }
 }

@@ -7,7 +7,7 @@ export type FieldErrors = Record<string, string>;
 export type Hint = string | Html;
 
 export function csrfField(token: string): Html {
-  return html`<input type="hidden" name="_csrf" value="${token}" />`;
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
 function describedBy(name: string, hint?: Hint, error?: string): Html | undefined {
@@ -37,21 +37,17 @@ export function textField(input: {
   attrs?: Html;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}">
-    <label for="${name}">${input.label}</label>${fieldExtras(name, hint, error)}<input
-      id="${name}"
-      name="${name}"
-      type="${input.type ?? 'text'}"
-      value="${input.value ?? ''}"
-      ${
-        input.required ? html` required` : ''
-      }${ariaInvalid(error)}${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${describedBy(
-        name,
-        hint,
-        error,
-      )}${input.attrs}
-    />
-  </div>`;
+  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
+    name,
+    hint,
+    error,
+  )}<input id="${name}" name="${name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${
+    input.required ? html` required` : ''
+  }${ariaInvalid(error)}${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${describedBy(
+    name,
+    hint,
+    error,
+  )}${input.attrs}></div>`;
 }
 
 export function textArea(input: {
@@ -64,15 +60,13 @@ export function textArea(input: {
   required?: boolean;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}">
-    <label for="${name}">${input.label}</label>${fieldExtras(name, hint, error)}<textarea
-      id="${name}"
-      name="${name}"
-      rows="${input.rows ?? 4}"
-      ${input.required ? html` required` : ''}${ariaInvalid(error)}${describedBy(name, hint, error)}
-    >
-${input.value ?? ''}</textarea>
-  </div>`;
+  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
+    name,
+    hint,
+    error,
+  )}<textarea id="${name}" name="${name}" rows="${input.rows ?? 4}"${input.required ? html` required` : ''}${ariaInvalid(
+    error,
+  )}${describedBy(name, hint, error)}>${input.value ?? ''}</textarea></div>`;
 }
 
 export function selectField(input: {
@@ -84,20 +78,14 @@ export function selectField(input: {
   hint?: Hint;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}">
-    <label for="${name}">${input.label}</label>${fieldExtras(name, hint, error)}<select
-      id="${name}"
-      name="${name}"
-      ${ariaInvalid(error)}${describedBy(name, hint, error)}
-    >
-      ${input.options.map(
-        ([value, label]) =>
-          html`<option value="${value}" ${value === (input.value ?? '') ? html` selected` : ''}>
-            ${label}
-          </option>`,
-      )}
-    </select>
-  </div>`;
+  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
+    name,
+    hint,
+    error,
+  )}<select id="${name}" name="${name}"${ariaInvalid(error)}${describedBy(name, hint, error)}>${input.options.map(
+    ([value, label]) =>
+      html`<option value="${value}"${value === (input.value ?? '') ? html` selected` : ''}>${label}</option>`,
+  )}</select></div>`;
 }
 
 export function checkbox(input: {
@@ -108,30 +96,23 @@ export function checkbox(input: {
   error?: string;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field checkbox${invalidClass(error)}">
-    <input type="hidden" name="${name}" value="false" /><input
-      id="${name}"
-      name="${name}"
-      type="checkbox"
-      value="true"
-      ${input.checked ? html` checked` : ''}${describedBy(name, hint, error)}
-    /><label for="${name}">${input.label}</label>${fieldExtras(name, hint, error)}
-  </div>`;
+  return html`<div class="field checkbox${invalidClass(error)}"><input type="hidden" name="${name}" value="false"><input id="${name}" name="${name}" type="checkbox" value="true"${
+    input.checked ? html` checked` : ''
+  }${describedBy(name, hint, error)}><label for="${name}">${input.label}</label>${fieldExtras(
+    name,
+    hint,
+    error,
+  )}</div>`;
 }
 
 /** A value with a copy button (the button appears when JavaScript runs; the value is selectable anyway). */
 export function copyable(id: string, label: string, value: string): Html {
-  return html`<div class="copyable">
-    <span class="label" id="${id}-label">${label}</span><code id="${id}">${value}</code
-    ><button type="button" class="copy" data-copy="${id}" aria-describedby="${id}-label" hidden>Copy</button>
-  </div>`;
+  return html`<div class="copyable"><span class="label" id="${id}-label">${label}</span><code id="${id}">${value}</code><button type="button" class="copy" data-copy="${id}" aria-describedby="${id}-label" hidden>Copy</button></div>`;
 }
 
 /** A POST form with one button (and the CSRF token). `extra` holds more hidden fields. */
 export function actionButton(action: string, csrfToken: string, label: string, extra?: Html): Html {
-  return html`<form method="post" action="${action}" class="inline">
-    ${csrfField(csrfToken)}${extra}<button type="submit">${label}</button>
-  </form>`;
+  return html`<form method="post" action="${action}" class="inline">${csrfField(csrfToken)}${extra}<button type="submit">${label}</button></form>`;
 }
 
 export function date(value: Date | string | null | undefined): Html {
@@ -150,22 +131,7 @@ export function table(
   empty: string,
 ): Html {
   if (rows.length === 0) return html`<p class="muted">${empty}</p>`;
-  return html`<table>
-    <caption>
-      ${caption}
-    </caption>
-    <thead>
-      <tr>
-        ${headers.map((x) => html`<th scope="col">${x}</th>`)}
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (r) =>
-          html`<tr>
-            ${r.map((c) => html`<td>${c}</td>`)}
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return html`<table><caption>${caption}</caption><thead><tr>${headers.map(
+    (x) => html`<th scope="col">${x}</th>`,
+  )}</tr></thead><tbody>${rows.map((r) => html`<tr>${r.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody></table>`;
 }
