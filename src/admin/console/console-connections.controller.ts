@@ -30,8 +30,8 @@ import { SamlService, sendOutgoing } from '../../saml/saml.service';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { UsersService } from '../../users/users.service';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
-import { scimTokenView } from '../../scim/scim-tokens.controller';
-import { CreateSetupLinkDto } from '../setup-links/setup-links.controller';
+import { scimTokenView } from '../../scim/scim-token.dto';
+import { CreateSetupLinkDto } from '../setup-links/setup-link.dto';
 import { directorySyncSection } from '../views/directory-sync.view';
 import { applyMetadataInput, metadataInput, type UploadedForm as BaseUploadedForm } from '../metadata-input';
 import {

@@ -38,7 +38,7 @@ import { date, h } from '../console/console-html';
 import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
-import { scimTokenView } from '../../scim/scim-tokens.controller';
+import { scimTokenView } from '../../scim/scim-token.dto';
 import { createdTokenSection, directorySyncSection } from '../views/directory-sync.view';
 import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
 import { SetupPageFilter } from './setup-page.filter';
