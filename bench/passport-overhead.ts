@@ -143,4 +143,7 @@ async function cpuPerCall(guard: BenchGuard): Promise<void> {
   );
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

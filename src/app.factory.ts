@@ -6,9 +6,8 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { consoleErrorPage } from './admin/console/console-html';
 import { isConsolePath } from './admin/console/console.guard';
-import { isSetupPath, setupErrorPage } from './admin/setup-links/setup-html';
+import { isSetupPath } from './admin/setup-links/setup-html';
 import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
@@ -16,7 +15,8 @@ import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { OidcProviderHost } from './oidc/oidc-provider.host';
-import { errorPage } from './saml/html';
+import { errorPageView } from './web/error-page';
+import { render } from './web/html';
 import { scimBodyParser } from './scim/scim-body';
 
 /** The ACS / SLO body limit: a SAMLResponse is at most 256 KB decoded (~342 KB in base64). */
@@ -92,35 +92,15 @@ export function configureApp(app: NestExpressApplication, config: BridgeConfig, 
       // get an HTML page.
       matches: (path) => path.startsWith('/saml/') || isConsolePath(path) || isSetupPath(path),
       render: (body, path) =>
-        isSetupPath(path)
-          ? setupErrorPage({
-              status: body.statusCode,
-              message:
-                body.statusCode >= 500 && body.statusCode !== 503
-                  ? 'Something went wrong on our side. Try again; if it keeps happening, quote the request id.'
-                  : body.message,
-              reason: body.code,
-              requestId: body.requestId,
-            })
-          : isConsolePath(path)
-            ? consoleErrorPage({
-                status: body.statusCode,
-                message:
-                  body.statusCode >= 500 && body.statusCode !== 503
-                    ? 'Something went wrong on our side. Try again; if it keeps happening, quote the request id.'
-                    : body.message,
-                reason: body.code,
-                requestId: body.requestId,
-              })
-            : errorPage({
-                title: body.statusCode >= 500 ? 'Service unavailable' : 'Sign-in failed',
-                message:
-                  body.statusCode >= 500
-                    ? 'Something went wrong on our side. Try again in a moment.'
-                    : body.message,
-                reason: body.code,
-                traceId: body.requestId,
-              }),
+        render(
+          errorPageView(isSetupPath(path) ? 'setup' : isConsolePath(path) ? 'console' : 'sign-in', {
+            status: body.statusCode,
+            reason: body.code,
+            message: body.message,
+            requestId: body.requestId,
+            fromRejection: false,
+          }),
+        ),
     }),
   );
   app.enableShutdownHooks();

@@ -8,7 +8,8 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { ConnectionLookup } from '../connections/connection-lookup';
 import { acrMapOf } from '../connections/connection-presets';
 import { isDatabaseUnavailable } from '../database/database-errors';
-import { escapeHtml, messagePage } from '../saml/html';
+import { messagePage, messagePageWith } from '../saml/html';
+import { html, render } from '../web/html';
 import { AppSignInService } from '../saml/app-session/app-sign-in.service';
 import { sendOutgoing } from '../saml/login.port';
 import { SamlPageFilter } from '../saml/saml-page.filter';
@@ -52,12 +53,13 @@ async function finishInteraction(
 }
 
 function discoveryPage(uid: string, error: string | null, email: string): string {
-  return messagePage('Sign in', '').replace(
-    '<p></p>',
-    `<form method="get" action="/oidc/interaction/${escapeHtml(uid)}">` +
-      `<p><label for="email">Work email</label><br><input id="email" name="email" type="email" autocomplete="email" required value="${escapeHtml(email)}" autofocus></p>` +
-      (error ? `<p role="alert">${escapeHtml(error)}</p>` : '') +
-      `<p><button type="submit">Continue</button></p></form>`,
+  return render(
+    messagePageWith(
+      'Sign in',
+      html`<form method="get" action="/oidc/interaction/${uid}"><p><label for="email">Work email</label><br><input id="email" name="email" type="email" autocomplete="email" required value="${email}" autofocus></p>${
+        error ? html`<p role="alert">${error}</p>` : ''
+      }<p><button type="submit">Continue</button></p></form>`,
+    ),
   );
 }
 

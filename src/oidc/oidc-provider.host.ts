@@ -15,7 +15,8 @@ import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboundHttp } from '../platform/http/outbound';
 import { addLogContext } from '../logging/logger';
-import { errorPage, messagePage } from '../saml/html';
+import { errorPage, messagePage, messagePageWith } from '../saml/html';
+import { html, render, trusted } from '../web/html';
 import { groupsClaim } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { loadImplicitGrant } from './implicit-grant';
@@ -307,11 +308,12 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
               `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'`,
             );
             ctx.type = 'html';
-            ctx.body = messagePage('Sign out', '').replace(
-              '<p></p>',
-              `${form}<p>Sign out of every app that uses this sign-in?</p>` +
-                `<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> ` +
-                `<button type="submit" form="op.logoutForm">Stay signed in</button></p>`,
+            // `form` is oidc-provider's own logout form (its markup, with its XSRF token).
+            ctx.body = render(
+              messagePageWith(
+                'Sign out',
+                html`${trusted(form)}<p>Sign out of every app that uses this sign-in?</p><p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" id="yes">Sign out</button> <button type="submit" form="op.logoutForm">Stay signed in</button></p>`,
+              ),
             );
           },
           postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {

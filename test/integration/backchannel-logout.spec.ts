@@ -493,7 +493,7 @@ async function until(ready: () => boolean): Promise<void> {
         })
         .expect(400);
       expect(refused.text).toContain('the bridge does not send requests there');
-      expect(refused.text).toContain('value="Metadata &#60;probe&#62;"');
+      expect(refused.text).toContain('value="Metadata &lt;probe&gt;"');
       expect(refused.text).toContain(
         '<p class="field-error" id="backchannelLogoutUri-error">backchannelLogoutUri: the bridge does not send',
       );

@@ -57,7 +57,7 @@ describe('directory sync in the console and on setup pages (embedded database)',
     await scimGet(token).expect(200);
     const after = await t.http().get(`/admin/connections/${c.id}`).set('Cookie', cookie).expect(200);
     expect(after.text).not.toContain('<script>alert(1)</script>');
-    expect(after.text).toContain('&#60;script&#62;alert(1)&#60;/script&#62; Entra');
+    expect(after.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Entra');
     expect(after.text).not.toContain(token);
     const id = /action="\/admin\/connections\/[^/]+\/scim-tokens\/([0-9a-f-]{36})\/revoke"/.exec(
       after.text,

@@ -32,9 +32,17 @@ import { TestLoginConsumer } from '../test-login/test-login.consumer';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { UsersService } from '../../users/users.service';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
-import { scimTokenView } from '../../scim/scim-tokens.controller';
-import { CreateSetupLinkDto } from '../setup-links/setup-links.controller';
+import { scimTokenView } from '../../scim/scim-token.dto';
+import { CreateSetupLinkDto } from '../setup-links/setup-link.dto';
 import { directorySyncSection } from '../views/directory-sync.view';
+import { applyMetadataInput, metadataInput, type UploadedForm as BaseUploadedForm } from '../metadata-input';
+import {
+  certificateBadges,
+  certificateTable,
+  metadataBadge,
+  metadataForm,
+} from '../../web/components/metadata';
+import { trusted } from '../../web/html';
 import {
   DEFAULT_EXPIRY_HOURS,
   MAX_EXPIRY_HOURS,
@@ -69,7 +77,7 @@ import type { ConsoleRequest } from './console.guard';
 import { ConsolePageFilter } from './console.filter';
 
 /** An uploaded file, as multer (memory storage) hands it over. */
-export type UploadedForm = ConsoleRequest & { file?: { buffer: Buffer; originalname: string } };
+type UploadedForm = ConsoleRequest & BaseUploadedForm;
 
 const NOTICES: Record<string, string> = {
   created: 'Connection created. Give the customer the details below.',
@@ -109,107 +117,6 @@ function eventsLink(connectionId: string, types: string): string {
 
 function notice(code: unknown): string | undefined {
   return typeof code === 'string' ? NOTICES[code] : undefined;
-}
-
-export function metadataBadge(c: ConnectionView): string {
-  if (c.metadata.status === 'ok') return '<span class="badge ok">metadata OK</span>';
-  if (c.metadata.status === 'expired') return '<span class="badge bad">metadata expired</span>';
-  return '<span class="badge warn">refresh failing</span>';
-}
-
-export function certificateBadges(c: ConnectionView): string {
-  const certs = c.idp.certificates;
-  const expired = certs.filter((x) => x.expired);
-  const soon = certs.filter((x) => x.expiresSoon);
-  return (
-    (expired.length ? `<span class="badge bad">${expired.length} certificate(s) expired</span> ` : '') +
-      (soon.length
-        ? `<span class="badge warn">certificate expires in ${Math.min(...soon.map((x) => x.daysLeft))} days</span>`
-        : '') || '<span class="badge ok">certificates valid</span>'
-  );
-}
-
-/** The IdP's signing certificates as a table: fingerprint, subject, expiry and state. */
-export function certificateTable(c: ConnectionView, caption: string, empty: string): string {
-  const rows = c.idp.certificates.map((x) => [
-    `<code>${h(x.fingerprint)}</code>`,
-    h(x.subject),
-    date(x.notAfter),
-    x.expired
-      ? '<span class="badge bad">expired</span>'
-      : x.expiresSoon
-        ? `<span class="badge warn">expires in ${x.daysLeft} days</span>`
-        : `${x.daysLeft} days left`,
-  ]);
-  return table(caption, ['SHA-256', 'Subject', 'Valid until', 'State'], rows, empty);
-}
-
-/** New IdP metadata given on a form: exactly one of an uploaded file, pasted XML or a URL. */
-export interface MetadataInput {
-  pasted?: string;
-  url?: string;
-  file?: Buffer;
-}
-
-export function metadataInput(req: UploadedForm, body: FormBody): MetadataInput {
-  return {
-    pasted: formText(body, 'metadataXml'),
-    url: formText(body, 'metadataUrl', 2048),
-    file: req.file && req.file.buffer.length > 0 ? req.file.buffer : undefined,
-  };
-}
-
-/**
- * Replaces a connection's metadata from a form (file or pasted XML: pinned document; URL: fetched now and
- * refreshed on schedule), through ConnectionsService (validated and audited there).
- */
-export async function applyMetadataInput(
-  connections: ConnectionsService,
-  id: string,
-  input: MetadataInput,
-): Promise<void> {
-  const given = [input.pasted, input.url, input.file].filter((x) => x !== undefined).length;
-  if (given !== 1) {
-    throw ApiError.badRequest(
-      'metadata_source_ambiguous',
-      'Give the new metadata one way: a file, pasted XML or a URL.',
-    );
-  }
-  if (input.url) {
-    await connections.update(id, Object.assign(new UpdateConnectionDto(), { metadataUrl: input.url }));
-  } else {
-    await connections.replaceMetadata(id, input.file ?? Buffer.from(input.pasted as string, 'utf8'));
-  }
-}
-
-/** The "replace the metadata" form (file, paste or URL); `action` receives it as multipart. */
-export function metadataForm(input: {
-  action: string;
-  hidden: string;
-  values: { metadataXml?: string; metadataUrl?: string };
-  error?: string;
-  legend: string;
-  submit: string;
-}): string {
-  return (
-    `<form method="post" action="${h(input.action)}" enctype="multipart/form-data" class="main">${input.hidden}` +
-    `<fieldset><legend>${h(input.legend)}</legend>` +
-    (input.error ? `<p class="field-error" id="metadata-error">${h(input.error)}</p>` : '') +
-    `<div class="field"><label for="replaceFile">Upload a metadata file</label><input id="replaceFile" name="metadataFile" type="file" accept=".xml,application/xml,text/xml"></div>` +
-    textArea({
-      name: 'metadataXml',
-      label: 'Or paste the metadata XML',
-      value: input.values.metadataXml,
-      rows: 4,
-    }) +
-    textField({
-      name: 'metadataUrl',
-      label: 'Or fetch it from a URL',
-      type: 'url',
-      value: input.values.metadataUrl,
-    }) +
-    `<button type="submit">${h(input.submit)}</button></fieldset></form>`
-  );
 }
 
 interface ConnectionFormValues {
@@ -938,7 +845,7 @@ export class ConsoleConnectionsController {
       (c.metadata.url ? actionButton(`${base}/metadata/refresh`, csrf, 'Refresh from the URL now') : '') +
       metadataForm({
         action: `${base}/metadata`,
-        hidden: csrfField(csrf),
+        hidden: trusted(csrfField(csrf)),
         values: { metadataXml: values.metadataXml, metadataUrl: values.metadataUrl },
         error: errors.metadata,
         legend: 'Replace the metadata (one of the three)',

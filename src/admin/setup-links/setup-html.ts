@@ -1,7 +1,9 @@
 import type { Preset } from '../../connections/connection.entity';
 import type { ConnectionView } from '../../connections/connection.view';
 import { MAPPING_PRESETS, NAMEID_EMAIL, NAMEID_PERSISTENT } from '../../mapping/attribute-mapping';
-import { copyable, errorDetails, h } from '../console/console-html';
+import { copyable, h } from '../console/console-html';
+import { render, trusted } from '../../web/html';
+import { setupLayout, type SetupChrome } from '../../web/layout';
 
 /** The IdP vendors a customer can pick on the setup page. */
 export const VENDORS: Array<{ id: Preset; label: string }> = [
@@ -20,48 +22,9 @@ export function isSetupPath(path: string): boolean {
   return path === '/setup' || path.startsWith('/setup/');
 }
 
-/** The layout of the customer setup pages: the console's stylesheet and script, no console navigation. */
-export function setupPage(
-  chrome: { title: string; notice?: string; error?: string; connectionName?: string },
-  body: string,
-): string {
-  const messages =
-    (chrome.notice ? `<p class="notice" role="status">${h(chrome.notice)}</p>` : '') +
-    (chrome.error ? `<div class="error-summary" role="alert">${h(chrome.error)}</div>` : '');
-  return (
-    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +
-    `<meta name="viewport" content="width=device-width,initial-scale=1">` +
-    `<meta name="referrer" content="same-origin">` +
-    `<title>${h(chrome.title)} · SAML Bridge setup</title>` +
-    `<link rel="stylesheet" href="/admin/assets/console.css">` +
-    `<script src="/admin/assets/console.js" defer></script></head><body>` +
-    `<a class="skip" href="#main">Skip to content</a>` +
-    `<header><p class="brand">SAML Bridge · single sign-on setup</p>` +
-    (chrome.connectionName ? `<p>${h(chrome.connectionName)}</p>` : '') +
-    `</header>` +
-    `<main id="main"><div id="messages" aria-live="polite">${messages}</div>` +
-    `<h1>${h(chrome.title)}</h1>${body}</main></body></html>`
-  );
-}
-
-/** A refused setup page (unknown, expired or revoked link): the reason and what to do, nothing else. */
-export function setupErrorPage(input: {
-  status: number;
-  message: string;
-  reason: string;
-  requestId?: string;
-}) {
-  const title =
-    input.status === 410
-      ? 'This setup link no longer works'
-      : input.status === 404
-        ? 'Setup link not found'
-        : input.status === 403
-          ? 'Not allowed'
-          : input.status >= 500
-            ? 'Something went wrong'
-            : 'Request refused';
-  return setupPage({ title }, errorDetails(input));
+/** The layout of the customer setup pages around a body of markup (web/layout.ts). */
+export function setupPage(chrome: SetupChrome, body: string): string {
+  return render(setupLayout(chrome, trusted(body)));
 }
 
 interface StepValues {

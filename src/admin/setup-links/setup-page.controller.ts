@@ -25,21 +25,21 @@ import { SpKeysService } from '../../keys/sp-keys.service';
 import { sendOutgoing } from '../../saml/login.port';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { TestLoginConsumer } from '../test-login/test-login.consumer';
+import { applyMetadataInput, metadataInput, type UploadedForm } from '../metadata-input';
 import {
-  applyMetadataInput,
   certificateBadges,
+  certificateTable,
   metadataBadge,
   metadataForm,
-  metadataInput,
-  type UploadedForm,
-  certificateTable,
-} from '../console/console-connections.controller';
+} from '../../web/components/metadata';
+import { html } from '../../web/html';
+import { csrfField as csrfFieldView } from '../../web/components/fields';
 import { formText, serviceError, type FormBody } from '../console/console-forms';
-import { csrfField, date, h } from '../console/console-html';
+import { date, h } from '../console/console-html';
 import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
-import { scimTokenView } from '../../scim/scim-tokens.controller';
+import { scimTokenView } from '../../scim/scim-token.dto';
 import { createdTokenSection, directorySyncSection } from '../views/directory-sync.view';
 import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
 import { SetupPageFilter } from './setup-page.filter';
@@ -229,8 +229,7 @@ export class SetupPageController {
     );
     const [keys, scimTokens] = await Promise.all([this.spKeys.list(c.id), this.scimTokens.list(c.id)]);
     const currentKey = keys.find((k) => k.status === 'current');
-    const hidden =
-      csrfField(this.links.csrfToken(token)) + `<input type="hidden" name="connectionId" value="${h(c.id)}">`;
+    const hidden = html`${csrfFieldView(this.links.csrfToken(token))}<input type="hidden" name="connectionId" value="${c.id}">`;
     const vendor = opts.vendor ?? (c.preset as Preset);
 
     const intro =
@@ -283,7 +282,7 @@ export class SetupPageController {
       csrf: this.links.csrfToken(token),
       actions: {
         create: '/setup/scim-tokens',
-        hidden: `<input type="hidden" name="connectionId" value="${h(c.id)}">`,
+        hidden: html`<input type="hidden" name="connectionId" value="${c.id}">`,
       },
     });
 

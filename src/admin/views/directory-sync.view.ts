@@ -1,5 +1,5 @@
 import { actionButton, copyable, csrfField, date, h, table, textField } from '../console/console-html';
-import type { ScimTokenView } from '../../scim/scim-tokens.controller';
+import type { ScimTokenView } from '../../scim/scim-token.dto';
 
 /**
  * Directory sync (SCIM) for one connection: the base URL to give Entra ID or Okta provisioning, the
