@@ -35,13 +35,13 @@ export function checkMessageShape(doc: Document): { root: Element; assertion: El
     ...elementsNamed(doc, NS.assertion, 'Assertion'),
     ...elementsNamed(doc, NS.assertion, 'EncryptedAssertion'),
   ];
-  if (all.length === 0) reject('saml_no_assertion', 'The Response carries no assertion.');
+  const [assertion] = all;
+  if (!assertion) reject('saml_no_assertion', 'The Response carries no assertion.');
   if (all.length > 1) {
     reject('saml_multiple_assertions', 'The Response carries more than one assertion.', {
       count: all.length,
     });
   }
-  const assertion = all[0];
   if (assertion.parentNode !== root) {
     reject('saml_assertion_misplaced', 'The assertion is not a direct child of the Response.');
   }
