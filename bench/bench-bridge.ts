@@ -78,7 +78,9 @@ export async function adminCall<T>(base: string, method: string, path: string, b
 
 /** CPU milliseconds (user + system) the process has used so far. */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const afterName = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1];
+  if (afterName === undefined) throw new Error(`/proc/${pid}/stat does not read "pid (name) state …"`);
+  const fields = afterName.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 

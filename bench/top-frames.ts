@@ -38,8 +38,8 @@ export interface ProfileSummary {
 }
 
 function packageOf({ url, functionName }: CallFrame): string {
-  const m = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (m) return m[1];
+  const pkg = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg !== undefined) return pkg;
   if (url.startsWith('node:')) return 'node (internal)';
   if (/\/dist\//.test(url)) return 'bridge (dist/)';
   return functionName.startsWith('(') ? functionName : `native: ${functionName}`;
@@ -70,7 +70,8 @@ export function summarizeProfile(
     if (t < from || t > to) continue;
     // A sample stands for the time until the next one.
     const v = profile.timeDeltas[i + 1] ?? 0;
-    const leaf = nodes.get(profile.samples[i]);
+    const sample = profile.samples[i];
+    const leaf = sample === undefined ? undefined : nodes.get(sample);
     if (!leaf) continue;
     if (leaf.callFrame.functionName === '(idle)') {
       idle += v;

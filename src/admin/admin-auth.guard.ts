@@ -27,8 +27,8 @@ export class AdminAuthGuard implements CanActivate {
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<AdminRequest>();
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim()) : null;
-    if (!match) {
+    const key = typeof header === 'string' ? /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim())?.[1] : undefined;
+    if (key === undefined) {
       this.challenge(context);
       throw new ApiError(
         HttpStatus.UNAUTHORIZED,
@@ -36,7 +36,7 @@ export class AdminAuthGuard implements CanActivate {
         'An admin API key is required: send "Authorization: Bearer <key>".',
       );
     }
-    const principal = await this.keys.authenticate(match[1]);
+    const principal = await this.keys.authenticate(key);
     if (!principal) {
       this.challenge(context);
       throw new ApiError(

@@ -101,12 +101,14 @@ export function parseXsDateTime(value: string | undefined): Date | undefined {
   const m = XS_DATE_TIME.exec(value);
   if (!m) return undefined;
   // Date.parse rolls 2026-02-30 over to March 2nd and reads 24:00:00: the calendar fields must be real.
-  const [y, mo, d, h, mi, s] = m[1].split(/[-T:]/).map(Number);
+  const [, dateTime = '', fractionDigits, zone = ''] = m;
+  // The pattern fixes six numeric fields; a missing one reads as NaN, which the calendar check below refuses.
+  const [y = NaN, mo = NaN, d = NaN, h = NaN, mi = NaN, s = NaN] = dateTime.split(/[-T:]/).map(Number);
   const calendar = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   if (calendar.getUTCMonth() !== mo - 1 || calendar.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
     return undefined;
   }
-  const fraction = m[2] ? `.${m[2].slice(0, 3).padEnd(3, '0')}` : '';
-  const t = Date.parse(`${m[1]}${fraction}${m[3]}`);
+  const fraction = fractionDigits ? `.${fractionDigits.slice(0, 3).padEnd(3, '0')}` : '';
+  const t = Date.parse(`${dateTime}${fraction}${zone}`);
   return Number.isNaN(t) ? undefined : new Date(t);
 }

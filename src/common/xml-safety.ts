@@ -56,8 +56,8 @@ export function assertXmlSize(input: string | Buffer, maxBytes: number): void {
     let start = 0;
     if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) start = 3;
     else if ((input[0] === 0xff && input[1] === 0xfe) || (input[0] === 0xfe && input[1] === 0xff)) start = 2;
-    for (let i = start; i < input.length; i++) {
-      if (!isWhitespaceByte(input[i])) {
+    for (const b of input.subarray(start)) {
+      if (!isWhitespaceByte(b)) {
         empty = false;
         break;
       }
@@ -66,8 +66,8 @@ export function assertXmlSize(input: string | Buffer, maxBytes: number): void {
   if (empty) throw new XmlSafetyError('empty', 'The XML is empty.');
 }
 
-/** The first character of an XML document: `<` or whitespace. */
-function isXmlStartByte(b: number): boolean {
+/** The first character of an XML document: `<` or whitespace (a missing byte is neither). */
+function isXmlStartByte(b: number | undefined): boolean {
   return b === 0x3c || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 }
 
@@ -87,7 +87,7 @@ const SINGLE_BYTE_ENCODINGS = new Set([
 function declaredEncoding(buf: Buffer): string | undefined {
   const head = buf.subarray(0, 200).toString('latin1');
   const m = /^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head);
-  return m ? m[1].toLowerCase() : undefined;
+  return m?.[1]?.toLowerCase();
 }
 
 function decodeUtf16(buf: Buffer, bigEndian: boolean): string {
@@ -143,7 +143,7 @@ export function assertNoDoctype(text: string): void {
   if (m) {
     throw new XmlSafetyError(
       'doctype_forbidden',
-      `The XML contains a <!${m[1].toUpperCase()}> declaration (at ${position(text, m.index)}). ` +
+      `The XML contains a ${m[0].toUpperCase()}> declaration (at ${position(text, m.index)}). ` +
         'Document type declarations and entities are refused (they enable XXE and entity-expansion attacks).',
     );
   }
@@ -331,6 +331,6 @@ function parserErrorDetail(err: unknown): string {
   const raw = err instanceof Error ? err.message : String(err);
   const ours = /caused XmlSafetyError: ([\s\S]*)$/.exec(raw);
   const wrapped = /^Reporting \w+ "([\s\S]*?)" caused/.exec(raw);
-  const core = ours ? ours[1] : wrapped ? wrapped[1] : raw;
+  const core = ours?.[1] ?? wrapped?.[1] ?? raw;
   return core.replace(/\s+/g, ' ').trim().slice(0, 300);
 }

@@ -100,7 +100,11 @@ export class EmbeddedPostgres {
       });
       this.server = server;
       await server.start();
-      const [host, port] = server.getServerConn().split(':');
+      const address = server.getServerConn();
+      const [host, port] = address.split(':');
+      if (host === undefined || port === undefined) {
+        throw new Error(`The PGlite socket server reports the address "${address}", not host:port`);
+      }
       return { host, port: Number(port) };
     } catch (err) {
       await this.stop();

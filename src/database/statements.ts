@@ -60,6 +60,7 @@ export class Statements {
       statement.text,
       columns.map((column) => columnValue(column, entity[column.propertyName])),
     );
+    if (row === undefined) throw new Error(`INSERT INTO ${meta.tableName} returned no row`);
     const keys: ObjectLiteral = {};
     for (const column of meta.primaryColumns) {
       keys[column.propertyName] = row[column.databaseName];
@@ -74,12 +75,12 @@ export class Statements {
     where: { [P in keyof T]?: T[P] },
   ): Promise<T | null> {
     const meta = repository.metadata;
-    const properties = Object.keys(where);
-    const columns = properties.map((property) => {
+    const fields = Object.keys(where).map((property) => {
       const column = meta.findColumnWithPropertyName(property);
       if (!column) throw new Error(`${meta.tableName} has no column for "${property}"`);
-      return column;
+      return { property, column };
     });
+    const columns = fields.map((field) => field.column);
     const statement = this.entityStatement(
       meta.tableName,
       'select',
@@ -91,7 +92,7 @@ export class Statements {
     const [row] = await this.rows<ObjectLiteral>(
       statement.name,
       statement.text,
-      properties.map((property, i) => columnValue(columns[i], where[property])),
+      fields.map(({ property, column }) => columnValue(column, where[property])),
     );
     return row ? entityFromRow(repository, row) : null;
   }

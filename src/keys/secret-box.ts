@@ -10,7 +10,8 @@ const INFO = Buffer.from('saml-bridge:private-key-at-rest:v1');
  * current one); `reseal` moves a value to the current secret.
  */
 export class SecretBox {
-  private readonly secrets: string[];
+  /** The current secret first, then the previous one while rotating. */
+  private readonly secrets: [string] | [string, string];
 
   constructor(secret: string, previous?: string) {
     if (secret.length < 32) throw new Error('The secret must be at least 32 characters');
@@ -51,10 +52,13 @@ export class SecretBox {
 
   private openWith(sealed: string): { plaintext: string; secretIndex: number } {
     const parts = sealed.split('.');
-    if (parts.length !== 5 || parts[0] !== VERSION) throw new Error('Not a sealed value');
-    const [salt, iv, tag, ciphertext] = parts.slice(1).map((p) => Buffer.from(p, 'base64url'));
-    for (let i = 0; i < this.secrets.length; i++) {
-      const decipher = createDecipheriv('aes-256-gcm', this.key(salt, this.secrets[i]), iv);
+    const [version, ...encoded] = parts;
+    const [salt, iv, tag, ciphertext] = encoded.map((p) => Buffer.from(p, 'base64url'));
+    if (parts.length !== 5 || version !== VERSION || !salt || !iv || !tag || !ciphertext) {
+      throw new Error('Not a sealed value');
+    }
+    for (const [i, secret] of this.secrets.entries()) {
+      const decipher = createDecipheriv('aes-256-gcm', this.key(salt, secret), iv);
       decipher.setAuthTag(tag);
       try {
         const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogLevel } from '../config/bridge-config';
 import { addLogContext, createHttpLogger, createRootLogger, redactPath } from './logger';
+import { need } from '../../test/support/defined';
 
 /** A response double: enough of ServerResponse for the access log (events, status, headers). */
 function fakeExchange(url: string, headers: Record<string, string> = {}) {
@@ -54,7 +55,7 @@ describe('access log', () => {
       connection: 'acme',
       outcome: 'success',
     });
-    expect(typeof lines[0].responseTime).toBe('number');
+    expect(typeof need(lines[0]).responseTime).toBe('number');
     expect(JSON.stringify(lines)).not.toContain('secret');
     expect(res.headers['x-request-id']).toBe(req.id);
     expect(lines[0]).not.toHaveProperty('client');
@@ -87,7 +88,7 @@ describe('access log', () => {
       ['error', 'request errored'],
       ['warn', 'request aborted'],
     ]);
-    expect(lines[2].err).toMatchObject({ message: 'socket hang up' });
+    expect(need(lines[2]).err).toMatchObject({ message: 'socket hang up' });
   });
 
   it('writes nothing below the configured level (and still sets the request id)', () => {

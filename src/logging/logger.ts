@@ -35,14 +35,22 @@ export function createRootLogger(level: LogLevel, destination?: pino.Destination
 /** The customer setup pages' own paths; any other segment after /setup/ is (or could be) a link token. */
 const SETUP_PATHS = new Set(['metadata', 'test-login', 'sp-certificate.pem']);
 
+/** A request target without its query string. */
+function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /**
  * A request path as it may be logged: the token of a setup link (`/setup/{token}`) is replaced, so that a
  * link never reaches the log, whatever the token looks like.
  */
 export function redactPath(path: string): string {
   const m = /^\/setup\/([^/]+)(.*)$/.exec(path);
-  if (!m || SETUP_PATHS.has(m[1])) return path;
-  return `/setup/[redacted]${m[2] ? '/…' : ''}`;
+  if (!m) return path;
+  const [, segment = '', rest] = m;
+  if (SETUP_PATHS.has(segment)) return path;
+  return `/setup/[redacted]${rest ? '/…' : ''}`;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -104,7 +112,7 @@ export function createHttpLogger(logger: Logger) {
           req: {
             id,
             method: req.method,
-            path: redactPath((req.url ?? '').split('?')[0]),
+            path: redactPath(withoutQuery(req.url ?? '')),
             remoteAddress: req.socket?.remoteAddress,
           },
           res: { statusCode: res.statusCode },

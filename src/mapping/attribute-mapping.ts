@@ -179,15 +179,15 @@ export function mapIdentity(identity: AssertionIdentity, config: MappingConfig):
   const single = (field: MappedField): string | null => {
     for (const name of candidates(field)) {
       const values = (identity.attributes[name] ?? []).map((v) => v.trim()).filter((v) => v.length > 0);
-      if (values.length === 0) continue;
-      const distinct = [...new Set(values)];
-      if (distinct.length > 1) {
+      const [value, ...otherValues] = [...new Set(values)];
+      if (value === undefined) continue;
+      if (otherValues.length > 0) {
         throw new MappingError(
           'saml_attribute_conflict',
-          `The attribute "${name}" (used for ${field}) has ${distinct.length} different values; the bridge needs exactly one.`,
+          `The attribute "${name}" (used for ${field}) has ${otherValues.length + 1} different values; the bridge needs exactly one.`,
         );
       }
-      return distinct[0];
+      return value;
     }
     return null;
   };

@@ -208,16 +208,19 @@ export class JwtAccessTokens {
       [since ?? null, REVOKED_PAGE_LIMIT + 1],
     );
     let next: string;
-    if (rows.length > REVOKED_PAGE_LIMIT) {
+    const lastListed = rows.length > REVOKED_PAGE_LIMIT ? rows[REVOKED_PAGE_LIMIT - 1] : undefined;
+    if (lastListed) {
       // A full page: the next one starts at the last transaction listed (it may repeat part of it).
       rows.length = REVOKED_PAGE_LIMIT;
-      next = rows[rows.length - 1].xid;
+      next = lastListed.xid;
     } else {
       // Every transaction older than the oldest still running has committed or aborted: none of them can
       // add a revocation any more, so the next poll starts there.
-      const [{ xmin }] = (await this.dataSource.query(
+      const [snapshot] = (await this.dataSource.query(
         `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`,
       )) as Array<{ xmin: string }>;
+      if (!snapshot) throw new Error('SELECT pg_snapshot_xmin(…) returned no row');
+      const { xmin } = snapshot;
       next = since && BigInt(since) > BigInt(xmin) ? since : xmin;
     }
     const revoked = rows.map((r) => ({ jti: r.jti, exp: Number(r.exp) }));

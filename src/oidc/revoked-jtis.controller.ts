@@ -58,10 +58,10 @@ export class RevokedJtisController {
       res.setHeader('WWW-Authenticate', 'Basic realm="saml-bridge", charset="UTF-8"');
       return new ApiError(HttpStatus.UNAUTHORIZED, code, message);
     };
-    const match = header ? /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim()) : null;
-    if (!match)
+    const credentials = header ? /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim())?.[1] : undefined;
+    if (credentials === undefined)
       throw fail('unauthorized', 'Authenticate as a service app: HTTP Basic with its client_id and secret.');
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     let clientId: string;
     let secret: string;

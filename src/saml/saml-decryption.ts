@@ -13,11 +13,11 @@ export async function decryptAssertions(keys: string[], SAMLResponse: string): P
     .selectElements(doc, "/*[local-name()='Response']//*[local-name()='EncryptedAssertion']")
     .map((el) => el.toString());
   const failures: string[] = [];
-  for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
+  for (const [keyIndex, key] of keys.entries()) {
     try {
       const items: AssertionDecryption['items'] = [];
       for (const ciphertext of ciphertexts) {
-        items.push({ ciphertext, plaintext: await samlXml.decryptXml(ciphertext, keys[keyIndex]) });
+        items.push({ ciphertext, plaintext: await samlXml.decryptXml(ciphertext, key) });
       }
       return { keyIndex, items };
     } catch (err) {

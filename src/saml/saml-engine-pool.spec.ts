@@ -10,6 +10,7 @@ import type { LoadedSpKey } from '../keys/sp-keys.service';
 import { decryptAssertions } from './saml-decryption';
 import { SamlEngineFactory } from './saml-engine';
 import { SamlEnginePool, SamlEnginePoolError, type CloneableSamlConfig } from './saml-engine-pool';
+import { need } from '../../test/support/defined';
 
 const SP_ENTITY_ID = 'https://bridge.test/saml/pool/metadata';
 const ACS_URL = 'https://bridge.test/saml/pool/acs';
@@ -157,8 +158,8 @@ describe('SamlEnginePool', () => {
     expect(threaded.keyIndex).toBe(1);
     expect(threaded.items).toHaveLength(1);
     // The assertion as the IdP serialised it: its signature is still there.
-    expect(threaded.items[0].ciphertext).toMatch(/^<saml:EncryptedAssertion/);
-    expect(threaded.items[0].plaintext).toMatch(/^<saml:Assertion [\s\S]*<ds:Signature[\s\S]*>dave</);
+    expect(need(threaded.items[0]).ciphertext).toMatch(/^<saml:EncryptedAssertion/);
+    expect(need(threaded.items[0]).plaintext).toMatch(/^<saml:Assertion [\s\S]*<ds:Signature[\s\S]*>dave</);
   });
 
   it('refuses to decrypt with none of the keys, naming why each failed', async () => {
@@ -195,8 +196,8 @@ describe('SamlEnginePool', () => {
           }),
         ),
       )
-    ).items[0].plaintext;
-    const swapped = [{ ciphertext: items[0].ciphertext, plaintext: other }];
+    ).items[0]?.plaintext;
+    const swapped = [{ ciphertext: need(items[0]).ciphertext, plaintext: need(other) }];
     expect((await pool.validatePostResponse(key, config, SAMLResponse, swapped)).profile?.nameID).toBe(
       'frank',
     );

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { need } from '../support/defined';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, loginAtSimpleSamlPhp } from './browser.js';
@@ -96,7 +97,7 @@ describe('e2e harness: SimpleSAMLphp IdP + headless Chromium + stand-in SP', () 
   });
 
   it('parses SP metadata and writes the saml20-sp-remote entries', async () => {
-    const [parsed] = parseSpMetadata(encSp.metadataXml);
+    const parsed = need(parseSpMetadata(encSp.metadataXml)[0]);
     expect(parsed).toMatchObject({
       entityId: encSp.entityId,
       assertionConsumerServices: [

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { UsersService } from '../../src/users/users.service';
 import { createTestConnection, SamlConnectionFixture, startLogin } from '../support/saml-flow';
 import { databaseKinds, FIXTURES, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 const ORIGIN = 'http://bridge.test';
 const OKTA_METADATA = join(FIXTURES, 'metadata', 'okta__metadata__2024.xml');
@@ -24,7 +25,7 @@ function consoleCookie(res: request.Response): string | undefined {
 function csrfOf(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   if (!m) throw new Error('no CSRF token on the page');
-  return m[1];
+  return need(m[1], 'CSRF token');
 }
 
 /** Every route the console's router serves, as [method, path] with parameters filled in. */
@@ -122,8 +123,9 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
     ]);
     for (const [method, path] of routes) {
       if (open.has(`${method} ${path}`)) continue;
-      const res = await (t.http() as unknown as Record<string, (p: string) => request.Test>)
-        [method](path)
+      const http = t.http() as unknown as Record<string, (p: string) => request.Test>;
+      const res = await need(http[method], `supertest's ${method}`)
+        .call(http, path)
         .set('Origin', ORIGIN)
         .type('form')
         .send({ _csrf: 'x' });
@@ -421,10 +423,14 @@ describe.each(databaseKinds())('admin console sessions and CSRF on %s', (kind) =
       .field('domains', 'example.com\nexample.org')
       .attach('metadataFile', OKTA_METADATA)
       .expect(303);
-    const page = await t.http().get(created.headers.location).set('Cookie', s.cookie).expect(200);
+    const page = await t
+      .http()
+      .get(need(created.headers.location, 'Location'))
+      .set('Cookie', s.cookie)
+      .expect(200);
     expect(page.text).toContain('http://bridge.test/saml/okta-upload/acs');
     expect(page.text).toContain('http://bridge.test/saml/okta-upload/metadata');
-    const id = /\/admin\/connections\/([0-9a-f-]{36})/.exec(created.headers.location)?.[1];
+    const id = /\/admin\/connections\/([0-9a-f-]{36})/.exec(need(created.headers.location, 'Location'))?.[1];
     const pem = await t
       .http()
       .get(`/admin/connections/${id}/sp-certificate.pem`)

@@ -17,6 +17,7 @@ import {
 } from '../support/netns';
 import { createTestConnection, type SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 type OidcClient = typeof import('openid-client');
 type Jose = typeof import('jose');
@@ -256,11 +257,11 @@ async function until(ready: () => boolean): Promise<void> {
         path: '/bcl',
         contentType: 'application/x-www-form-urlencoded',
       });
-      expect(await verifyLogoutToken(fromLoopback[0].token, onLoopback.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(fromLoopback[0]).token, onLoopback.clientId)).toMatchObject({
         sub: a.sub,
         sid: a.sid,
       });
-      expect(await verifyLogoutToken(fromPrivate[0].token, onPrivate.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(fromPrivate[0]).token, onPrivate.clientId)).toMatchObject({
         sub: b.sub,
         sid: b.sid,
       });
@@ -304,12 +305,15 @@ async function until(ready: () => boolean): Promise<void> {
       });
       // The hint names this user and session: the confirmation is a redirect (sign-out without a script).
       const started = await agent.get(end.pathname + end.search).expect(303);
-      const confirm = new URL(started.headers.location, 'http://bridge.test');
+      const confirm = new URL(need(started.headers.location, 'Location'), 'http://bridge.test');
       await agent.get(confirm.pathname + confirm.search).expect(303);
       await until(() => privateReceived.length > before);
       const got = privateReceived.slice(before);
       expect(got).toHaveLength(1);
-      expect(await verifyLogoutToken(got[0].token, app.clientId)).toMatchObject({ sub: s.sub, sid: s.sid });
+      expect(await verifyLogoutToken(need(got[0]).token, app.clientId)).toMatchObject({
+        sub: s.sub,
+        sid: s.sid,
+      });
       // oidc-provider reports each delivery by an event; the bridge records it as it hears of it.
       for (let i = 0; i < 200 && !(await appState(app.clientId)); i++)
         await new Promise((r) => setTimeout(r, 25));
@@ -344,7 +348,7 @@ async function until(ready: () => boolean): Promise<void> {
       await t.admin.post(`/api/v1/users/${u.sub}/disable`).expect(200);
       await until(() => privateReceived.length > before);
       expect(privateReceived.slice(before)).toHaveLength(1);
-      expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(privateReceived[before]).token, app.clientId)).toMatchObject({
         sub: u.sub,
         sid: u.sid,
       });
@@ -360,7 +364,7 @@ async function until(ready: () => boolean): Promise<void> {
       await t.admin.patch(`/api/v1/connections/${other.id}`).send({ enabled: false }).expect(200);
       await until(() => privateReceived.length > before);
       expect(privateReceived.slice(before)).toHaveLength(1);
-      expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(privateReceived[before]).token, app.clientId)).toMatchObject({
         sub: c.sub,
         sid: c.sid,
       });
@@ -373,7 +377,7 @@ async function until(ready: () => boolean): Promise<void> {
       await t.admin.delete(`/api/v1/connections/${gone.id}`).expect(204);
       await until(() => privateReceived.length > before);
       expect(privateReceived.slice(before)).toHaveLength(1);
-      expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(privateReceived[before]).token, app.clientId)).toMatchObject({
         sub: d.sub,
         sid: d.sid,
       });
@@ -388,7 +392,7 @@ async function until(ready: () => boolean): Promise<void> {
       });
       await until(() => privateReceived.length > before);
       expect(privateReceived.slice(before)).toHaveLength(1);
-      expect(await verifyLogoutToken(privateReceived[before].token, app.clientId)).toMatchObject({
+      expect(await verifyLogoutToken(need(privateReceived[before]).token, app.clientId)).toMatchObject({
         sub: g.sub,
         sid: g.sid,
       });

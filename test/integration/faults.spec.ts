@@ -6,6 +6,7 @@ import { PrivatePostgres, postgresBinDir } from '../support/private-postgres';
 import { InstanceUnreachable, LoginClient, LoginEvidence, LoginFailed } from '../support/login-client';
 import { generateTestKeyPair, TestIdp } from '../support/saml-test-idp';
 import { createTestDatabase, postgresAvailable } from '../support/test-app';
+import { need } from '../support/defined';
 
 const PUBLIC_BASE = 'https://bridge.faults.test';
 const ADMIN_KEY = 'faults-admin-key-0123456789abcdef';
@@ -196,13 +197,13 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         const res = await replay('/saml/faults/acs', {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ SAMLResponse: evidence.samlResponses[i] }).toString(),
+          body: new URLSearchParams({ SAMLResponse: need(evidence.samlResponses[i]) }).toString(),
         });
         if (res.status < 400) accepted++;
         await res.arrayBuffer();
       });
       await pool(evidence.continues.length, 8, async (i) => {
-        const { path, cookie } = evidence.continues[i];
+        const { path, cookie } = need(evidence.continues[i]);
         const res = await replay(path, { headers: { cookie } });
         if (res.status < 400) accepted++;
         await res.arrayBuffer();
@@ -214,8 +215,8 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
           headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
           body: new URLSearchParams({
             grant_type: 'authorization_code',
-            code: evidence.codes[i].code,
-            code_verifier: evidence.codes[i].verifier,
+            code: need(evidence.codes[i]).code,
+            code_verifier: need(evidence.codes[i]).verifier,
             redirect_uri: REDIRECT,
           }).toString(),
         });
@@ -351,12 +352,14 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
       /** The change feeds listen again: one LISTEN connection per instance (reconnected with backoff). */
       async function expectListening(): Promise<void> {
         const listeners = async () =>
-          (
-            await sql<{ n: number }>(
-              pg.url(),
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'saml-bridge-changes'`,
-            )
-          )[0].n;
+          need(
+            (
+              await sql<{ n: number }>(
+                pg.url(),
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'saml-bridge-changes'`,
+              )
+            )[0],
+          ).n;
         let listening = await listeners();
         for (let i = 0; i < 150 && listening < 2; i++) {
           await sleep(100);
@@ -378,10 +381,11 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         await expectListening();
         // Every user exists exactly once and always got the same subject.
         expect([...subs.values()].every((s) => s.size === 1)).toBe(true);
-        const [{ users, subjects }] = await sql<{ users: number; subjects: number }>(
+        const [counts] = await sql<{ users: number; subjects: number }>(
           pg.url(),
           `SELECT count(*)::int AS users, count(DISTINCT subject)::int AS subjects FROM users`,
         );
+        const { users, subjects } = need(counts);
         expect({ users, subjects }).toEqual({ users: subs.size, subjects: subs.size });
         // No code is redeemed twice: those exchanged for tokens are refused; one whose exchange failed
         // during the fault (the login failed there) may be redeemed now, but only once.
@@ -408,7 +412,7 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
         };
         let twice = 0;
         await pool(evidence.codes.length, 4, async (i) => {
-          const code = evidence.codes[i];
+          const code = need(evidence.codes[i]);
           if (redeemedCodes.has(code.code)) {
             if (await redeem(code)) twice++;
           } else {
@@ -524,10 +528,10 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
             await probe('browser', p.base, '/saml/faults/acs', {
               method: 'POST',
               headers: { 'content-type': 'application/x-www-form-urlencoded' },
-              body: new URLSearchParams({ SAMLResponse: evidence.samlResponses[0] }).toString(),
+              body: new URLSearchParams({ SAMLResponse: need(evidence.samlResponses[0]) }).toString(),
             });
-            await probe('browser', p.base, evidence.continues[0].path, {
-              headers: { cookie: evidence.continues[0].cookie },
+            await probe('browser', p.base, need(evidence.continues[0]).path, {
+              headers: { cookie: need(evidence.continues[0]).cookie },
             });
           }
           await sleep(28_000);

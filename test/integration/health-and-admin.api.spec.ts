@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { need } from '../support/defined';
 import { TcpProxy } from '../support/tcp-proxy';
 import {
   createTestDatabase,
@@ -29,9 +30,10 @@ describe.each(databaseKinds())('health, docs and admin API keys on %s', (kind) =
 
   it('is not ready while a migration of this build is missing from the database', async () => {
     const ds = t.app.get(DataSource);
-    const [last] = (await ds.query(
+    const [lastRow] = (await ds.query(
       'SELECT name, timestamp FROM schema_migrations ORDER BY timestamp DESC LIMIT 1',
     )) as Array<{ name: string; timestamp: string }>;
+    const last = need(lastRow);
     await ds.query('DELETE FROM schema_migrations WHERE name = $1', [last.name]);
     try {
       const res = await t.http().get('/readyz').expect(503);

@@ -4,6 +4,7 @@ import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
 import { LoginClient, type LoginEvidence } from '../support/login-client';
 import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 type OidcClient = typeof import('openid-client');
 
@@ -63,7 +64,7 @@ describe.each(databaseKinds().slice(0, 1))('JWT access token revocation on %s', 
     });
   };
   const jtiOf = (jwt: string) =>
-    JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).jti as string;
+    JSON.parse(Buffer.from(need(jwt.split('.')[1], 'JWT payload'), 'base64url').toString()).jti as string;
   const basic = (c: { clientId: string; clientSecret: string }) =>
     `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
   /** The revocation list as a resource server polls it. */
@@ -95,7 +96,7 @@ describe.each(databaseKinds().slice(0, 1))('JWT access token revocation on %s', 
 
     await oc.tokenRevocation(config, jwt);
     await expect(oc.tokenIntrospection(config, jwt)).resolves.toEqual({ active: false });
-    const exp = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).exp;
+    const exp = JSON.parse(Buffer.from(need(jwt.split('.')[1], 'JWT payload'), 'base64url').toString()).exp;
     // Polling from the previous cursor lists it, with its expiry.
     const since = await revokedList(before.next);
     expect(since.revoked).toContainEqual({ jti: jtiOf(jwt), exp });

@@ -4,6 +4,7 @@ import { inflateRawSync } from 'node:zlib';
 import { LoginClient, type Browser, type LoginEvidence } from '../support/login-client';
 import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const BYE = 'http://127.0.0.1:9/bye';
@@ -92,8 +93,8 @@ describe.each(databaseKinds().slice(0, 1))('Sign-out without JavaScript on %s', 
     );
     // end_session → the confirmation (a GET) → the IdP's SLO endpoint with a LogoutRequest.
     expect(res.status).toBe(303);
-    expect(new URL(hops[0], t.config.baseUrl).pathname).toBe('/oidc/session/end/confirm');
-    const toIdp = new URL(hops[hops.length - 1]);
+    expect(new URL(need(hops[0]), t.config.baseUrl).pathname).toBe('/oidc/session/end/confirm');
+    const toIdp = new URL(need(hops[hops.length - 1]));
     expect(toIdp.origin + toIdp.pathname).toBe(saml.idp.sloUrl);
     expect(await sessionAlive(browser)).toBe(false);
     // oidc-provider delivered the app's logout token itself, before answering.

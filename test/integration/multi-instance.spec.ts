@@ -11,6 +11,7 @@ import { MetadataServer } from '../support/metadata-server';
 import { createTestConnection, followContinue, reasonOf, startLogin } from '../support/saml-flow';
 import { generateTestKeyPair, TestIdp } from '../support/saml-test-idp';
 import { postgresAvailable, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 const REDIRECT = 'https://app.example.com/callback';
 const noEvidence = (): LoginEvidence => ({ samlResponses: [], continues: [], codes: [] });
@@ -91,11 +92,11 @@ class Receiver {
 
   it('authorize and AuthnRequest on A, ACS on B, continue, code and token on C', async () => {
     const saml = await createTestConnection(a, 'three-co');
-    const served: Record<string, string[]> = { a: [], b: [], c: [] };
+    const served: { a: string[]; b: string[]; c: string[] } = { a: [], b: [], c: [] };
     const client = loginClient(saml, await app(), (path) => {
       const which =
         path.startsWith('/oidc/auth') || path.includes('/login') ? a : path.includes('/acs') ? b : c;
-      served[which === a ? 'a' : which === b ? 'b' : 'c'].push(path.split('?')[0]);
+      served[which === a ? 'a' : which === b ? 'b' : 'c'].push(need(path.split('?')[0]));
       return which;
     });
     const tokens = await client.login('three-0001', 'three@example.com', noEvidence());

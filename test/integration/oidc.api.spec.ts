@@ -8,6 +8,7 @@ import { Statements } from '../../src/database/statements';
 import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
 import { createTestConnection, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 type OidcClient = typeof import('openid-client');
 type Jose = typeof import('jose');
@@ -526,7 +527,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         state: 'hrd',
       });
       const auth = await fresh.get(url.pathname + url.search).expect(303);
-      const page = await fresh.get(auth.headers.location).expect(200);
+      const page = await fresh.get(need(auth.headers.location, 'Location')).expect(200);
       expect(page.text).toContain('<label for="email">Work email</label>');
       expect(page.text).toContain('type="email"');
       const unknown = await fresh
@@ -536,7 +537,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       const chosen = await fresh
         .get(`${auth.headers.location}?email=${encodeURIComponent('ada@example.com')}`)
         .expect(303);
-      expect(chosen.headers.location.startsWith(saml.idp.ssoUrl)).toBe(true);
+      expect(need(chosen.headers.location, 'Location').startsWith(saml.idp.ssoUrl)).toBe(true);
 
       const { url: hinted } = await authorizationUrl(config, {
         redirect_uri: REDIRECT,
@@ -546,8 +547,8 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
       const other = request.agent(t.app.getHttpServer());
       const a = await other.get(hinted.pathname + hinted.search).expect(303);
-      const i = await other.get(a.headers.location).expect(303);
-      expect(i.headers.location.startsWith(saml.idp.ssoUrl)).toBe(true);
+      const i = await other.get(need(a.headers.location, 'Location')).expect(303);
+      expect(need(i.headers.location, 'Location').startsWith(saml.idp.ssoUrl)).toBe(true);
     });
 
     it('ends in access_denied for a disabled connection', async () => {
@@ -566,7 +567,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     });
 
     it('fans out back-channel logout tokens when the IdP logs the user out, retries failures, and revokes refresh tokens', async () => {
-      const received: Record<string, string[]> = { a: [], b: [] };
+      const received: { a: string[]; b: string[] } = { a: [], b: [] };
       let bStatus = 500;
       const receiver = createServer((req, res) => {
         let body = '';
@@ -632,7 +633,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
           await new Promise((r) => setTimeout(r, 50));
         expect(received.a).toHaveLength(1);
         const jwks = jose.createLocalJWKSet((await t.http().get('/oidc/jwks').expect(200)).body);
-        const { payload, protectedHeader } = await jose.jwtVerify(received.a[0], jwks, {
+        const { payload, protectedHeader } = await jose.jwtVerify(need(received.a[0]), jwks, {
           issuer,
           audience: a.clientId,
         });
@@ -719,10 +720,10 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
       // The hint names this user and session: no page, the confirmation is a redirect (no script needed).
       const started = await agent.get(end.pathname + end.search).expect(303);
-      const confirmUrl = new URL(started.headers.location, issuer);
+      const confirmUrl = new URL(need(started.headers.location, 'Location'), issuer);
       expect(confirmUrl.pathname).toBe('/oidc/session/end/confirm');
       const confirm = await agent.get(confirmUrl.pathname + confirmUrl.search).expect(303);
-      const toIdp = new URL(confirm.headers.location);
+      const toIdp = new URL(need(confirm.headers.location, 'Location'));
       expect(toIdp.origin + toIdp.pathname).toBe(saml.idp.sloUrl);
       const logoutRequest = inflateRawSync(
         Buffer.from(toIdp.searchParams.get('SAMLRequest') as string, 'base64'),

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureProductionBuild } from '../support/bridge-process';
+import { need } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -56,7 +57,7 @@ describe("oidc-provider's outgoing requests in a plain Node process (its own gua
     expect(builtIn).toMatchObject({ ok: false, error: expect.stringContaining('special-use IP address') });
     expect(bridge).toEqual({ ok: true });
     expect(received).toHaveLength(1);
-    expect(received[0].split('.')).toHaveLength(3);
+    expect(need(received[0]).split('.')).toHaveLength(3);
   });
 
   it("refuses the cloud metadata address through the bridge's fetch, with the policy's reason", async () => {

@@ -57,6 +57,7 @@ import {
   TRANSFORM_ENVELOPED,
 } from '../support/saml-test-idp';
 import { databaseKinds, postgresAvailable, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 type HttpResponse = supertest.Response;
 
@@ -753,12 +754,12 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
     },
     {
       name: 'duplicate ID: a second element with the signed ID',
-      build: async (conn) => duplicateIdVariants(await solicited(conn))[0].xml,
+      build: async (conn) => need(duplicateIdVariants(await solicited(conn))[0]).xml,
       reason: 'saml_duplicate_id',
     },
     {
       name: 'duplicate ID: the signed ID in Id="â€¦" and id="â€¦" attributes',
-      build: async (conn) => duplicateIdVariants(await solicited(conn))[1].xml,
+      build: async (conn) => need(duplicateIdVariants(await solicited(conn))[1]).xml,
       reason: 'saml_duplicate_id',
     },
     {
@@ -776,7 +777,8 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
     {
       name: 'duplicate ID on a response-signed input (marker in ds:Object)',
       conn: () => cResponse,
-      build: async (conn) => duplicateIdVariants(await solicited(conn, {}, { sign: 'response' }))[0].xml,
+      build: async (conn) =>
+        need(duplicateIdVariants(await solicited(conn, {}, { sign: 'response' }))[0]).xml,
       reason: 'saml_duplicate_id',
     },
     {
@@ -1364,7 +1366,7 @@ describe.each(databaseKinds().slice(0, 1))('SAML attack suite (SAML-ATTACKS.md Â
     const values = [...xml.matchAll(/<xenc:CipherValue>([^<]+)<\/xenc:CipherValue>/g)];
     const last = values[values.length - 1];
     if (!last || last.index === undefined) throw new Error('test setup: no CipherValue');
-    const b64 = last[1];
+    const b64 = need(last[1], 'CipherValue text');
     const i = at === 'start' ? 4 : b64.replace(/=+$/, '').length - 30;
     const flipped = b64.slice(0, i) + (b64[i] === 'A' ? 'B' : 'A') + b64.slice(i + 1);
     return (

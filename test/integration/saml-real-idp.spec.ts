@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { need } from '../support/defined';
 import { join } from 'node:path';
 import { AppSessionConsumer } from '../../src/saml/app-session/app-session.consumer';
 import { SamlService, TracedSamlRejection } from '../../src/saml/saml.service';
@@ -33,11 +34,13 @@ function metadataFromCert(entityId: string, certFileOrBase64: string): string {
 </md:EntityDescriptor>`;
 }
 
-const TESTSHIB_2014_CERT = (
-  /<!--[\s\S]*?<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(
-    read('metadata', 'shibboleth-idp__testshib__entities.xml'),
-  ) as RegExpExecArray
-)[1];
+const TESTSHIB_2014_CERT = need(
+  (
+    /<!--[\s\S]*?<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(
+      read('metadata', 'shibboleth-idp__testshib__entities.xml'),
+    ) as RegExpExecArray
+  )[1],
+);
 
 interface Case {
   name: string;
@@ -341,7 +344,7 @@ describe('real IdP responses (frozen clock)', () => {
   });
 
   it('rejects a real response outside its validity window (the real clock)', async () => {
-    const c = CASES[0];
+    const c = need(CASES[0]);
     const slug = await setup(c);
     await expect(
       t.app.get(SamlService).consumeResponse(slug, { SAMLResponse: responseBase64(c.response) }),

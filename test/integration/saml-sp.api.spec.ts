@@ -10,6 +10,7 @@ import {
 } from '../support/saml-flow';
 import { NAMEID_EMAIL, NAMEID_PERSISTENT } from '../support/saml-test-idp';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 const ATTRS = {
   email: 'alice@example.com',
@@ -80,7 +81,9 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
     expect(form.headers['content-type']).toContain('text/html');
     expect(form.text).toContain(`action="${opts.idp.ssoUrl}"`);
     expect(form.text).toContain('name="SAMLRequest"');
-    const nonce = /script-src 'nonce-([^']+)'/.exec(form.headers['content-security-policy'])?.[1];
+    const nonce = /script-src 'nonce-([^']+)'/.exec(
+      need(form.headers['content-security-policy'], 'Content-Security-Policy'),
+    )?.[1];
     expect(nonce).toBeTruthy();
     expect(form.text).toContain(`<script nonce="${nonce}">`);
     const posted = Buffer.from(
@@ -110,8 +113,8 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
     const res = await login(response, requestId);
     expect(res.headers.location).toBe('/welcome?x=1');
     const cookie = cookieFrom(res) as string;
-    expect(res.headers['set-cookie'][0]).toMatch(/HttpOnly/);
-    expect(res.headers['set-cookie'][0]).toMatch(/SameSite=Lax/);
+    expect(need(res.headers['set-cookie']?.[0])).toMatch(/HttpOnly/);
+    expect(need(res.headers['set-cookie']?.[0])).toMatch(/SameSite=Lax/);
 
     const me = await t
       .http()
@@ -154,13 +157,13 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
     const acs = await post(response).expect(303);
     const victim = await t
       .http()
-      .get(acs.headers.location)
+      .get(need(acs.headers.location, 'Location'))
       .set('Cookie', 'bridge_browser=victim-browser-0123456789abcdef012345')
       .expect(403);
     expect(reasonOf(victim.text)).toBe('saml_browser_mismatch');
     expect(cookieFrom(victim)).toBeUndefined();
     // The code is single use: even the right browser cannot use it after that.
-    const again = await t.http().get(acs.headers.location).expect(400);
+    const again = await t.http().get(need(acs.headers.location, 'Location')).expect(400);
     expect(reasonOf(again.text)).toBe('saml_login_not_found');
   });
 
@@ -351,7 +354,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
       });
       const query = c.idp.redirectBindingQuery('SAMLRequest', request, 'rs-1', { sign: true });
       const res = await t.http().get(`/saml/${c.slug}/slo?${query}`).expect(303);
-      const url = new URL(res.headers.location);
+      const url = new URL(need(res.headers.location, 'Location'));
       expect(url.origin + url.pathname).toBe(c.idp.sloUrl);
       expect(url.searchParams.get('RelayState')).toBe('rs-1');
       expect(url.searchParams.get('Signature')).toBeTruthy();
@@ -437,7 +440,7 @@ describe.each(databaseKinds())('SAML service provider on %s', (kind) => {
         .set('Cookie', cookie)
         .expect(303);
       await t.http().get('/saml/session').set('Cookie', cookie).expect(401);
-      const url = new URL(start.headers.location);
+      const url = new URL(need(start.headers.location, 'Location'));
       expect(url.searchParams.get('Signature')).toBeTruthy();
       const request = inflateRawSync(
         Buffer.from(url.searchParams.get('SAMLRequest') as string, 'base64'),

@@ -4,6 +4,7 @@ import { resealAll } from '../../src/keys/reseal';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createTestConnection } from '../support/saml-flow';
 import { createTestDatabase, postgresAvailable, startTestApp, TEST_BRIDGE_SECRET } from '../support/test-app';
+import { need } from '../support/defined';
 
 const NEW_SECRET = 'rotated-bridge-secret-abcdefghijklmnopqrstuvwxyz0123';
 
@@ -24,7 +25,7 @@ const NEW_SECRET = 'rotated-bridge-secret-abcdefghijklmnopqrstuvwxyz0123';
     const token = await t
       .http()
       .post('/oidc/token')
-      .auth(client.clientId, client.clientSecret)
+      .auth(need(client.clientId), need(client.clientSecret))
       .type('form')
       .send({ grant_type: 'client_credentials', scope: 'api' })
       .expect(200);

@@ -6,6 +6,7 @@ import { MetadataServer } from '../support/metadata-server';
 import { generateTestKeyPair, TestIdp } from '../support/saml-test-idp';
 import { createTestConnection, reasonOf, SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 const ORIGIN = 'http://bridge.test';
 
@@ -15,13 +16,15 @@ function setupCookie(res: request.Response): string | undefined {
 }
 
 function cookiesOf(res: request.Response): string[] {
-  return ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) => c.split(';')[0]);
+  return ((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []).map((c) =>
+    need(c.split(';')[0]),
+  );
 }
 
 function csrfOf(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   if (!m) throw new Error('no CSRF token on the page');
-  return m[1];
+  return need(m[1], 'CSRF token');
 }
 
 interface AuditItem {
@@ -52,7 +55,7 @@ describe.each(databaseKinds())('customer setup links on %s', (kind) => {
     const res = await t.http().get(`/setup/${token}`).expect(303);
     expect(res.headers.location).toBe('/setup');
     const line = setupCookie(res) as string;
-    const cookie = line.split(';')[0];
+    const cookie = need(line.split(';')[0]);
     const page = await t.http().get('/setup').set('Cookie', cookie).expect(200);
     return { cookie, csrf: csrfOf(page.text), html: page.text };
   }
@@ -97,7 +100,7 @@ describe.each(databaseKinds())('customer setup links on %s', (kind) => {
     const rows: Array<Record<string, unknown>> = await t.app
       .get(DataSource)
       .query(`SELECT * FROM setup_links WHERE id = $1`, [link.id]);
-    expect(rows[0].token_hash).toBe(createHash('sha256').update(link.token, 'utf8').digest('hex'));
+    expect(need(rows[0]).token_hash).toBe(createHash('sha256').update(link.token, 'utf8').digest('hex'));
     expect(JSON.stringify(rows)).not.toContain(link.token);
     expect(JSON.stringify(rows)).not.toContain(link.token.slice(4));
 
@@ -156,7 +159,7 @@ describe.each(databaseKinds())('customer setup links on %s', (kind) => {
     expect(line).toMatch(/HttpOnly/);
     expect(line).toMatch(/SameSite=Lax/);
     expect(line).toMatch(/Path=\/setup/);
-    const cookie = line.split(';')[0];
+    const cookie = need(line.split(';')[0]);
     const page = await t.http().get('/setup').set('Cookie', cookie).expect(200);
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.text).toContain('Test acme');
@@ -366,7 +369,7 @@ describe.each(databaseKinds())('customer setup links on %s', (kind) => {
     expect((await t.admin.get(`/api/v1/users?connectionId=${acme.id}`).expect(200)).body.items).toEqual([]);
     const started = await auditEvents(`type=setup_link.test_login_started&connectionId=${acme.id}`);
     expect(started.filter((e) => e.actor.id === link.id)).toHaveLength(1);
-    expect(started[0].actor.type).toBe('setup-link');
+    expect(need(started[0]).actor.type).toBe('setup-link');
   });
 
   it('refuses an expired or a revoked link for every page and action, with a clear page, and audits the refusal', async () => {
@@ -478,7 +481,7 @@ describe.each(databaseKinds())('customer setup links on %s', (kind) => {
     const rows: Array<{ n: string }> = await t.app
       .get(DataSource)
       .query(`SELECT count(*) AS n FROM setup_links WHERE connection_id = $1`, [doomed.id]);
-    expect(Number(rows[0].n)).toBe(0);
+    expect(Number(need(rows[0]).n)).toBe(0);
     const page = await t.http().get('/setup').set('Cookie', cookie).expect(404);
     expect(reasonOf(page.text)).toBe('setup_link_not_found');
   });

@@ -3,6 +3,7 @@ import { LoginClient, type LoginEvidence } from '../support/login-client';
 import type request from 'supertest';
 import { createTestConnection, reasonOf, startLogin, type SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
+import { need } from '../support/defined';
 
 /**
  * Single use under concurrency (the attacker with a stolen code or refresh token): N simultaneous
@@ -148,10 +149,10 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
         // A replay revokes what the code issued: the winner's refresh token and access token are dead.
         const winner = won[0]?.body as Record<string, string>;
         expect(winner.refresh_token).toEqual(expect.any(String));
-        expect(await introspect(winner.access_token)).toBe(false);
+        expect(await introspect(need(winner.access_token))).toBe(false);
         const refreshed = await tokenRequest(0, {
           grant_type: 'refresh_token',
-          refresh_token: winner.refresh_token,
+          refresh_token: need(winner.refresh_token),
         });
         expect(refreshed.status).toBe(400);
         expect(refreshed.body.error).toBe('invalid_grant');
@@ -179,7 +180,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
         expect(issued.body.refresh_token).toEqual(expect.any(String));
         const answers = await Promise.all(
           Array.from({ length: n }, (_, i) =>
-            tokenRequest(i, { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token }),
+            tokenRequest(i, { grant_type: 'refresh_token', refresh_token: need(issued.body.refresh_token) }),
           ),
         );
         const won = answers.filter((x) => x.status === 200);
@@ -189,10 +190,10 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
           expect(x.body.error).toBe('invalid_grant');
         }
         const winner = won[0]?.body as Record<string, string>;
-        expect(await introspect(winner.access_token)).toBe(false);
+        expect(await introspect(need(winner.access_token))).toBe(false);
         const next = await tokenRequest(1, {
           grant_type: 'refresh_token',
-          refresh_token: winner.refresh_token,
+          refresh_token: need(winner.refresh_token),
         });
         expect(next.body.error).toBe('invalid_grant');
       }
@@ -207,7 +208,7 @@ describe.each(databaseKinds())('single-use artefacts under concurrent redemption
     expect(first.status).toBe(200);
     const again = await tokenRequest(1, body);
     expect(again.body.error).toBe('invalid_grant');
-    expect(await introspect(first.body.access_token)).toBe(false);
+    expect(await introspect(need(first.body.access_token))).toBe(false);
     // Counted where each was refused: summed over the instances, as a metrics backend would.
     const counted = async (artefact: string, timing: string) => {
       let sum = 0;

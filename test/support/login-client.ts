@@ -1,5 +1,6 @@
 import { inflateRawSync } from 'node:zlib';
 import type { SamlConnectionFixture } from './saml-flow';
+import { need } from './defined';
 
 type OidcClient = typeof import('openid-client');
 
@@ -111,7 +112,7 @@ export class LoginClient {
         headers: { ...(init.headers ?? {}), cookie: cookie() },
       });
       for (const c of res.headers.getSetCookie()) {
-        const [pair] = c.split(';');
+        const pair = need(c.split(';')[0], 'a cookie name and value');
         const i = pair.indexOf('=');
         const name = pair.slice(0, i);
         const value = pair.slice(i + 1);

@@ -13,7 +13,8 @@ export function postgresBinDir(): string | undefined {
       (v) => existsSync(join(PG_ROOT, v, 'bin', 'pg_ctl')) && existsSync(join(PG_ROOT, v, 'bin', 'initdb')),
     )
     .sort((x, y) => Number(y) - Number(x));
-  return versions.length ? join(PG_ROOT, versions[0], 'bin') : undefined;
+  const [newest] = versions;
+  return newest === undefined ? undefined : join(PG_ROOT, newest, 'bin');
 }
 
 /**

@@ -31,7 +31,7 @@ export function postgresAvailable(): boolean {
 }
 
 /** The database kinds to run an integration suite against: real PostgreSQL when reachable, and embedded. */
-export function databaseKinds(): DatabaseKind[] {
+export function databaseKinds(): [DatabaseKind, ...DatabaseKind[]] {
   return postgresAvailable() ? ['postgres', 'embedded'] : ['embedded'];
 }
 

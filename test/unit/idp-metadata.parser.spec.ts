@@ -18,6 +18,7 @@ import {
   decodeXmlBytes,
   parseXmlStrict,
 } from '../../src/common/xml-safety';
+import { need } from '../support/defined';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/real-idp');
 const MD_NS = 'urn:oasis:names:tc:SAML:2.0:metadata';
@@ -71,7 +72,7 @@ function signatureCertificate(text: string): string {
     text,
   );
   if (!m) throw new Error('no signature certificate');
-  return m[1];
+  return need(m[1], 'signature certificate');
 }
 
 const OKTA_2024_CERT = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(
@@ -253,7 +254,7 @@ describe('parseIdpMetadata: every real IdP metadata fixture', () => {
 
     const result = parseIdpMetadata(raw);
     expect(result.signingCertificates).toHaveLength(1);
-    const [cert] = result.signingCertificates;
+    const cert = need(result.signingCertificates[0]);
     expect(cert.subject).toBe('CN=Microsoft Azure Federated SSO Certificate');
     expect(cert.issuer).toBe('CN=Microsoft Azure Federated SSO Certificate');
     expect(cert.use).toBe('signing');
@@ -288,11 +289,11 @@ describe('parseIdpMetadata: every real IdP metadata fixture', () => {
   it('AD FS: RoleDescriptors and SPSSODescriptor ignored, signing and encryption certificates', () => {
     const result = parseIdpMetadata(fixture(ADFS_FILE), { now: new Date('2014-06-01T00:00:00Z') });
     expect(result.signingCertificates).toHaveLength(1);
-    expect(result.signingCertificates[0].subject).toBe('CN=ADFS Signing - sts.unilever.com');
-    expect(result.signingCertificates[0].use).toBe('signing');
+    expect(need(result.signingCertificates[0]).subject).toBe('CN=ADFS Signing - sts.unilever.com');
+    expect(need(result.signingCertificates[0]).use).toBe('signing');
     expect(result.encryptionCertificates).toHaveLength(1);
-    expect(result.encryptionCertificates[0].subject).toBe('CN=ADFS Encryption - sts.unilever.com');
-    expect(result.encryptionCertificates[0].use).toBe('encryption');
+    expect(need(result.encryptionCertificates[0]).subject).toBe('CN=ADFS Encryption - sts.unilever.com');
+    expect(need(result.encryptionCertificates[0]).use).toBe('encryption');
     expect(result.ssoEndpoints).toHaveLength(2);
     expect(result.sloEndpoints.map((e) => e.binding)).toEqual([SAML_BINDINGS.redirect, SAML_BINDINGS.post]);
     expect(result.nameIdFormats).toEqual([
@@ -310,7 +311,7 @@ describe('parseIdpMetadata: every real IdP metadata fixture', () => {
     const auto = parseIdpMetadata(file);
     expect(auto.entityId).toBe('https://idp.testshib.org/idp/shibboleth');
     expect(auto.availableEntityIds).toEqual(['https://idp.testshib.org/idp/shibboleth']);
-    expect(auto.signingCertificates[0].use).toBe('both');
+    expect(need(auto.signingCertificates[0]).use).toBe('both');
     expect(auto.nameIdFormats).toEqual([
       'urn:mace:shibboleth:1.0:nameIdentifier',
       'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
@@ -341,10 +342,10 @@ describe('parseIdpMetadata: every real IdP metadata fixture', () => {
   it('samltest.id: two signing certificates kept (rotation), one encryption certificate, 3 SLO endpoints', () => {
     const result = parseIdpMetadata(fixture('shibboleth-idp__samltest-id.xml'));
     expect(result.signingCertificates.map((c) => c.use)).toEqual(['signing', 'signing']);
-    expect(result.signingCertificates[0].fingerprintSha256).not.toBe(
-      result.signingCertificates[1].fingerprintSha256,
+    expect(need(result.signingCertificates[0]).fingerprintSha256).not.toBe(
+      need(result.signingCertificates[1]).fingerprintSha256,
     );
-    expect(result.encryptionCertificates[0].use).toBe('encryption');
+    expect(need(result.encryptionCertificates[0]).use).toBe('encryption');
     expect(result.sloEndpoints).toHaveLength(3);
     expect(result.validUntil).toBe('2100-01-01T00:00:42.000Z');
     expect(result.warnings).toEqual([]);
@@ -356,13 +357,13 @@ describe('parseIdpMetadata: every real IdP metadata fixture', () => {
     expect(result.nameIdFormats).toHaveLength(4);
     expect(result.sloEndpoints).toHaveLength(4);
     expect(result.ssoEndpoints).toHaveLength(4);
-    expect(result.signingCertificates[0].subject).toBe('CN=master');
+    expect(need(result.signingCertificates[0]).subject).toBe('CN=master');
     expect(result.warnings).toContain('sso_endpoint_not_https');
   });
 
   it('Okta 2020: spaces and newlines inside <ds:X509Certificate> and around NameIDFormat', () => {
     const result = parseIdpMetadata(fixture('okta__metadata__2020.xml'));
-    expect(result.signingCertificates[0].subject).toContain('CN=dev-513394');
+    expect(need(result.signingCertificates[0]).subject).toContain('CN=dev-513394');
     expect(result.nameIdFormats).toEqual([
       'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
       'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
@@ -742,7 +743,7 @@ describe('parseIdpMetadata: structure', () => {
     });
     const result = parseIdpMetadata(xml);
     expect(result.signingCertificates).toHaveLength(1);
-    expect(result.signingCertificates[0].subject).toContain('trial-1022863');
+    expect(need(result.signingCertificates[0]).subject).toContain('trial-1022863');
     expect(result.sloEndpoints).toEqual([]);
   });
 
@@ -763,7 +764,7 @@ describe('parseIdpMetadata: structure', () => {
     const result = parseIdpMetadata(xml);
     expect(result.wantAuthnRequestsSigned).toBe(true);
     expect(result.signingCertificates.map((c) => c.use)).toEqual(['both', 'both']);
-    expect(result.signingCertificates[0].subject).toContain('trial-1022863');
+    expect(need(result.signingCertificates[0]).subject).toContain('trial-1022863');
     expect(result.encryptionCertificates).toHaveLength(2);
     expect(result.sloEndpoints).toEqual([
       {

@@ -61,6 +61,7 @@ import {
   xswVariants,
   type AttackVector,
 } from '../support/saml-attacks';
+import { need } from '../support/defined';
 
 const SP_ENTITY_ID = 'https://sp.test.example/saml/metadata';
 const ACS_URL = 'https://sp.test.example/saml/acs';
@@ -163,7 +164,7 @@ function all(scope: Document | Element, ns: string, localName: string): Element[
 function one(scope: Document | Element, ns: string, localName: string): Element {
   const found = all(scope, ns, localName);
   if (found.length !== 1) throw new Error(`expected exactly one ${localName}, found ${found.length}`);
-  return found[0];
+  return need(found[0]);
 }
 
 function attr(el: Element, name: string): string | null {
@@ -213,8 +214,8 @@ function expectEnvelopedSignatureShape(
   const index = siblings.indexOf(signature);
   // Right after the Issuer of the signed element (saml-schema-assertion/protocol order).
   expect(index).toBe(1);
-  expect(siblings[0].namespaceURI).toBe(SAML_NS);
-  expect(siblings[0].localName).toBe('Issuer');
+  expect(need(siblings[0]).namespaceURI).toBe(SAML_NS);
+  expect(need(siblings[0]).localName).toBe('Issuer');
   expect(signature.prefix).toBe('ds');
   expect(one(signature, DS_NS, 'CanonicalizationMethod').getAttribute('Algorithm')).toBe(C14N_EXC);
   expect(one(signature, DS_NS, 'SignatureMethod').getAttribute('Algorithm')).toBe(algorithms.signature);
@@ -348,7 +349,7 @@ describe('TestIdp.metadataXml', () => {
       attackerKeys.certificateBase64,
       spKeys.certificateBase64,
     ]);
-    expect(all(doc, MD_NS, 'SingleSignOnService')[0].getAttribute('Location')).toBe(
+    expect(need(all(doc, MD_NS, 'SingleSignOnService')[0]).getAttribute('Location')).toBe(
       'https://login.example.org/sso',
     );
   });
@@ -1212,7 +1213,9 @@ describe('redirectBindingQuery', () => {
     const params = parseQuery(query);
     expect(params.RelayState).toBe(relayState);
     expect(params.SigAlg).toBe(SIGNATURE_ALGORITHMS[sigAlg]);
-    expect(inflateRawSync(Buffer.from(params.SAMLRequest, 'base64')).toString('utf8')).toBe(xml);
+    expect(
+      inflateRawSync(Buffer.from(need(params.SAMLRequest, 'SAMLRequest'), 'base64')).toString('utf8'),
+    ).toBe(xml);
     const signature = decodeURIComponent(query.slice(at + '&Signature='.length));
     expect(signature).toBe(params.Signature);
     const verify = (octets: string, certPem: string): boolean =>
@@ -1226,7 +1229,11 @@ describe('redirectBindingQuery', () => {
     const xml = idp.logoutResponseXml({ destination: SLO_URL, inResponseTo: '_r', statusCode: 'Requester' });
     const query = idp.redirectBindingQuery('SAMLResponse', xml);
     expect(Object.keys(parseQuery(query))).toEqual(['SAMLResponse']);
-    expect(inflateRawSync(Buffer.from(parseQuery(query).SAMLResponse, 'base64')).toString('utf8')).toBe(xml);
+    expect(
+      inflateRawSync(Buffer.from(need(parseQuery(query).SAMLResponse, 'SAMLResponse'), 'base64')).toString(
+        'utf8',
+      ),
+    ).toBe(xml);
     expect(xml).toContain('<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Requester"/>');
   });
 });

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { soleItem } from '../../common/defined';
 import { attribute, childElements, parseXsDateTime } from '../../common/xml-dom';
 import { MetadataError, type MetadataErrorCode } from './metadata.errors';
 import {
@@ -128,10 +129,13 @@ function extractCertificateBase64(input: string): string {
   const text = input.replace(/\\r|\\n/g, '\n').trim();
   let body = text;
   if (text.includes('-----BEGIN')) {
-    const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)];
-    const certs = blocks.filter((b) => b[1] === 'CERTIFICATE' || b[1] === 'X509 CERTIFICATE');
-    if (certs.length === 0) {
-      const labels = blocks.map((b) => b[1]);
+    const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)].map(
+      ([, label = '', content = '']) => ({ label, content }),
+    );
+    const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
+    const [onlyCert] = certs;
+    if (onlyCert === undefined) {
+      const labels = blocks.map((b) => b.label);
       if (labels.some((l) => l.includes('PRIVATE KEY'))) {
         throw certificateInvalid(
           'This is a PRIVATE KEY, not a certificate. Never share a private key: revoke it if it was exposed, ' +
@@ -149,7 +153,7 @@ function extractCertificateBase64(input: string): string {
         `The PEM holds ${certs.length} certificates; provide only the identity provider's signing certificate.`,
       );
     }
-    body = certs[0][2];
+    body = onlyCert.content;
   }
   const b64 = body.replace(/\s+/g, '');
   if (b64 === '') throw certificateInvalid('The certificate is empty.');
@@ -323,7 +327,8 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
   const root = doc.documentElement as Element;
   const allSignatures = doc.getElementsByTagNameNS(DS_NS, 'Signature');
   const rootSignatures = childElements(root, DS_NS, 'Signature');
-  if (rootSignatures.length === 0) {
+  const [signature] = rootSignatures;
+  if (signature === undefined) {
     throw new MetadataError(
       'metadata_signature_missing',
       allSignatures.length > 0
@@ -341,18 +346,18 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
         'Download the metadata again directly from your identity provider.',
     );
   }
-  const signature = rootSignatures[0];
-  const signedInfos = childElements(signature, DS_NS, 'SignedInfo');
-  if (signedInfos.length !== 1) {
+  const signedInfo = soleItem(childElements(signature, DS_NS, 'SignedInfo'));
+  if (signedInfo === undefined) {
     throw signatureInvalid('The metadata signature is malformed: it must contain exactly one SignedInfo.');
   }
-  const references = childElements(signedInfos[0], DS_NS, 'Reference');
-  if (references.length !== 1) {
+  const references = childElements(signedInfo, DS_NS, 'Reference');
+  const reference = soleItem(references);
+  if (reference === undefined) {
     throw signatureInvalid(
       `The metadata signature has ${references.length} references; exactly one, covering the whole document, is accepted.`,
     );
   }
-  const uri = attribute(references[0], 'URI') ?? '';
+  const uri = attribute(reference, 'URI') ?? '';
   const rootId = attribute(root, 'ID');
   if (uri !== '' && (rootId === undefined || uri !== `#${rootId}`)) {
     throw signatureInvalid(
@@ -361,10 +366,10 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
       { referenceUri: uri, rootId },
     );
   }
-  const signatureMethod = childElements(signedInfos[0], DS_NS, 'SignatureMethod')
+  const signatureMethod = childElements(signedInfo, DS_NS, 'SignatureMethod')
     .map((e) => attribute(e, 'Algorithm'))
     .at(0);
-  const digestMethod = childElements(references[0], DS_NS, 'DigestMethod')
+  const digestMethod = childElements(reference, DS_NS, 'DigestMethod')
     .map((e) => attribute(e, 'Algorithm'))
     .at(0);
   if (isSha1(signatureMethod) || isSha1(digestMethod)) {
@@ -398,8 +403,8 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
       },
     );
   }
-  const signedReferences = valid ? verifier.getSignedReferences() : [];
-  if (!valid || signedReferences.length !== 1) {
+  const signedReference = valid ? soleItem(verifier.getSignedReferences()) : undefined;
+  if (signedReference === undefined) {
     throw signatureInvalid(
       'The metadata signature does not match the document: the document was modified after it was signed ' +
         '(even reformatting breaks the signature). Download the metadata again directly from your identity provider.',
@@ -414,7 +419,7 @@ function verifyAndExtractSignedDocument(doc: Document, text: string, pinnedPem: 
 
   let signedDoc: Document;
   try {
-    signedDoc = parseXmlStrict(signedReferences[0]);
+    signedDoc = parseXmlStrict(signedReference);
   } catch (err) {
     throw signatureInvalid('The signed part of the metadata cannot be read back.', {
       reason: err instanceof Error ? err.message : String(err),
@@ -531,12 +536,19 @@ function noIdpDescriptor(entity: EntityCandidate | undefined, available: string[
   );
 }
 
-function chooseEntity(candidates: EntityCandidate[], wanted: string | undefined): EntityCandidate {
+/** The entity the connection describes, with its first SAML 2.0 IDPSSODescriptor. */
+interface ChosenEntity {
+  entity: EntityCandidate;
+  idp: Element;
+}
+
+function chooseEntity(candidates: EntityCandidate[], wanted: string | undefined): ChosenEntity {
   const idpCandidates = candidates.filter((c) => c.idpDescriptors.length > 0);
   const available = [...new Set(idpCandidates.map((c) => c.entityId))];
   if (wanted !== undefined && wanted.trim() !== '') {
     const matches = candidates.filter((c) => c.entityId === wanted.trim());
-    if (matches.length === 0) {
+    const [match] = matches;
+    if (match === undefined) {
       throw new MetadataError(
         'metadata_entity_not_found',
         `The metadata has no entity with entityID "${wanted.trim()}". ` +
@@ -554,10 +566,15 @@ function chooseEntity(candidates: EntityCandidate[], wanted: string | undefined)
         { entityId: wanted.trim(), available },
       );
     }
-    if (matches[0].idpDescriptors.length === 0) throw noIdpDescriptor(matches[0], available);
-    return matches[0];
+    const [idp] = match.idpDescriptors;
+    if (idp === undefined) throw noIdpDescriptor(match, available);
+    return { entity: match, idp };
   }
-  if (idpCandidates.length === 1) return idpCandidates[0];
+  const [onlyCandidate, ...otherCandidates] = idpCandidates;
+  const [onlyCandidateIdp] = onlyCandidate?.idpDescriptors ?? [];
+  if (onlyCandidate && onlyCandidateIdp && otherCandidates.length === 0) {
+    return { entity: onlyCandidate, idp: onlyCandidateIdp };
+  }
   if (idpCandidates.length > 1) {
     throw new MetadataError(
       'metadata_entity_ambiguous',
@@ -694,7 +711,7 @@ const HTML_DOCTYPE = /^<!DOCTYPE\s+html(?:\s+PUBLIC\s+"[^"<>]*"(?:\s+"[^"<>]*")?
 function isHtmlPage(text: string): boolean {
   let i = 0;
   for (;;) {
-    while (i < text.length && /\s/.test(text[i])) i++;
+    while (i < text.length && /\s/.test(text.charAt(i))) i++;
     if (!text.startsWith('<!--', i)) break;
     const end = text.indexOf('-->', i + 4);
     if (end === -1) return false;
@@ -767,14 +784,13 @@ export function parseIdpMetadata(
   const availableEntityIds = [
     ...new Set(candidates.filter((c) => c.idpDescriptors.length > 0).map((c) => c.entityId)),
   ];
-  const entity = chooseEntity(candidates, options.entityId);
+  const { entity, idp } = chooseEntity(candidates, options.entityId);
   if (signature === 'absent' && childElements(entity.element, DS_NS, 'Signature').length > 0) {
     signature = 'present-unverified';
   }
 
   const warnings = new Set<string>();
   if (entity.idpDescriptors.length > 1) warnings.add('multiple_idp_descriptors');
-  const idp = entity.idpDescriptors[0];
 
   // Endpoints
   const allSso = readEndpoints(idp, 'SingleSignOnService', warnings);

@@ -103,20 +103,29 @@ export function embeddedIpv4(address: string): string | undefined {
   return undefined;
 }
 
-function expandIpv6(address: string): number[] | undefined {
+/** The eight 16-bit words of an IPv6 address. */
+type Ipv6Words = [number, number, number, number, number, number, number, number];
+
+function isIpv6Words(words: number[]): words is Ipv6Words {
+  return words.length === 8;
+}
+
+function expandIpv6(address: string): Ipv6Words | undefined {
   if (isIP(address) !== 6) return undefined;
   let text = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  const v4 = /\d+\.\d+\.\d+\.\d+$/.exec(text);
   if (v4) {
-    const o = v4[1].split('.').map(Number);
-    text = `${text.slice(0, -v4[1].length)}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
+    const [dotted] = v4;
+    // The pattern has exactly four octets (isIP checked their range).
+    const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
+    text = `${text.slice(0, -dotted.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split('::');
   const left = head ? head.split(':') : [];
   const right = tail !== undefined && tail ? tail.split(':') : [];
   const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
   const words = [...left, ...fill, ...right].map((w) => parseInt(w, 16));
-  return words.length === 8 ? words : undefined;
+  return isIpv6Words(words) ? words : undefined;
 }
 
 export class OutboundPolicy {

@@ -238,14 +238,15 @@ export class OutboundHttp {
           }
           const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
           const usable = wanted ? all.filter((a) => a.family === wanted) : all;
-          if (usable.length === 0) {
+          const [first] = usable;
+          if (first === undefined) {
             const none = Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
             callback(none, '', 0);
             return;
           }
-          resolvedAddress = usable[0].address;
+          resolvedAddress = first.address;
           if (options.all) callback(null, usable);
-          else callback(null, usable[0].address, usable[0].family);
+          else callback(null, first.address, first.family);
         },
         (err: NodeJS.ErrnoException) => callback(err, '', 0),
       );

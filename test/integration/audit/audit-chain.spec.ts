@@ -3,6 +3,7 @@ import { runWithAuditActor } from '../../../src/audit/audit-context';
 import { eventHash, GENESIS_HASH } from '../../../src/audit/audit-hash';
 import { AuditService } from '../../../src/audit/audit.service';
 import { databaseKinds, startTestApp, TestApp } from '../../support/test-app';
+import { need } from '../../support/defined';
 
 const JOB = { type: 'system' as const, id: 'test-job', name: 'test job' };
 
@@ -207,7 +208,7 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
       await run(`DELETE FROM audit_events WHERE seq >= $1`, [anchor.lastSeq - 1]);
       await run(`UPDATE audit_chain_head SET last_seq = $1, last_hash = $2`, [
         anchor.lastSeq - 2,
-        cut[0].prev_hash,
+        need(cut[0]).prev_hash,
       ]);
     });
     // Inside the database alone the shorter chain is consistent…

@@ -11,6 +11,7 @@ import {
   startLogin,
 } from '../../support/saml-flow';
 import { databaseKinds, startTestApp, TestApp } from '../../support/test-app';
+import { need } from '../../support/defined';
 
 interface AuditEventJson {
   seq: number;
@@ -439,7 +440,7 @@ describe.each(databaseKinds())('audit log API on %s', (kind) => {
         `type=login.&connectionId=${c.id}`,
         (e) => e.type.startsWith('login.') && e.connectionId === c.id,
       );
-      const middle = all[Math.floor(all.length / 2)].occurredAt;
+      const middle = need(all[Math.floor(all.length / 2)]).occurredAt;
       await check(`from=${middle}`, (e) => e.occurredAt >= middle);
       await check(`to=${middle}`, (e) => e.occurredAt < middle);
       const none = await t.admin.get('/api/v1/audit?type=nothing.here').expect(200);

@@ -37,6 +37,7 @@ import {
   TestIdp,
   type TestKeyPair,
 } from '../../support/saml-test-idp';
+import { need } from '../../support/defined';
 
 const SP = 'https://bridge.test/saml/unit/metadata';
 const ACS = 'https://bridge.test/saml/unit/acs';
@@ -244,7 +245,7 @@ describe('ACS checks on XML fixtures', () => {
     const other = parseSamlXml(xml);
     const bogus = {
       ...decryption,
-      items: [{ ...decryption.items[0], plaintext: '<x:Assertion xmlns:x="urn:x"/>' }],
+      items: [{ ...need(decryption.items[0]), plaintext: '<x:Assertion xmlns:x="urn:x"/>' }],
     };
     expect(reasonOf(() => decryptInPlace(encryptedAssertionsOf(other), bogus))).toBe(
       'saml_encrypted_assertion_invalid',

@@ -1,4 +1,5 @@
 import type { Element } from '@xmldom/xmldom';
+import { soleItem } from '../../../common/defined';
 import { childElement, childElements, nonEmptyAttribute as attr, textOf } from '../../../common/xml-dom';
 import { NS } from '../../saml-namespaces';
 import { type PolicyContext, reject } from '../acs-message';
@@ -21,12 +22,12 @@ export function checkConditionsAndWindows(
 ): { conditionsEnd?: Date; sessionNotOnOrAfter?: Date } {
   const now = ctx.now.getTime();
   const skew = ctx.clockSkewMs;
-  const conditions = childElements(assertion, NS.assertion, 'Conditions');
-  if (conditions.length !== 1) {
+  const conditions = soleItem(childElements(assertion, NS.assertion, 'Conditions'));
+  if (!conditions) {
     reject('saml_audience_mismatch', 'The assertion must have exactly one Conditions element.');
   }
-  const notBefore = parseTime(attr(conditions[0], 'NotBefore'), 'Conditions NotBefore');
-  const conditionsEnd = parseTime(attr(conditions[0], 'NotOnOrAfter'), 'Conditions NotOnOrAfter');
+  const notBefore = parseTime(attr(conditions, 'NotBefore'), 'Conditions NotBefore');
+  const conditionsEnd = parseTime(attr(conditions, 'NotOnOrAfter'), 'Conditions NotOnOrAfter');
   if (notBefore && notBefore.getTime() - skew > now) {
     reject('saml_not_yet_valid', 'The assertion is not valid yet (Conditions NotBefore).', {
       notBefore: notBefore.toISOString(),
@@ -37,7 +38,7 @@ export function checkConditionsAndWindows(
       notOnOrAfter: conditionsEnd.toISOString(),
     });
   }
-  const restrictions = childElements(conditions[0], NS.assertion, 'AudienceRestriction');
+  const restrictions = childElements(conditions, NS.assertion, 'AudienceRestriction');
   if (
     restrictions.length === 0 ||
     !restrictions.every((r) =>

@@ -18,9 +18,11 @@ export function decryptInPlace(encrypted: Element[], decryption: AssertionDecryp
     throw encryptedAssertionInvalid({ decrypted: 'the engine found other EncryptedAssertions' });
   }
   encrypted.forEach((el, i) => {
+    const item = decryption.items[i];
+    if (!item) throw encryptedAssertionInvalid({ decrypted: 'the engine found other EncryptedAssertions' });
     let assertion: Element | null;
     try {
-      assertion = parseSamlXml(decryption.items[i].plaintext).documentElement;
+      assertion = parseSamlXml(item.plaintext).documentElement;
     } catch (err) {
       if (!(err instanceof SamlRejection)) throw err;
       throw encryptedAssertionInvalid({ decrypted: err.reason });

@@ -1,4 +1,5 @@
 import type { Document, Element } from '@xmldom/xmldom';
+import { soleItem } from '../../../common/defined';
 import {
   childElement,
   childElements,
@@ -37,15 +38,15 @@ const KEY_TRANSPORT = new Set([
  * Returns the content-encryption algorithm.
  */
 function assertEncryptionAlgorithms(encrypted: Element): string {
-  const data = childElements(encrypted, NS.xenc, 'EncryptedData');
-  if (data.length !== 1 || elementsByLocalName(encrypted, 'EncryptedData').length !== 1)
+  const data = soleItem(childElements(encrypted, NS.xenc, 'EncryptedData'));
+  if (!data || elementsByLocalName(encrypted, 'EncryptedData').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedData.');
-  const keys = elementsNamed(encrypted, NS.xenc, 'EncryptedKey');
-  if (keys.length !== 1 || elementsByLocalName(encrypted, 'EncryptedKey').length !== 1)
+  const key = soleItem(elementsNamed(encrypted, NS.xenc, 'EncryptedKey'));
+  if (!key || elementsByLocalName(encrypted, 'EncryptedKey').length !== 1)
     reject('saml_encrypted_assertion_invalid', 'An EncryptedAssertion needs exactly one EncryptedKey.');
   const methods = elementsByLocalName(encrypted, 'EncryptionMethod');
-  const dataMethod = childElement(data[0], NS.xenc, 'EncryptionMethod');
-  const keyMethod = childElement(keys[0], NS.xenc, 'EncryptionMethod');
+  const dataMethod = childElement(data, NS.xenc, 'EncryptionMethod');
+  const keyMethod = childElement(key, NS.xenc, 'EncryptionMethod');
   if (
     methods.length !== 2 ||
     !dataMethod ||

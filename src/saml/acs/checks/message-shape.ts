@@ -35,7 +35,8 @@ export function checkMessageShape(doc: Document): { root: Element; assertion: El
     ...elementsNamed(doc, NS.assertion, 'Assertion'),
     ...elementsNamed(doc, NS.assertion, 'EncryptedAssertion'),
   ];
-  if (all.length === 0) reject('saml_no_assertion', 'The Response carries no assertion.');
+  const [assertion] = all;
+  if (!assertion) reject('saml_no_assertion', 'The Response carries no assertion.');
   if (all.length > 1) {
     reject('saml_multiple_assertions', 'The Response carries more than one assertion.', {
       count: all.length,
@@ -49,7 +50,6 @@ export function checkMessageShape(doc: Document): { root: Element; assertion: El
       count: byLocalName,
     });
   }
-  const assertion = all[0];
   if (assertion.parentNode !== root) {
     reject('saml_assertion_misplaced', 'The assertion is not a direct child of the Response.');
   }

@@ -1,4 +1,5 @@
 import type { Element, Node } from '@xmldom/xmldom';
+import { soleItem } from '../../../common/defined';
 import {
   childElement,
   childElements,
@@ -78,15 +79,13 @@ export function checkSignatureShapes(
     if (elementsNamed(sig, NS.ds, 'Object').length > 0) {
       reject('saml_signature_malformed', 'A ds:Object inside a signature is not accepted.');
     }
-    const signedInfos = elementsNamed(sig, NS.ds, 'SignedInfo');
-    if (signedInfos.length !== 1 || childElements(sig, NS.ds, 'SignedInfo').length !== 1) {
+    const signedInfo = soleItem(elementsNamed(sig, NS.ds, 'SignedInfo'));
+    if (!signedInfo || childElements(sig, NS.ds, 'SignedInfo').length !== 1) {
       reject('saml_signature_malformed', 'A signature must have exactly one SignedInfo.');
     }
-    const signedInfo = signedInfos[0];
-    const references = elementsNamed(sig, NS.ds, 'Reference');
-    if (references.length !== 1)
-      reject('saml_signature_malformed', 'A signature must have exactly one Reference.');
-    const uri = nonEmptyAttribute(references[0], 'URI');
+    const reference = soleItem(elementsNamed(sig, NS.ds, 'Reference'));
+    if (!reference) reject('saml_signature_malformed', 'A signature must have exactly one Reference.');
+    const uri = nonEmptyAttribute(reference, 'URI');
     const parentId = nonEmptyAttribute(parent as Element, 'ID');
     if (!uri || !parentId || uri !== `#${parentId}`) {
       reject('saml_signature_malformed', 'The signature does not reference the element that carries it.', {
