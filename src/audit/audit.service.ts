@@ -198,13 +198,16 @@ export class AuditService implements OnApplicationShutdown {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
     }
-    const head: HeadRow[] = await manager.query(LOCK_HEAD_SQL);
-    const events = this.chain([draft], head[0]);
-    const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(head[0], events)));
+    const [head] = (await manager.query(LOCK_HEAD_SQL)) as HeadRow[];
+    if (!head) throw new Error('The audit chain head row is missing');
+    const events = this.chain([draft], head);
+    const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(head, events)));
     if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
     // The public events of this change commit with it (and with its audit event), or not at all.
     await appendEvents((sql, params) => manager.query(sql, params), events.flatMap(eventsForAudit));
-    return events[0];
+    const [event] = events;
+    if (!event) throw new Error('The audit chain appended nothing');
+    return event;
   }
 
   /**
@@ -220,7 +223,11 @@ export class AuditService implements OnApplicationShutdown {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           const events = await this.appendBatch(batch.map((b) => b.draft));
-          batch.forEach((b, i) => b.resolve(events[i]));
+          batch.forEach((b, i) => {
+            const event = events[i];
+            if (event) b.resolve(event);
+            else b.reject(new Error('The audit batch appended fewer events than it was given'));
+          });
         } catch (err) {
           batch.forEach((b) => b.reject(err));
         }
@@ -235,7 +242,8 @@ export class AuditService implements OnApplicationShutdown {
     let broken: Error | undefined;
     try {
       const results = (await client.query(`BEGIN; ${LOCK_HEAD_SQL}`)) as unknown as QueryResult[];
-      const head = results[results.length - 1].rows[0] as HeadRow;
+      const head = results.at(-1)?.rows[0] as HeadRow | undefined;
+      if (!head) throw new Error('The audit chain head row is missing');
       const events = this.chain(drafts, head);
       const inserted = await client.query(APPEND_SQL, this.params(head, events));
       if (inserted.rowCount !== events.length)
@@ -368,7 +376,7 @@ export class AuditService implements OnApplicationShutdown {
     const items = rows.slice(0, page.limit).map(toEvent);
     return {
       items,
-      nextBeforeSeq: rows.length > page.limit ? items[items.length - 1].seq : undefined,
+      nextBeforeSeq: rows.length > page.limit ? items.at(-1)?.seq : undefined,
     };
   }
 
@@ -389,7 +397,7 @@ export class AuditService implements OnApplicationShutdown {
       const events = rows.map(toEvent);
       yield events;
       if (rows.length < batchSize) return;
-      afterSeq = events[events.length - 1].seq;
+      afterSeq = events.at(-1)?.seq ?? afterSeq;
     }
   }
 
@@ -433,7 +441,7 @@ export class AuditService implements OnApplicationShutdown {
     }
     // Events missing at the end (the head says there were more), or a rewritten last event.
     if (expected <= headSeq) return broken(expected, 'sequence_gap');
-    if (headSeq > 0 && prevHash !== head[0].last_hash) return broken(headSeq, 'hash_mismatch');
+    if (headSeq > 0 && prevHash !== head[0]?.last_hash) return broken(headSeq, 'hash_mismatch');
     // The chain is shorter than it was when the anchor was taken: its end was cut.
     if (anchor && anchor.seq > headSeq) return broken(headSeq + 1, 'sequence_gap');
     return { ok: true, checked, lastSeq: headSeq, lastHash: prevHash };
@@ -507,7 +515,8 @@ export class AuditService implements OnApplicationShutdown {
   }
 
   private params(head: HeadRow, events: AuditEvent[]): unknown[] {
-    const last = events[events.length - 1];
+    const last = events.at(-1);
+    if (!last) throw new Error('An audit append needs at least one event');
     const rows = events.map((e) => ({
       seq: e.seq,
       id: e.id,

@@ -124,7 +124,8 @@ export class OidcInteractionController {
     if (domain) {
       const matches = await this.connections.enabledWithDomain(domain);
       const usable = matches.filter((m) => permitted(m.slug));
-      if (usable.length === 1) return { slug: usable[0].slug };
+      const [only] = usable;
+      if (only && usable.length === 1) return { slug: only.slug };
       if (email !== undefined) {
         return {
           discovery:
@@ -134,7 +135,8 @@ export class OidcInteractionController {
         };
       }
     }
-    if (allowed && allowed.length === 1) return { slug: allowed[0] };
+    const onlyAllowed = allowed?.length === 1 ? allowed[0] : undefined;
+    if (onlyAllowed) return { slug: onlyAllowed };
     return { discovery: null };
   }
 

@@ -79,7 +79,7 @@ export function requestedAuthnFor(
   return {
     authn: {
       forceAuthn: request.reauthenticate,
-      ...(classRefs.length > 0
+      ...(mapped[0] && classRefs.length > 0
         ? { context: { classRefs, comparison: mapped[0].comparison ?? 'exact' } }
         : {}),
       required: request.essential,

@@ -74,7 +74,9 @@ export class UsersRepository {
         now,
       ],
     );
-    return { user: entityFromRow(this.users, rows[0]), inserted: rows[0].inserted };
+    const [row] = rows;
+    if (!row) throw new Error('The user upsert returned no row');
+    return { user: entityFromRow(this.users, row), inserted: row.inserted };
   }
 
   /** The user with this id, or null (the admin API's read). */

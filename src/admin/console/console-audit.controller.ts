@@ -207,7 +207,7 @@ export class ConsoleAuditController {
   async export(@Res() res: Response, @Query() raw: Record<string, unknown>): Promise<void> {
     const { query, errors } = await this.parse(filterValues(raw));
     if (Object.keys(errors).length) {
-      const [field, message] = Object.entries(errors)[0];
+      const [field, message] = Object.entries(errors)[0] ?? ['query', 'invalid'];
       throw ApiError.badRequest('validation_failed', `${field}: ${message}`);
     }
     await streamAuditExport(this.audit, toFilter(query as AuditFilterQuery), res);

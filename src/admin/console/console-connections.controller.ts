@@ -21,7 +21,7 @@ import { decodeXmlBytes, XmlSafetyError } from '../../common/xml-safety';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
 import { acrMapOf } from '../../connections/connection-presets';
-import { PRESETS, SIGNATURE_REQUIREMENTS } from '../../connections/connection.entity';
+import { type Preset, PRESETS, SIGNATURE_REQUIREMENTS } from '../../connections/connection.entity';
 import type { ConnectionEntity } from '../../connections/connection.entity';
 import { connectionView, ConnectionView } from '../../connections/connection.view';
 import { ConnectionsService } from '../../connections/connections.service';
@@ -93,7 +93,7 @@ const NOTICES: Record<string, string> = {
   'scim-token-revoked': 'SCIM token revoked: the directory gets 401 with it from now on.',
 };
 
-const PRESET_LABELS: Record<string, string> = {
+const PRESET_LABELS: Record<Preset, string> = {
   okta: 'Okta',
   entra: 'Microsoft Entra ID',
   adfs: 'AD FS',
@@ -897,7 +897,7 @@ export class ConsoleConnectionsController {
 
     return consolePage(
       { title: c.name, session: chrome(session), active: 'connections', notice: noticeText, error },
-      `<p class="muted">Slug <code>${h(c.slug)}</code> · preset ${h(PRESET_LABELS[c.preset] ?? c.preset)} · ` +
+      `<p class="muted">Slug <code>${h(c.slug)}</code> · preset ${h(PRESET_LABELS[c.preset as Preset] ?? c.preset)} · ` +
         `<a href="#sp-details">SP details</a> · <a href="#test">Test login</a> · <a href="#setup-links">Setup links</a> · <a href="#directory-sync">Directory sync</a> · <a href="#settings">Settings</a> · ` +
         `<a href="#metadata">Metadata</a> · <a href="#sp-keys">SP keys</a> · <a href="#traces">Traces</a></p>` +
         status +

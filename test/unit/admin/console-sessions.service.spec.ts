@@ -14,6 +14,7 @@ import {
 import { FixedClock } from '../../../src/common/clock';
 import type { BridgeConfig } from '../../../src/config/bridge-config';
 import type { PeriodicJob, PeriodicJobs } from '../../../src/database/periodic-jobs';
+import { need } from '../../support/defined';
 
 /** The console's tables in memory, with the repository's semantics (the sign-in window upsert included). */
 class FakeConsoleSessionsRepository implements Pick<
@@ -99,7 +100,7 @@ describe('ConsoleSessionsService (fake repository)', () => {
       id: 'bootstrap',
       name: 'Bootstrap',
     });
-    const [row] = repo.sessions.values();
+    const row = need([...repo.sessions.values()][0], 'the stored session');
     expect(row.tokenHash).not.toContain(token);
     expect(row.expiresAt).toEqual(new Date(clock.now().getTime() + 12 * 3_600_000));
     expect(await service.resolve(token)).toEqual(session);
@@ -116,7 +117,7 @@ describe('ConsoleSessionsService (fake repository)', () => {
     expect(repo.updates).toBe(1);
     clock.advance(30 * 60_000);
     expect(await service.resolve(token)).toBeNull();
-    expect([...repo.sessions.values()][0].endedAt).toEqual(clock.now());
+    expect(need([...repo.sessions.values()][0], 'the stored session').endedAt).toEqual(clock.now());
   });
 
   it('ends a session whose API key was revoked', async () => {
@@ -150,8 +151,9 @@ describe('ConsoleSessionsService (fake repository)', () => {
     await service.end(ended.id);
     await service.recordSignInFailure('198.51.100.7');
     clock.advance(86_400_000 - 1);
-    expect(await scheduled[0].run()).toEqual({ consoleSessions: 0, signInCounters: 0 });
+    const purge = need(scheduled[0], 'the purge job');
+    expect(await purge.run()).toEqual({ consoleSessions: 0, signInCounters: 0 });
     clock.advance(1);
-    expect(await scheduled[0].run()).toEqual({ consoleSessions: 1, signInCounters: 1 });
+    expect(await purge.run()).toEqual({ consoleSessions: 1, signInCounters: 1 });
   });
 });
