@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
+import { addLogContext } from '../logging/logger';
 import { SamlMessageStrategy } from './saml-message.strategy';
 import { type AcsSuccess, SamlService } from './saml.service';
 import { type SloOutcome, SloService } from './slo.service';
@@ -11,7 +12,12 @@ function rawQuery(req: Request): string {
   return i < 0 ? '' : req.originalUrl.slice(i + 1);
 }
 
-const slugOf = (req: Request): string => String(req.params.slug ?? '');
+/** The connection slug of the route; the access log line names it, whether the message is accepted or not. */
+function slugOf(req: Request): string {
+  const slug = String(req.params.slug ?? '');
+  if (req.res) addLogContext(req.res, { connection: slug });
+  return slug;
+}
 
 /** `saml-acs`: a SAML Response posted to /saml/:slug/acs, verified by the ACS pipeline. */
 @Injectable()
