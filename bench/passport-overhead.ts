@@ -83,6 +83,13 @@ async function round(base: string, path: string) {
   };
 }
 
+/** The middle value of a set of rounds (ROUNDS is at least 1, so there always is one). */
+function median(xs: number[]): number {
+  const middle = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (middle === undefined) throw new Error('median of no rounds: ROUNDS must be at least 1');
+  return middle;
+}
+
 async function main(): Promise<void> {
   const app = await NestFactory.create(BenchModule, { logger: false });
   await app.listen(0, '127.0.0.1');
@@ -95,7 +102,6 @@ async function main(): Promise<void> {
       process.stdout.write(`round ${i + 1} ${path}: ${r.rps.toFixed(0)}/s p50 ${r.p50} ms p99 ${r.p99} ms\n`);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const direct = median(totals.direct);
   const guarded = median(totals.guarded);
   process.stdout.write(
@@ -136,7 +142,6 @@ async function cpuPerCall(guard: BenchGuard): Promise<void> {
       per[guarded ? 'guarded' : 'direct'].push(await block(guarded));
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   process.stdout.write(
     `CPU per call (median of ${ROUNDS} blocks of ${CALLS}): direct ${median(per.direct).toFixed(1)} µs, ` +
       `guarded ${median(per.guarded).toFixed(1)} µs; the guard adds ${(median(per.guarded) - median(per.direct)).toFixed(1)} µs\n`,

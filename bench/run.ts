@@ -158,7 +158,10 @@ async function runMeter(bridge: Bridge) {
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+  if (!sorted.length) return 0;
+  const value = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  if (value === undefined) throw new Error(`percentile ${p}: no value in a list of ${sorted.length}`);
+  return value;
 }
 
 function expectedCount(result: autocannon.Result, status: number): number {
@@ -888,7 +891,9 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
             'code exchange',
             c,
             async () => {
-              const { callback, verifier, state } = pool[next++];
+              const minted = pool[next++];
+              if (!minted) throw new Error(`code exchange: only ${pool.length} codes were minted`);
+              const { callback, verifier, state } = minted;
               await s.login.exchange(callback, verifier, state);
             },
             pool.length,
@@ -911,7 +916,9 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
       }
       record(
         await closedLoop(bridge, 'refresh', c, async (w) => {
-          tokens[w] = (await s.login.refresh(tokens[w])).refresh_token as string;
+          const token = tokens[w];
+          if (token === undefined) throw new Error(`refresh: worker ${w} has no refresh token`);
+          tokens[w] = (await s.login.refresh(token)).refresh_token as string;
         }),
       );
     }
@@ -1035,14 +1042,19 @@ async function nodeSamlFloor(kind: AcsKind): Promise<number> {
     validateInResponseTo: ValidateInResponseTo.never,
     acceptedClockSkewMs: 180_000,
   });
-  const validate = (i: number) =>
-    engine.validatePostResponseAsync({ SAMLResponse: responses[i % responses.length] });
+  const validate = (i: number) => {
+    const SAMLResponse = responses[i % responses.length];
+    if (SAMLResponse === undefined) throw new Error('node-saml floor: no responses were built');
+    return engine.validatePostResponseAsync({ SAMLResponse });
+  };
   await cpuMsPerCall(50, validate);
   const batches: number[] = [];
   for (let done = 0; done < responses.length; done += 10)
     batches.push(await cpuMsPerCall(Math.min(10, responses.length - done), validate, done));
   batches.sort((a, b) => a - b);
-  return batches[Math.floor(batches.length / 2)];
+  const middle = batches[Math.floor(batches.length / 2)];
+  if (middle === undefined) throw new Error('node-saml floor: no batches were measured');
+  return middle;
 }
 
 /** jose alone signing an RFC 9068 access token like ours (RS256, 2048-bit): CPU ms per token. */
@@ -1148,15 +1160,19 @@ function targets(
   const scale = (path: string): Target => {
     const points = allPg.filter((r) => r.scenario.startsWith(`${path} @ `));
     const name = `${path}: within 15 % from 10 to 10,000 connections and 1,000 to 1,000,000 users`;
-    if (points.length < 2) return { target: name, measured: 'not run', met: false };
+    const [first] = points;
+    if (!first || points.length < 2) return { target: name, measured: 'not run', met: false };
     const pct = (v: number, base: number) => Math.round((100 * (v - base)) / base);
     const signed = (n: number) => `${n >= 0 ? '+' : ''}${n} %`;
-    const steady = (r: Row) => r.rps * (points[0].engineCpuMsPerOp ? r.engineCpuMsPerOp : 1);
-    const raw = points.map((r) => pct(r.rps, points[0].rps));
-    const drift = points.map((r) => pct(steady(r), steady(points[0])));
-    const worst = Math.max(...drift.map(Math.abs));
-    const measured = points
-      .map((r, i) => `${r.rps}/s (${signed(raw[i])}; ${signed(drift[i])} at the machine's speed)`)
+    const steady = (r: Row) => r.rps * (first.engineCpuMsPerOp ? r.engineCpuMsPerOp : 1);
+    const compared = points.map((r) => ({
+      rps: r.rps,
+      raw: pct(r.rps, first.rps),
+      drift: pct(steady(r), steady(first)),
+    }));
+    const worst = Math.max(...compared.map((c) => Math.abs(c.drift)));
+    const measured = compared
+      .map((c) => `${c.rps}/s (${signed(c.raw)}; ${signed(c.drift)} at the machine's speed)`)
       .join(', ');
     const engine = points.map((r) => r.engineCpuMsPerOp).join(', ');
     return {
@@ -1411,7 +1427,7 @@ async function main(): Promise<void> {
       (t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} | ${t.reason ?? ''} |`,
     ),
     '',
-    ...(profiles.length
+    ...(profiles[0]
       ? [
           `Profiled pass (PostgreSQL, c=${profiles[0].concurrency}, after the measured runs, on a fresh bridge started with \`--cpu-prof\`): where the bridge's main thread (the event loop) spent its busy time during each run. Shares are of that busy time; "inclusive" counts the time under a package's frames anywhere on the stack (shares overlap). The engine threads run node-saml and are not in it. "On a CPU" is the thread's own CPU time (from /proc) over the run's wall time: busy minus on a CPU is time spent in a frame while waiting for a core, mostly right after waking another thread (writev to a PostgreSQL backend, postMessage to an engine worker, a crypto job for libuv's pool, which is \`node:internal/crypto/util\`'s jobPromise): the woken thread can take the waker's core, and the profiler charges the wait to the frame the thread stopped in.`,
           '',

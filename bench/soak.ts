@@ -37,6 +37,9 @@ const TABLES = [
   'backchannel_deliveries',
 ];
 
+/** The two workloads of the soak, in the order they are measured and reported. */
+type Workload = 'login' | 'client_credentials';
+
 interface Sample {
   t: number;
   rssMb: number;
@@ -97,8 +100,8 @@ async function main(): Promise<void> {
     const basic = `Basic ${Buffer.from(`${svc.clientId}:${svc.clientSecret}`).toString('base64')}`;
     let n = 0;
     const errors: string[] = [];
-    const done: Record<string, number> = { login: 0, client_credentials: 0 };
-    const workloads: Record<string, () => Promise<void>> = {
+    const done: Record<Workload, number> = { login: 0, client_credentials: 0 };
+    const workloads: Record<Workload, () => Promise<void>> = {
       login: async () => {
         const user = `soak-${n++ % USERS}`;
         const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
     };
     let lastTermination = -Infinity;
     let duringTermination = 0;
-    const attempt = async (name: string) => {
+    const attempt = async (name: Workload) => {
       const began = Date.now();
       try {
         await workloads[name]();
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
     };
 
     // 1. Capacity of each workload alone (closed loop).
-    const capacity: Record<string, number> = {};
+    const capacity: Record<Workload, number> = { login: 0, client_credentials: 0 };
     for (const [name, concurrency] of [
       ['login', 8],
       ['client_credentials', 32],
@@ -154,7 +157,10 @@ async function main(): Promise<void> {
     await sleep(2000);
 
     // 2. The soak: both workloads open loop, each at FRACTION/2 of its capacity.
-    const rates = Object.fromEntries(Object.entries(capacity).map(([k, v]) => [k, (v * FRACTION) / 2]));
+    const rates: Record<Workload, number> = {
+      login: (capacity.login * FRACTION) / 2,
+      client_credentials: (capacity.client_credentials * FRACTION) / 2,
+    };
     const counts = async (): Promise<Record<string, number>> => {
       const rows: Record<string, number> = {};
       for (const table of TABLES)
@@ -179,7 +185,7 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     const inFlight = new Set<Promise<void>>();
     let dropped = 0;
-    const credit: Record<string, number> = { login: 0, client_credentials: 0 };
+    const credit: Record<Workload, number> = { login: 0, client_credentials: 0 };
     let nextSample = start;
     let terminations = 0;
     let backendsTerminated = 0;
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
     );
     while (Date.now() - start < SECONDS * 1000) {
       const tickStart = Date.now();
-      for (const name of Object.keys(rates)) {
+      for (const name of ['login', 'client_credentials'] as const) {
         credit[name] += rates[name] / 10;
         while (credit[name] >= 1) {
           credit[name]--;
@@ -228,15 +234,15 @@ async function main(): Promise<void> {
       if (!alive()) throw new Error(`the bridge (pid ${pid}) died during the soak`);
       if (tickStart >= nextSample) {
         nextSample += SAMPLE_MS;
-        samples.push({
+        const s: Sample = {
           t: Math.round((tickStart - start) / 1000),
           rssMb: rssMb(pid),
           cpuS: Math.round((cpuMs(pid) - cpu0) / 100) / 10,
           done: { ...done },
           errors: errors.length,
           rows: await counts(),
-        });
-        const s = samples[samples.length - 1];
+        };
+        samples.push(s);
         process.stdout.write(`t=${s.t}s rss=${s.rssMb}MB errors=${s.errors} ${JSON.stringify(s.done)}\n`);
       }
       await sleep(Math.max(0, 100 - (Date.now() - tickStart)));
