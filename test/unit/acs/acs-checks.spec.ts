@@ -38,6 +38,7 @@ import {
   type TestKeyPair,
 } from '../../support/saml-test-idp';
 import { need } from '../../support/defined';
+import { reasonOf, reasonOfAsync } from '../support/rejection-reason';
 
 const SP = 'https://bridge.test/saml/unit/metadata';
 const ACS = 'https://bridge.test/saml/unit/acs';
@@ -68,26 +69,6 @@ const input = (over: Partial<AssertionInput> = {}): AssertionInput => ({
 });
 const response = (over: Partial<AssertionInput> = {}, opts: ResponseOptions = { sign: 'assertion' }) =>
   idp.responseXml(input(over), opts) as string;
-
-/** The reason a check refuses with (undefined: it passed). */
-function reasonOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof SamlRejection) return err.reason;
-    throw err;
-  }
-  return undefined;
-}
-async function reasonOfAsync(run: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof SamlRejection) return err.reason;
-    throw err;
-  }
-  return undefined;
-}
 
 const assertionOf = (xml: string): Element => checkMessageShape(parseSamlXml(xml)).assertion;
 

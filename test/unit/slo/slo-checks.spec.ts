@@ -7,7 +7,6 @@ import { SAML } from '@node-saml/node-saml';
 import type { ConnectionEntity } from '../../../src/connections/connection.entity';
 import { parseSamlXml } from '../../../src/saml/acs/checks/message-intake';
 import type { SamlRequestEntity } from '../../../src/saml/saml-request.entity';
-import { SamlRejection } from '../../../src/saml/saml-rejection';
 import { readPostBinding, readRedirectBinding } from '../../../src/saml/slo/checks/binding-intake';
 import { checkLogoutAddressing } from '../../../src/saml/slo/checks/logout-addressing';
 import { checkLogoutInResponseTo } from '../../../src/saml/slo/checks/logout-in-response-to';
@@ -28,6 +27,7 @@ import {
   TestIdp,
   type TestKeyPair,
 } from '../../support/saml-test-idp';
+import { reasonOf, reasonOfAsync } from '../support/rejection-reason';
 
 const SP = 'https://bridge.test/saml/unit/metadata';
 const SLO = 'https://bridge.test/saml/unit/slo';
@@ -55,24 +55,6 @@ const request = (over: Partial<LogoutRequestInput> = {}, signer = idp, sign = fa
   );
 const minutesFromNow = (m: number) => new Date(Date.now() + m * 60_000);
 
-function reasonOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof SamlRejection) return err.reason;
-    throw err;
-  }
-  return undefined;
-}
-async function reasonOfAsync(run: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof SamlRejection) return err.reason;
-    throw err;
-  }
-  return undefined;
-}
 const rootOf = (xml: string) =>
   parseSamlXml(xml).documentElement as NonNullable<ReturnType<typeof parseSamlXml>['documentElement']>;
 
