@@ -24,6 +24,19 @@ function fieldExtras(name: string, hint?: Hint, error?: string): Html {
 const invalidClass = (error?: string) => (error ? ' invalid' : '');
 const ariaInvalid = (error?: string) => (error ? html` aria-invalid="true"` : '');
 
+/**
+ * The wrapper of a labelled control: the label, then the hint and the error, then the control. One wrapper
+ * for text inputs, text areas and selects, so that they read the same to a screen reader.
+ */
+function labelled(input: { name: string; label: string; error?: string; hint?: Hint }, control: Html): Html {
+  const { name, error, hint } = input;
+  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
+    name,
+    hint,
+    error,
+  )}${control}</div>`;
+}
+
 /** A labelled text input. `attrs` are extra attributes written by us (e.g. html` min="1"`). */
 export function textField(input: {
   name: string;
@@ -37,17 +50,16 @@ export function textField(input: {
   attrs?: Html;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
-    name,
-    hint,
-    error,
-  )}<input id="${name}" name="${name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${
-    input.required ? html` required` : ''
-  }${ariaInvalid(error)}${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${describedBy(
-    name,
-    hint,
-    error,
-  )}${input.attrs}></div>`;
+  return labelled(
+    input,
+    html`<input id="${name}" name="${name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${
+      input.required ? html` required` : ''
+    }${ariaInvalid(error)}${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${describedBy(
+      name,
+      hint,
+      error,
+    )}${input.attrs}>`,
+  );
 }
 
 export function textArea(input: {
@@ -60,13 +72,12 @@ export function textArea(input: {
   required?: boolean;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
-    name,
-    hint,
-    error,
-  )}<textarea id="${name}" name="${name}" rows="${input.rows ?? 4}"${input.required ? html` required` : ''}${ariaInvalid(
-    error,
-  )}${describedBy(name, hint, error)}>${input.value ?? ''}</textarea></div>`;
+  return labelled(
+    input,
+    html`<textarea id="${name}" name="${name}" rows="${input.rows ?? 4}"${input.required ? html` required` : ''}${ariaInvalid(
+      error,
+    )}${describedBy(name, hint, error)}>${input.value ?? ''}</textarea>`,
+  );
 }
 
 export function selectField(input: {
@@ -78,14 +89,13 @@ export function selectField(input: {
   hint?: Hint;
 }): Html {
   const { name, error, hint } = input;
-  return html`<div class="field${invalidClass(error)}"><label for="${name}">${input.label}</label>${fieldExtras(
-    name,
-    hint,
-    error,
-  )}<select id="${name}" name="${name}"${ariaInvalid(error)}${describedBy(name, hint, error)}>${input.options.map(
-    ([value, label]) =>
-      html`<option value="${value}"${value === (input.value ?? '') ? html` selected` : ''}>${label}</option>`,
-  )}</select></div>`;
+  return labelled(
+    input,
+    html`<select id="${name}" name="${name}"${ariaInvalid(error)}${describedBy(name, hint, error)}>${input.options.map(
+      ([value, label]) =>
+        html`<option value="${value}"${value === (input.value ?? '') ? html` selected` : ''}>${label}</option>`,
+    )}</select>`,
+  );
 }
 
 export function checkbox(input: {

@@ -24,6 +24,14 @@ export function certificateBadges(c: ConnectionView): Html {
   }`;
 }
 
+/** The last failed refresh of the metadata URL as a list item, or nothing when the last one worked. */
+export function refreshErrorItem(c: ConnectionView): Html | '' {
+  const e = c.metadata.lastRefreshError;
+  return e
+    ? html`<li class="field-error">Last refresh failed ${date(e.at)}: ${e.message} (<code>${e.code}</code>)</li>`
+    : '';
+}
+
 /** The IdP's signing certificates as a table: fingerprint, subject, expiry and state. */
 export function certificateTable(c: ConnectionView, caption: string, empty: string): Html {
   const rows = c.idp.certificates.map((x) => [
