@@ -28,6 +28,62 @@ export default tseslint.config(
     },
   },
   {
+    // No SQL outside repositories (issue #18): services hold logic and reach the database only through an
+    // injectable `*.repository.ts` of their module (and `Transactions` for a transaction's boundary). The
+    // data layer itself (src/database: pool, prepared statements, transactions, change feed, migrations) and
+    // module wiring (`*.module.ts` with TypeOrmModule.forFeature, which imports none of these) are allowed.
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/**/*.repository.ts',
+      'src/database/**',
+      'src/**/migrations/**',
+      // TEMPORARY allow-list, removed by the lead at merge: files other helpers are converting right now.
+      'src/oidc/**', // helper reposoidc (and oidc-adapter.ts: helper perfdb)
+      'src/audit/audit.service.ts', // helper perfdb
+      // Not yet converted (helper reposrest ran out of time): SCIM still reads through dataSource.manager.
+      'src/scim/scim-groups.service.ts',
+      'src/scim/scim-tokens.service.ts',
+      'src/scim/scim-transaction.ts',
+      'src/scim/scim-users.service.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.type='MemberExpression'][callee.property.name=/^(query|transaction|createQueryBuilder|getRepository|getTreeRepository|getCustomRepository)$/]",
+          message:
+            "SQL outside a repository: move the statement into this module's *.repository.ts (a transaction goes through Transactions from src/database/transactions.ts).",
+        },
+        {
+          selector: "MemberExpression[property.name=/^(manager|driver)$/][object.property.name='dataSource']",
+          message: 'Database handle outside a repository: move the statement into a *.repository.ts.',
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'typeorm',
+              importNames: ['DataSource', 'EntityManager', 'QueryRunner', 'Repository', 'SelectQueryBuilder'],
+              message:
+                'Database handles belong in a *.repository.ts; a service takes repositories and Transactions (its Transaction type).',
+            },
+            { name: 'pg', message: 'The pg driver is used only in src/database and repositories.' },
+          ],
+          patterns: [
+            {
+              group: ['**/database/statements', '**/database/pg-pool'],
+              message:
+                'Prepared statements and the pool are used only in repositories (src/**/*.repository.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { AdminApiKeyEntity } from './admin-api-key.entity';
+import { Transactions } from '../database/transactions';
+import type { AdminApiKeyEntity } from './admin-api-key.entity';
+import { AdminApiKeysRepository } from './admin-api-keys.repository';
 
 export const API_KEY_PREFIX = 'sbk_';
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -28,15 +29,14 @@ function adminKeyAuditView(k: AdminApiKeyEntity): Record<string, unknown> {
 /** Admin API keys: created (shown once), listed, revoked; stored only as SHA-256 hashes. */
 @Injectable()
 export class AdminApiKeysService {
-  private readonly keys: Repository<AdminApiKeyEntity>;
   private readonly bootstrapHash: Buffer;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly keys: AdminApiKeysRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Inject(BRIDGE_CONFIG) config: BridgeConfig,
   ) {
-    this.keys = dataSource.getRepository(AdminApiKeyEntity);
     this.bootstrapHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
   }
 
@@ -48,28 +48,25 @@ export class AdminApiKeysService {
       return { kind: 'bootstrap', name: 'bootstrap (ADMIN_API_KEY)' };
     }
     if (!presented.startsWith(API_KEY_PREFIX)) return undefined;
-    const key = await this.keys.findOne({ where: { keyHash: hash, revokedAt: IsNull() } });
+    const key = await this.keys.findActiveByHash(hash);
     if (!key) return undefined;
     const now = Date.now();
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.keys.update({ id: key.id }, { lastUsedAt: new Date(now) });
+      await this.keys.touchLastUsed(key.id, new Date(now));
     }
     return { kind: 'api-key', keyId: key.id, name: key.name };
   }
 
   async create(name: string): Promise<{ key: AdminApiKeyEntity; secret: string }> {
     const secret = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const key = await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(AdminApiKeyEntity);
-      const saved = await repo.save(
-        repo.create({
-          name,
-          keyPrefix: secret.slice(0, 12),
-          keyHash: hashApiKey(secret),
-          lastUsedAt: null,
-          revokedAt: null,
-        }),
-      );
+    const key = await this.transactions.run(async (manager) => {
+      const saved = await this.keys.insert(manager, {
+        name,
+        keyPrefix: secret.slice(0, 12),
+        keyHash: hashApiKey(secret),
+        lastUsedAt: null,
+        revokedAt: null,
+      });
       await this.audit.record(
         { type: 'admin_key.created', data: { after: adminKeyAuditView(saved) } },
         manager,
@@ -80,18 +77,17 @@ export class AdminApiKeysService {
   }
 
   list(): Promise<AdminApiKeyEntity[]> {
-    return this.keys.find({ order: { createdAt: 'ASC' } });
+    return this.keys.list();
   }
 
   async revoke(id: string): Promise<AdminApiKeyEntity> {
-    return this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(AdminApiKeyEntity);
-      const key = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (manager) => {
+      const key = await this.keys.lockById(manager, id);
       if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
       if (!key.revokedAt) {
         const before = adminKeyAuditView(key);
         key.revokedAt = new Date();
-        await repo.save(key);
+        await this.keys.markRevoked(manager, key.id, key.revokedAt);
         await this.audit.record(
           { type: 'admin_key.revoked', data: { before, after: adminKeyAuditView(key) } },
           manager,

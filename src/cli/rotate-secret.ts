@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigValidationError, loadConfig } from '../config/bridge-config';
 import { Database } from '../database/database';
+import { Transactions } from '../database/transactions';
 import { resealAll } from '../keys/reseal';
 import { SecretBox } from '../keys/secret-box';
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   }
   const db = await Database.open(config, { migrate: false });
   try {
-    const report = await resealAll(db.dataSource, SecretBox.forConfig(config));
+    const report = await resealAll(new Transactions(db.dataSource), SecretBox.forConfig(config));
     for (const table of Object.keys(report.resealed)) {
       process.stdout.write(
         `${table}: ${report.resealed[table]} re-sealed, ${report.current[table]} already under BRIDGE_SECRET\n`,

@@ -213,6 +213,11 @@ export class ConnectionsService {
     return found;
   }
 
+  /** The connection with this id, or null (the admin API's own copy, read from the database). */
+  async findById(id: string): Promise<ConnectionEntity | null> {
+    return this.connections.findById(id);
+  }
+
   async findBySlug(slug: string): Promise<ConnectionEntity | null> {
     return this.connections.findBySlug(slug);
   }

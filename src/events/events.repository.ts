@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { affectedRows } from '../database/returned-rows';
+import type { Transaction } from '../database/transactions';
 import type { NewEvent } from './event-catalog';
 
 /** Runs one statement on whatever connection the caller's transaction is on (EntityManager or pg client). */
@@ -65,6 +66,11 @@ export class EventsRepository {
 
   append(events: NewEvent[]): Promise<void> {
     return appendEvents((sql, params) => this.dataSource.query(sql, params), events);
+  }
+
+  /** Appends the events in the transaction: they commit with the change they announce. */
+  appendIn(tx: Transaction, events: NewEvent[]): Promise<void> {
+    return appendEvents((sql, params) => tx.query(sql, params), events);
   }
 
   /** Events after the cursor (an event id), oldest first, of the given exact types or type prefixes. */

@@ -1,12 +1,6 @@
-import type { DataSource } from 'typeorm';
+import type { Transactions } from '../database/transactions';
 import { SecretBox } from './secret-box';
-
-/** Every column holding a value sealed with BRIDGE_SECRET, by table and primary key. */
-const SEALED_COLUMNS = [
-  { table: 'sp_keys', key: 'id', column: 'private_key_sealed' },
-  { table: 'oidc_signing_keys', key: 'kid', column: 'private_jwk_sealed' },
-  { table: 'webhook_endpoints', key: 'id', column: 'secret_sealed' },
-] as const;
+import { SealedValuesRepository } from './sealed-values.repository';
 
 export interface ResealReport {
   /** Values re-sealed with the current secret, per table. */
@@ -20,13 +14,15 @@ export interface ResealReport {
  * locked so a concurrent rollover waits). Idempotent: values already under the current secret are left
  * alone. Throws, changing nothing, when a value opens with neither secret.
  */
-export async function resealAll(dataSource: DataSource, box: SecretBox): Promise<ResealReport> {
+export async function resealAll(
+  transactions: Transactions,
+  box: SecretBox,
+  values = new SealedValuesRepository(),
+): Promise<ResealReport> {
   const report: ResealReport = { resealed: {}, current: {} };
-  await dataSource.transaction(async (manager) => {
-    for (const { table, key, column } of SEALED_COLUMNS) {
-      const rows: Array<{ key: string; sealed: string }> = await manager.query(
-        `SELECT ${key}::text AS key, ${column} AS sealed FROM ${table} ORDER BY ${key} FOR UPDATE`,
-      );
+  await transactions.run(async (tx) => {
+    for (const table of values.tables()) {
+      const rows = await values.lockAll(tx, table);
       report.resealed[table] = 0;
       report.current[table] = 0;
       for (const row of rows) {
@@ -40,10 +36,7 @@ export async function resealAll(dataSource: DataSource, box: SecretBox): Promise
           report.current[table]++;
           continue;
         }
-        await manager.query(`UPDATE ${table} SET ${column} = $1 WHERE ${key}::text = $2`, [
-          resealed,
-          row.key,
-        ]);
+        await values.write(tx, table, row.key, resealed);
         report.resealed[table]++;
       }
     }

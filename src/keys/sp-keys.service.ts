@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import type { Transaction } from '../database/transactions';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
@@ -70,7 +70,7 @@ export class SpKeysService {
     connectionId: string,
     pair: GeneratedKeyPair,
     status: SpKeyStatus,
-    manager?: EntityManager,
+    manager?: Transaction,
   ): Promise<SpKeyEntity> {
     return this.keys.insert(
       {

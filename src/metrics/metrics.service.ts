@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
-import { pgPoolOf } from '../database/pg-pool';
+import { MetricsRepository } from './metrics.repository';
 import { ownThreadId, threadCpuSeconds } from './thread-cpu';
 
 /** Prometheus metrics of the bridge, on a registry of its own (served at /metrics). */
@@ -96,7 +95,7 @@ export class MetricsService {
   /** Threads whose CPU time is reported, by label: how to read their CPU seconds so far. */
   private readonly threadCpu = new Map<string, () => number | undefined>();
 
-  constructor(dataSource: DataSource) {
+  constructor(reads: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });
     // The thread that builds this service runs the event loop.
     const loop = ownThreadId();
@@ -126,10 +125,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const rows: Array<{ slug: string; not_after: string | null }> = await dataSource.query(
-          `SELECT slug, (SELECT min((c->>'notAfter')::timestamptz) FROM jsonb_array_elements(idp->'signingCertificates') c) AS not_after
-             FROM connections`,
-        );
+        const rows = await reads.certificateExpiries();
         for (const r of rows) {
           if (r.not_after)
             this.set({ connection: r.slug }, Math.floor((Date.parse(r.not_after) - Date.now()) / 86_400_000));
@@ -143,9 +139,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const rows: Array<{ slug: string; metadata_status: string }> = await dataSource.query(
-          `SELECT slug, metadata_status FROM connections`,
-        );
+        const rows = await reads.metadataStatuses();
         for (const r of rows)
           this.set({ connection: r.slug, status: r.metadata_status }, r.metadata_status === 'ok' ? 1 : 0);
       },
@@ -156,11 +150,11 @@ export class MetricsService {
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {
-        const pool = pgPoolOf(dataSource);
+        const pool = reads.poolCounts();
         if (!pool) return;
-        this.set({ state: 'total' }, pool.totalCount);
-        this.set({ state: 'idle' }, pool.idleCount);
-        this.set({ state: 'waiting' }, pool.waitingCount);
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
       },
     });
   }

@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
-import { appendEvents } from '../events/events.repository';
-import type { StoredEvent } from '../events/events.repository';
+import { Transactions } from '../database/transactions';
+import { EventsRepository, type StoredEvent } from '../events/events.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboundError, OutboundHttp } from '../platform/http/outbound';
 import { WebhooksRepository, type WebhookEndpoint } from './webhooks.repository';
@@ -42,8 +41,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly leaseMs: number;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly webhooks: WebhooksRepository,
+    private readonly events: EventsRepository,
     private readonly service: WebhooksService,
     private readonly outbound: OutboundHttp,
     private readonly metrics: MetricsService,
@@ -151,22 +151,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async disable(endpoint: WebhookEndpoint, since: Date, error: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await this.webhooks.disable(m, endpoint.id, `failing since ${since.toISOString()}: ${error}`);
-      await appendEvents(
-        (sql, params) => m.query(sql, params),
-        [
-          {
-            type: 'webhook.endpoint_disabled',
-            data: {
-              webhookId: endpoint.id,
-              url: endpoint.url,
-              failingSince: since.toISOString(),
-              lastError: error.slice(0, 200),
-            },
+    await this.transactions.run(async (tx) => {
+      await this.webhooks.disable(tx, endpoint.id, `failing since ${since.toISOString()}: ${error}`);
+      await this.events.appendIn(tx, [
+        {
+          type: 'webhook.endpoint_disabled',
+          data: {
+            webhookId: endpoint.id,
+            url: endpoint.url,
+            failingSince: since.toISOString(),
+            lastError: error.slice(0, 200),
           },
-        ],
-      );
+        },
+      ]);
     });
     this.logger.warn(`Webhook ${endpoint.id} disabled after a day of failures (${error})`);
   }

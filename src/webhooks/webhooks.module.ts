@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { EventsRepository } from '../events/events.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksRepository } from './webhooks.repository';
@@ -9,7 +10,8 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   imports: [AuditModule],
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, WebhooksService, WebhookDispatcher],
+  // EventsRepository: the dispatcher appends `webhook.endpoint_disabled` in the transaction that disables.
+  providers: [WebhooksRepository, EventsRepository, WebhooksService, WebhookDispatcher],
   exports: [WebhooksService],
 })
 export class WebhooksModule {}

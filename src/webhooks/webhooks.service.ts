@@ -1,10 +1,10 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
+import { Transactions } from '../database/transactions';
 import { EVENT_TYPES } from '../events/event-catalog';
 import { SecretBox } from '../keys/secret-box';
 import { OutboundError, OutboundHttp } from '../platform/http/outbound';
@@ -34,7 +34,7 @@ export class WebhooksService {
   private readonly box: SecretBox;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly webhooks: WebhooksRepository,
     private readonly outbound: OutboundHttp,
     private readonly audit: AuditService,
@@ -84,7 +84,7 @@ export class WebhooksService {
     const url = await this.checkUrl(input.url);
     const eventTypes = this.checkEvents(input.events);
     const secret = WEBHOOK_SECRET_PREFIX + randomBytes(24).toString('base64');
-    const endpoint = await this.dataSource.transaction(async (m) => {
+    const endpoint = await this.transactions.run(async (m) => {
       const saved = await this.webhooks.insert(m, {
         url,
         description: input.description?.trim() || null,
@@ -113,7 +113,7 @@ export class WebhooksService {
   async update(id: string, input: EndpointInput): Promise<WebhookEndpoint> {
     const url = input.url !== undefined ? await this.checkUrl(input.url) : undefined;
     const events = input.events !== undefined ? this.checkEvents(input.events) : undefined;
-    return this.dataSource.transaction(async (m) => {
+    return this.transactions.run(async (m) => {
       const current = await this.webhooks.find(id, m, true);
       if (!current)
         throw new ApiError(HttpStatus.NOT_FOUND, 'webhook_not_found', `No webhook endpoint ${id}.`);
@@ -136,7 +136,7 @@ export class WebhooksService {
   }
 
   async delete(id: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+    await this.transactions.run(async (m) => {
       const current = await this.webhooks.find(id, m, true);
       if (!current)
         throw new ApiError(HttpStatus.NOT_FOUND, 'webhook_not_found', `No webhook endpoint ${id}.`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { Transactions } from '../../src/database/transactions';
 import { resealAll } from '../../src/keys/reseal';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createTestConnection } from '../support/saml-flow';
@@ -54,17 +55,18 @@ const NEW_SECRET = 'rotated-bridge-secret-abcdefghijklmnopqrstuvwxyz0123';
     // A wrong previous secret changes nothing.
     const wrongBox = new SecretBox(NEW_SECRET, randomBytes(24).toString('base64'));
     const ds = during.app.get(DataSource);
+    const transactions = during.app.get(Transactions);
     const sealedBefore = await ds.query('SELECT private_key_sealed FROM sp_keys ORDER BY id');
-    await expect(resealAll(ds, wrongBox)).rejects.toThrow(/cannot be decrypted/);
+    await expect(resealAll(transactions, wrongBox)).rejects.toThrow(/cannot be decrypted/);
     expect(await ds.query('SELECT private_key_sealed FROM sp_keys ORDER BY id')).toEqual(sealedBefore);
 
     // Step 2: re-seal everything (what `npm run rotate-secret` does), idempotently.
     const box = new SecretBox(NEW_SECRET, TEST_BRIDGE_SECRET);
-    const report = await resealAll(ds, box);
+    const report = await resealAll(transactions, box);
     expect(report.resealed.sp_keys).toBeGreaterThanOrEqual(1);
     expect(report.resealed.oidc_signing_keys).toBeGreaterThanOrEqual(2);
     expect(Object.values(report.current)).toEqual([0, 0, 0]);
-    const again = await resealAll(ds, box);
+    const again = await resealAll(transactions, box);
     expect(Object.values(again.resealed)).toEqual([0, 0, 0]);
     await during.close();
 

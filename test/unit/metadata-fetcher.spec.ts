@@ -1,13 +1,13 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BridgeConfig } from '../../src/config/bridge-config';
-import type { DataSource } from 'typeorm';
+import type { MetricsRepository } from '../../src/metrics/metrics.repository';
 import { loadConfig } from '../../src/config/bridge-config';
 import { MetadataFetcher } from '../../src/connections/metadata/metadata-fetcher';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { OutboundHttp } from '../../src/platform/http/outbound';
 
-const metrics = new MetricsService({} as DataSource);
+const metrics = new MetricsService({} as MetricsRepository);
 
 /** A fetcher on the outbound client the bridge installs (its policy, from the test environment's defaults). */
 function fetcher(overrides: Partial<BridgeConfig> = {}): MetadataFetcher {

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { MetricsRepository } from '../../src/metrics/metrics.repository';
 import { MetricsService } from '../../src/metrics/metrics.service';
 
 describe('bridge_thread_cpu_seconds_total', () => {
@@ -8,7 +8,7 @@ describe('bridge_thread_cpu_seconds_total', () => {
       .filter((l) => !l.startsWith('#'));
 
   it('reports the event loop, and a tracked group from 0 on, never going backwards', async () => {
-    const metrics = new MetricsService({} as DataSource);
+    const metrics = new MetricsService({} as MetricsRepository);
     let engine: number | undefined = 0;
     metrics.trackThreadCpu('saml_engine', () => engine);
     const first = await series(metrics);

@@ -5,7 +5,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
+import type { MetricsRepository } from '../../src/metrics/metrics.repository';
 import { ConfigValidationError, loadConfig, type BridgeConfig } from '../../src/config/bridge-config';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import {
@@ -120,7 +120,7 @@ describe('OutboundPolicy', () => {
 });
 
 describe('OutboundHttp', () => {
-  const metrics = new MetricsService({} as DataSource);
+  const metrics = new MetricsService({} as MetricsRepository);
   let server: Server;
   let port: number;
   const seen: Array<{ url?: string; host?: string; body: string }> = [];

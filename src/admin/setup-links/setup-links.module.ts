@@ -6,6 +6,7 @@ import { ScimModule } from '../../scim/scim.module';
 import { TestLoginModule } from '../test-login/test-login.module';
 import { ConsoleUploadMiddleware } from '../console/console-upload.middleware';
 import { SetupLinksController } from './setup-links.controller';
+import { SetupLinksRepository } from './setup-links.repository';
 import { SetupLinksService } from './setup-links.service';
 import { SetupPageController } from './setup-page.controller';
 
@@ -13,7 +14,7 @@ import { SetupPageController } from './setup-page.controller';
 @Module({
   imports: [AuditModule, ConnectionsModule, KeysModule, TestLoginModule, ScimModule],
   controllers: [SetupLinksController, SetupPageController],
-  providers: [SetupLinksService],
+  providers: [SetupLinksService, SetupLinksRepository],
   exports: [SetupLinksService],
 })
 export class SetupLinksModule implements NestModule {

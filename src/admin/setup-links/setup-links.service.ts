@@ -1,6 +1,5 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
 import { AuditActor, currentAuditActor } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
 import { ApiError } from '../../common/api-error';
@@ -9,7 +8,10 @@ import { sha256 } from '../../common/sha256';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
 import { ConnectionEntity } from '../../connections/connection.entity';
+import { ConnectionsService } from '../../connections/connections.service';
+import { Transactions } from '../../database/transactions';
 import { SetupLinkEntity } from './setup-link.entity';
+import { SetupLinksRepository } from './setup-links.repository';
 
 /** Setup link tokens: `sbl_` + 32 random bytes (256 bits) in base64url. */
 export const SETUP_TOKEN_PREFIX = 'sbl_';
@@ -57,16 +59,14 @@ function sameString(a: string, b: string): boolean {
  */
 @Injectable()
 export class SetupLinksService {
-  private readonly links: Repository<SetupLinkEntity>;
-
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly links: SetupLinksRepository,
+    private readonly connections: ConnectionsService,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {
-    this.links = dataSource.getRepository(SetupLinkEntity);
-  }
+  ) {}
 
   /** The URL the customer opens (it carries the token). */
   url(token: string): string {
@@ -98,7 +98,7 @@ export class SetupLinksService {
   }
 
   private async connection(connectionId: string): Promise<ConnectionEntity> {
-    const c = await this.dataSource.getRepository(ConnectionEntity).findOne({ where: { id: connectionId } });
+    const c = await this.connections.findById(connectionId);
     if (!c) throw ApiError.notFound('connection_not_found', `No connection with id ${connectionId}.`);
     return c;
   }
@@ -119,22 +119,19 @@ export class SetupLinksService {
     const token = SETUP_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const actor = currentAuditActor();
-    const link = await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(SetupLinkEntity);
-      const saved = await repo.save(
-        repo.create({
-          connectionId,
-          tokenHash: sha256(token),
-          note: input.note?.trim() ? input.note.trim().slice(0, 500) : null,
-          createdByType: actor.type,
-          createdById: actor.id,
-          createdByName: actor.name.slice(0, 400),
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + hours * 3_600_000),
-          revokedAt: null,
-          lastOpenedAt: null,
-        }),
-      );
+    const link = await this.transactions.run(async (manager) => {
+      const saved = await this.links.insert(manager, {
+        connectionId,
+        tokenHash: sha256(token),
+        note: input.note?.trim() ? input.note.trim().slice(0, 500) : null,
+        createdByType: actor.type,
+        createdById: actor.id,
+        createdByName: actor.name.slice(0, 400),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + hours * 3_600_000),
+        revokedAt: null,
+        lastOpenedAt: null,
+      });
       await this.audit.record(
         {
           type: 'setup_link.created',
@@ -156,24 +153,20 @@ export class SetupLinksService {
   /** A connection's links, newest first. */
   async list(connectionId: string): Promise<SetupLinkEntity[]> {
     await this.connection(connectionId);
-    return this.links.find({ where: { connectionId }, order: { createdAt: 'DESC' }, take: LISTED_LINKS });
+    return this.links.listByConnection(connectionId, LISTED_LINKS);
   }
 
   /** Revokes a link of this connection (audited). Revoking a revoked link changes nothing. */
   async revoke(connectionId: string, linkId: string): Promise<SetupLinkEntity> {
     const connection = await this.connection(connectionId);
-    return this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(SetupLinkEntity);
-      const link = await repo.findOne({
-        where: { id: linkId, connectionId },
-        lock: { mode: 'pessimistic_write' },
-      });
+    return this.transactions.run(async (manager) => {
+      const link = await this.links.lockForConnection(manager, connectionId, linkId);
       if (!link) {
         throw ApiError.notFound('setup_link_not_found', `This connection has no setup link ${linkId}.`);
       }
       if (link.revokedAt) return link;
       link.revokedAt = this.clock.now();
-      const saved = await repo.save(link);
+      await this.links.markRevoked(manager, link.id, link.revokedAt);
       await this.audit.record(
         {
           type: 'setup_link.revoked',
@@ -182,7 +175,7 @@ export class SetupLinksService {
         },
         manager,
       );
-      return saved;
+      return link;
     });
   }
 
@@ -198,18 +191,14 @@ export class SetupLinksService {
         'This page is opened through a setup link. Open the link you were given again.',
       );
     }
-    const link = SETUP_TOKEN_PATTERN.test(token)
-      ? await this.links.findOne({ where: { tokenHash: sha256(token) } })
-      : null;
+    const link = SETUP_TOKEN_PATTERN.test(token) ? await this.links.findByTokenHash(sha256(token)) : null;
     if (!link) {
       throw ApiError.notFound(
         'setup_link_not_found',
         'This setup link is not valid. Check that you copied all of it, or ask your contact for a new one.',
       );
     }
-    const connection = await this.dataSource
-      .getRepository(ConnectionEntity)
-      .findOne({ where: { id: link.connectionId } });
+    const connection = await this.connections.findById(link.connectionId);
     if (!connection) {
       throw ApiError.notFound('setup_link_not_found', 'This setup link is not valid any more.');
     }
@@ -236,8 +225,8 @@ export class SetupLinksService {
   /** Records that the link was opened (exchanged for the setup cookie). */
   async markOpened(resolved: ResolvedSetupLink): Promise<void> {
     const now = this.clock.now();
-    await this.dataSource.transaction(async (manager) => {
-      await manager.getRepository(SetupLinkEntity).update({ id: resolved.link.id }, { lastOpenedAt: now });
+    await this.transactions.run(async (manager) => {
+      await this.links.markOpened(manager, resolved.link.id, now);
       await this.audit.record(
         {
           type: 'setup_link.opened',
