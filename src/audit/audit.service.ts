@@ -1,25 +1,19 @@
 import { HttpStatus, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient, QueryResult } from 'pg';
-import { eventsForAudit } from '../events/event-catalog';
-import { appendEvents } from '../events/events.repository';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
-import { pgPoolOf } from '../database/pg-pool';
-import { returnedRows } from '../database/returned-rows';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditActor, currentAuditActor, currentAuditRequest } from './audit-context';
 import { ChainedEventFields, eventHash, GENESIS_HASH } from './audit-hash';
+import { type AuditEvent, type AuditFilter, AuditRepository, type ChainHead } from './audit.repository';
 import { redactSecrets } from './redact';
 import { runInBackground } from '../common/background';
 
+export type { AuditEvent, AuditFilter } from './audit.repository';
+
 type Draft = Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>;
-interface HeadRow {
-  last_seq: string;
-  last_hash: string;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
@@ -37,24 +31,6 @@ export interface AuditEventInput {
   data?: Record<string, unknown>;
 }
 
-/** One stored event, as the API shows it. */
-export interface AuditEvent extends ChainedEventFields {
-  hash: string;
-}
-
-export interface AuditFilter {
-  from?: Date;
-  to?: Date;
-  /** The actor's id (API key id, 'bootstrap', console admin, user id). */
-  actor?: string;
-  actorType?: string;
-  /** An exact type, or a prefix ending with a dot (`login.`). */
-  type?: string;
-  connectionId?: string;
-  userId?: string;
-  clientId?: string;
-}
-
 export type VerifyResult =
   | { ok: true; checked: number; lastSeq: number; lastHash: string }
   | {
@@ -64,66 +40,15 @@ export type VerifyResult =
       reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap';
     };
 
-interface EventRow {
-  seq: string;
-  id: string;
-  occurred_at: Date;
-  type: string;
-  actor_type: string;
-  actor_id: string | null;
-  actor_name: string;
-  connection_id: string | null;
-  user_id: string | null;
-  client_id: string | null;
-  request_id: string | null;
-  ip: string | null;
-  data: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
-
-const COLUMNS =
-  'seq, id, occurred_at, type, actor_type, actor_id, actor_name, connection_id, user_id, client_id, request_id, ip, data, prev_hash, hash';
-
-// The head only advances from the seq read under its row lock, and the events are inserted only if it did.
-const APPEND_SQL = `
-  WITH head AS (
-    UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
-     WHERE id = 1 AND last_seq = $1::bigint RETURNING 1)
-  INSERT INTO audit_events (${COLUMNS})
-  SELECT ${COLUMNS}
-    FROM jsonb_to_recordset($4::jsonb) AS e(seq bigint, id uuid, occurred_at timestamptz, type text,
-           actor_type text, actor_id text, actor_name text, connection_id uuid, user_id uuid, client_id text,
-           request_id text, ip text, data jsonb, prev_hash char(64), hash char(64)), head
-  RETURNING seq`;
 /** At most this many queued events go into one transaction. */
 const MAX_BATCH = 200;
 /** Events kept in memory, to append once the database is back, while it is unreachable. */
 const MAX_DEFERRED = 10_000;
 const DEFER_RETRY_MIN_MS = 1000;
 const DEFER_RETRY_MAX_MS = 15_000;
-const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
 function clip(value: string | null | undefined, max: number): string | null {
   return value === null || value === undefined || value === '' ? null : value.slice(0, max);
-}
-
-function toEvent(row: EventRow): AuditEvent {
-  return {
-    seq: Number(row.seq),
-    id: row.id,
-    occurredAt: new Date(row.occurred_at).toISOString(),
-    type: row.type,
-    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
-    connectionId: row.connection_id,
-    userId: row.user_id,
-    clientId: row.client_id,
-    requestId: row.request_id,
-    ip: row.ip,
-    data: row.data,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
 }
 
 /**
@@ -155,9 +80,14 @@ export class AuditService implements OnApplicationShutdown {
   private readonly deferred: Draft[] = [];
   private deferTimer?: NodeJS.Timeout;
   private deferRetryMs = DEFER_RETRY_MIN_MS;
+  /**
+   * The head this instance's last group commit wrote: the next one appends after it in one statement, and
+   * falls back to locking the head when it has moved (another instance, an admin change).
+   */
+  private knownHead?: ChainHead;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: AuditRepository,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
   ) {}
@@ -195,26 +125,21 @@ export class AuditService implements OnApplicationShutdown {
 
   /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
   private async appendInTransaction(draft: Draft, manager: EntityManager): Promise<AuditEvent> {
-    if (!manager.queryRunner?.isTransactionActive) {
-      throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
-    }
-    const [head] = (await manager.query(LOCK_HEAD_SQL)) as HeadRow[];
-    if (!head) throw new Error('The audit chain head row is missing');
-    const events = this.chain([draft], head);
-    const inserted = returnedRows(await manager.query(APPEND_SQL, this.params(head, events)));
-    if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
-    // The public events of this change commit with it (and with its audit event), or not at all.
-    await appendEvents((sql, params) => manager.query(sql, params), events.flatMap(eventsForAudit));
-    const [event] = events;
+    // The head moves when (and if) the caller commits: the next group commit reads it under the lock.
+    this.knownHead = undefined;
+    const [event] = await this.repository.appendInTransaction(manager, (head) => this.chain([draft], head));
     if (!event) throw new Error('The audit chain appended nothing');
     return event;
   }
 
   /**
    * Group commit for events outside a caller's transaction (logins, logouts): one transaction at a time
-   * per instance; events that arrive meanwhile go together into the next one. A lone event costs one short
-   * transaction (3 round trips: BEGIN + lock and read head, insert, COMMIT); under load, one lock and one
-   * commit (its fsync) serve a whole batch, so throughput is not bounded by one commit per event.
+   * per instance; events that arrive meanwhile go together into the next one. A batch is one statement
+   * (one round trip, one commit) after the head this instance wrote last, when that is still the head;
+   * otherwise (the first batch, another instance or an admin change appended since) one short transaction
+   * that locks the head (4 round trips). Under load one commit (its fsync) serves a whole batch, so
+   * throughput is not bounded by one commit per event. The chain stays single and gap-free either way: the
+   * head only advances from exactly the seq and hash the batch was chained after.
    */
   private async flush(): Promise<void> {
     this.flushing = true;
@@ -238,27 +163,17 @@ export class AuditService implements OnApplicationShutdown {
   }
 
   private async appendBatch(drafts: Draft[]): Promise<AuditEvent[]> {
-    const client: PoolClient = await (pgPoolOf(this.dataSource) as Pool).connect();
-    let broken: Error | undefined;
-    try {
-      const results = (await client.query(`BEGIN; ${LOCK_HEAD_SQL}`)) as unknown as QueryResult[];
-      const head = results.at(-1)?.rows[0] as HeadRow | undefined;
-      if (!head) throw new Error('The audit chain head row is missing');
-      const events = this.chain(drafts, head);
-      const inserted = await client.query(APPEND_SQL, this.params(head, events));
-      if (inserted.rowCount !== events.length)
-        throw new Error('The audit chain head moved while it was locked');
-      await appendEvents((sql, params) => client.query(sql, params), events.flatMap(eventsForAudit));
-      await client.query('COMMIT');
-      return events;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
+    const known = this.knownHead;
+    this.knownHead = undefined;
+    let events: AuditEvent[] | undefined;
+    if (known) {
+      const chained = this.chain(drafts, known);
+      if (await this.repository.appendAfterKnownHead(known, chained)) events = chained;
     }
+    events ??= await this.repository.appendLocked((head) => this.chain(drafts, head));
+    const last = events.at(-1);
+    if (last) this.knownHead = { lastSeq: last.seq, lastHash: last.hash };
+    return events;
   }
 
   /** Appends an event for an action that already happened (logins, logouts): never throws (see above). */
@@ -319,11 +234,7 @@ export class AuditService implements OnApplicationShutdown {
     const batch = this.deferred.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
     try {
-      const present: Array<{ id: string }> = await this.dataSource.query(
-        'SELECT id FROM audit_events WHERE id = ANY($1::uuid[])',
-        [batch.map((d) => d.id)],
-      );
-      const there = new Set(present.map((r) => r.id));
+      const there = await this.repository.presentIds(batch.map((d) => d.id));
       const missing = batch.filter((d) => !there.has(d.id));
       if (missing.length) await this.appendBatch(missing);
       this.deferRetryMs = DEFER_RETRY_MIN_MS;
@@ -361,19 +272,8 @@ export class AuditService implements OnApplicationShutdown {
     filter: AuditFilter,
     page: { beforeSeq?: number; limit: number },
   ): Promise<{ items: AuditEvent[]; nextBeforeSeq?: number }> {
-    const params: unknown[] = [];
-    const where = this.where(filter, params);
-    if (page.beforeSeq !== undefined) {
-      params.push(page.beforeSeq);
-      where.push(`seq < $${params.length}`);
-    }
-    params.push(page.limit + 1);
-    const rows: EventRow[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY seq DESC LIMIT $${params.length}`,
-      params,
-    );
-    const items = rows.slice(0, page.limit).map(toEvent);
+    const rows = await this.repository.newestFirst(filter, page.beforeSeq, page.limit + 1);
+    const items = rows.slice(0, page.limit);
     return {
       items,
       nextBeforeSeq: rows.length > page.limit ? items.at(-1)?.seq : undefined,
@@ -384,19 +284,10 @@ export class AuditService implements OnApplicationShutdown {
   async *stream(filter: AuditFilter, batchSize = 500): AsyncGenerator<AuditEvent[]> {
     let afterSeq = 0;
     for (;;) {
-      const params: unknown[] = [];
-      const where = this.where(filter, params);
-      params.push(afterSeq);
-      where.push(`seq > $${params.length}`);
-      params.push(batchSize);
-      const rows: EventRow[] = await this.dataSource.query(
-        `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT $${params.length}`,
-        params,
-      );
-      if (rows.length === 0) return;
-      const events = rows.map(toEvent);
+      const events = await this.repository.oldestFirstAfter(filter, afterSeq, batchSize);
+      if (events.length === 0) return;
       yield events;
-      if (rows.length < batchSize) return;
+      if (events.length < batchSize) return;
       afterSeq = events.at(-1)?.seq ?? afterSeq;
     }
   }
@@ -411,23 +302,17 @@ export class AuditService implements OnApplicationShutdown {
    * that: the anchored event must still be there with the same hash.
    */
   async verify(batchSize = 1000, anchor?: { seq: number; hash: string }): Promise<VerifyResult> {
-    const head: Array<{ last_seq: string; last_hash: string }> = await this.dataSource.query(
-      'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1',
-    );
-    const headSeq = Number(head[0]?.last_seq ?? 0);
+    const head = await this.repository.head();
+    const headSeq = head?.lastSeq ?? 0;
     let expected = 1;
     let prevHash = GENESIS_HASH;
     let checked = 0;
     const broken = (seq: number, reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap') =>
       ({ ok: false, checked, firstBrokenSeq: seq, reason }) as const;
     while (expected <= headSeq) {
-      const rows: EventRow[] = await this.dataSource.query(
-        `SELECT ${COLUMNS} FROM audit_events WHERE seq >= $1 AND seq <= $2 ORDER BY seq ASC LIMIT $3`,
-        [expected, headSeq, batchSize],
-      );
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        const event = toEvent(row);
+      const events = await this.repository.range(expected, headSeq, batchSize);
+      if (events.length === 0) break;
+      for (const event of events) {
         if (event.seq !== expected) return broken(expected, 'sequence_gap');
         if (event.prevHash !== prevHash) return broken(event.seq, 'prev_hash_mismatch');
         if (eventHash(event) !== event.hash) return broken(event.seq, 'hash_mismatch');
@@ -441,31 +326,10 @@ export class AuditService implements OnApplicationShutdown {
     }
     // Events missing at the end (the head says there were more), or a rewritten last event.
     if (expected <= headSeq) return broken(expected, 'sequence_gap');
-    if (headSeq > 0 && prevHash !== head[0]?.last_hash) return broken(headSeq, 'hash_mismatch');
+    if (headSeq > 0 && prevHash !== head?.lastHash) return broken(headSeq, 'hash_mismatch');
     // The chain is shorter than it was when the anchor was taken: its end was cut.
     if (anchor && anchor.seq > headSeq) return broken(headSeq + 1, 'sequence_gap');
     return { ok: true, checked, lastSeq: headSeq, lastHash: prevHash };
-  }
-
-  private where(filter: AuditFilter, params: unknown[]): string[] {
-    const where: string[] = [];
-    const add = (sql: (p: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(sql(`$${params.length}`));
-    };
-    if (filter.from) add((p) => `occurred_at >= ${p}`, filter.from);
-    if (filter.to) add((p) => `occurred_at < ${p}`, filter.to);
-    if (filter.actor) add((p) => `actor_id = ${p}`, filter.actor);
-    if (filter.actorType) add((p) => `actor_type = ${p}`, filter.actorType);
-    if (filter.type?.endsWith('.')) {
-      // A prefix as a range on the C-collated column ('.' + 1 = '/'): an index range scan, no LIKE escaping.
-      add((p) => `type >= ${p}`, filter.type);
-      add((p) => `type < ${p}`, `${filter.type.slice(0, -1)}/`);
-    } else if (filter.type) add((p) => `type = ${p}`, filter.type);
-    if (filter.connectionId) add((p) => `connection_id = ${p}`, filter.connectionId);
-    if (filter.userId) add((p) => `user_id = ${p}`, filter.userId);
-    if (filter.clientId) add((p) => `client_id = ${p}`, filter.clientId);
-    return where;
   }
 
   /** The event's fields that do not depend on its place in the chain. */
@@ -500,40 +364,18 @@ export class AuditService implements OnApplicationShutdown {
     };
   }
 
-  /** Places the events after the head (locked by the caller), in order, and computes their hashes. */
-  private chain(drafts: Draft[], head: HeadRow): AuditEvent[] {
-    // Taken under the lock, in ms, so events are time-ordered like the chain and the value round-trips.
+  /** Places the events after the head (locked, or the one this instance wrote last), in order, with hashes. */
+  private chain(drafts: Draft[], head: ChainHead): AuditEvent[] {
+    // Taken once the head is known (read under its lock, or written by this instance's previous batch,
+    // which is over), in ms, so events are time-ordered like the chain and the value round-trips.
     const occurredAt = this.clock.now().toISOString();
-    let seq = Number(head.last_seq);
-    let prevHash = head.last_hash;
+    let seq = head.lastSeq;
+    let prevHash = head.lastHash;
     return drafts.map((draft) => {
       const fields: ChainedEventFields = { ...draft, seq: ++seq, prevHash, occurredAt };
       const event = { ...fields, hash: eventHash(fields) };
       prevHash = event.hash;
       return event;
     });
-  }
-
-  private params(head: HeadRow, events: AuditEvent[]): unknown[] {
-    const last = events.at(-1);
-    if (!last) throw new Error('An audit append needs at least one event');
-    const rows = events.map((e) => ({
-      seq: e.seq,
-      id: e.id,
-      occurred_at: e.occurredAt,
-      type: e.type,
-      actor_type: e.actor.type,
-      actor_id: e.actor.id,
-      actor_name: e.actor.name,
-      connection_id: e.connectionId,
-      user_id: e.userId,
-      client_id: e.clientId,
-      request_id: e.requestId,
-      ip: e.ip,
-      data: e.data,
-      prev_hash: e.prevHash,
-      hash: e.hash,
-    }));
-    return [head.last_seq, last.seq, last.hash, JSON.stringify(rows)];
   }
 }

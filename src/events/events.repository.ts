@@ -7,32 +7,49 @@ import type { NewEvent } from './event-catalog';
 /** Runs one statement on whatever connection the caller's transaction is on (EntityManager or pg client). */
 export type RunQuery = (sql: string, params: unknown[]) => Promise<unknown>;
 
+const incomingCte = (first: number, when: string) => `incoming AS (
+    SELECT * FROM unnest($${first}::text[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::text[])
+      AS e(type, connection_id, data, dedupe_key) WHERE ${when}
+  ), ins AS (
+    INSERT INTO events (type, connection_id, data, dedupe_key)
+    SELECT type, connection_id, data::jsonb, dedupe_key FROM incoming
+    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+    RETURNING id, type
+  )`;
+const INSERT_DELIVERIES = `INSERT INTO webhook_deliveries (endpoint_id, event_id)
+  SELECT w.id, ins.id FROM ins JOIN webhook_endpoints w
+    ON w.enabled AND (w.event_types @> ARRAY[ins.type::text] OR w.event_types @> ARRAY['*'])`;
+
 /**
  * Appends events and, in the same statement, a pending delivery for every enabled webhook endpoint that
  * subscribes to each (its types, or `*`). An event whose dedupe key exists already is skipped, and so are
  * its deliveries. Callers pass their transaction's query function: the events commit with the change.
  */
 export const APPEND_EVENTS_SQL = `
-  WITH incoming AS (
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) AS e(type, connection_id, data, dedupe_key)
-  ), ins AS (
-    INSERT INTO events (type, connection_id, data, dedupe_key)
-    SELECT type, connection_id, data::jsonb, dedupe_key FROM incoming
-    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
-    RETURNING id, type
-  )
-  INSERT INTO webhook_deliveries (endpoint_id, event_id)
-  SELECT w.id, ins.id FROM ins JOIN webhook_endpoints w
-    ON w.enabled AND (w.event_types @> ARRAY[ins.type::text] OR w.event_types @> ARRAY['*'])`;
+  WITH ${incomingCte(1, 'true')}
+  ${INSERT_DELIVERIES}`;
 
-export async function appendEvents(run: RunQuery, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await run(APPEND_EVENTS_SQL, [
+/**
+ * The same append as CTEs (`incoming`, `ins`, `deliveries`) for a statement that writes something else too
+ * (the audit log's one-statement append): the events are parameters `$first` to `$first + 3`
+ * (`appendEventsParams`), appended only where `when` holds.
+ */
+export const appendEventsCtes = (first: number, when: string): string =>
+  `${incomingCte(first, when)}, deliveries AS (${INSERT_DELIVERIES} RETURNING 1)`;
+
+/** The events as the four parameters of APPEND_EVENTS_SQL / `appendEventsCtes`. */
+export function appendEventsParams(events: NewEvent[]): unknown[] {
+  return [
     events.map((e) => e.type),
     events.map((e) => e.connectionId ?? null),
     events.map((e) => JSON.stringify(e.data)),
     events.map((e) => e.dedupeKey ?? null),
-  ]);
+  ];
+}
+
+export async function appendEvents(run: RunQuery, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await run(APPEND_EVENTS_SQL, appendEventsParams(events));
 }
 
 export interface StoredEvent {

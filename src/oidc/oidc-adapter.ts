@@ -1,7 +1,7 @@
-import type { DataSource } from 'typeorm';
-import { returnedRows } from '../database/returned-rows';
-import type { Statements } from '../database/statements';
 import type { OidcClientEntity } from './oidc-client.entity';
+import type { OidcStorageRepository } from './oidc-storage.repository';
+
+export { purgeExpiredOidcModels } from './oidc-storage.repository';
 
 type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -56,50 +56,29 @@ export interface OidcAdapterHooks {
  * apps table. Every instance shares it.
  */
 export function createOidcAdapter(
-  statements: Statements,
+  storage: OidcStorageRepository,
   findClient: (id: string) => Promise<OidcClientEntity | null>,
   hooks: OidcAdapterHooks,
 ) {
-  const run = <R>(name: string, text: string, values: unknown[]) =>
-    statements.rows<R>(`oidc_${name}`, text, values);
-  const findSql = (where: 'id' | 'uid' | 'user_code') =>
-    `SELECT payload, consumed_at FROM oidc_models
-      WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`;
-  const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
   return class PostgresOidcAdapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      await run(
-        'upsert',
-        `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
-           user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
-        [
-          this.model,
-          id,
-          JSON.stringify(payload),
-          payload.grantId ?? null,
-          payload.userCode ?? null,
-          payload.uid ?? null,
-          expiresAt,
-        ],
-      );
+      await storage.upsert(this.model, id, payload, {
+        grantId: payload.grantId ?? null,
+        userCode: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      });
     }
 
-    private async findWhere(where: keyof typeof FIND, value: string): Promise<Payload | undefined> {
-      const rows = await run<{ payload: Payload; consumed_at: Date | string | null }>(
-        `find_by_${where}`,
-        FIND[where],
-        [this.model, value],
-      );
-      const row = rows[0];
-      if (!row) return undefined;
-      return row.consumed_at
-        ? { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) }
-        : row.payload;
+    private async findWhere(where: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
+      const stored = await storage.find(this.model, where, value);
+      if (!stored) return undefined;
+      const payload = stored.payload as Payload;
+      return stored.consumedAt
+        ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) }
+        : payload;
     }
 
     async find(id: string): Promise<Payload | undefined> {
@@ -127,46 +106,18 @@ export function createOidcAdapter(
      * before anything is issued for it.
      */
     async consume(id: string): Promise<void> {
-      const won = await run(
-        'consume',
-        `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL
-         RETURNING 1`,
-        [this.model, id],
-      );
-      if (won.length === 1) return;
-      const revoked = await run<{ grant_id: string | null }>(
-        'revoke_lost_redemption',
-        `WITH source AS (
-           SELECT grant_id FROM oidc_models WHERE model = $1 AND id = $2 AND grant_id IS NOT NULL
-         )
-         DELETE FROM oidc_models
-          WHERE grant_id IN (SELECT grant_id FROM source)
-             OR (model = 'Grant' AND id IN (SELECT grant_id FROM source))
-         RETURNING COALESCE(grant_id, id) AS grant_id`,
-        [this.model, id],
-      );
-      await hooks.lostRedemption({
-        model: this.model,
-        grantId: revoked[0]?.grant_id ?? null,
-        revoked: revoked.length,
-      });
+      if (await storage.consume(this.model, id)) return;
+      const revoked = await storage.revokeGrantOf(this.model, id);
+      await hooks.lostRedemption({ model: this.model, grantId: revoked[0] ?? null, revoked: revoked.length });
       throw hooks.lostRedemptionError(this.model);
     }
 
     async destroy(id: string): Promise<void> {
-      await run('destroy', `DELETE FROM oidc_models WHERE model = $1 AND id = $2`, [this.model, id]);
+      await storage.destroy(this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await run('revoke_grant', `DELETE FROM oidc_models WHERE grant_id = $1`, [grantId]);
+      await storage.revokeGrant(grantId);
     }
   };
-}
-
-/** Deletes expired OIDC artefacts; returns how many. */
-export async function purgeExpiredOidcModels(dataSource: DataSource): Promise<number> {
-  const result: unknown = await dataSource.query(
-    `DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING 1`,
-  );
-  return returnedRows(result).length;
 }

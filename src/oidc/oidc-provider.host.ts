@@ -11,7 +11,6 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { ACR_MFA, ACR_SFA } from '../connections/connection-presets';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { PeriodicJobs } from '../database/periodic-jobs';
-import { Statements } from '../database/statements';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboundHttp } from '../platform/http/outbound';
 import { addLogContext } from '../logging/logger';
@@ -23,7 +22,8 @@ import { loadImplicitGrant } from './implicit-grant';
 import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
 import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
-import { createOidcAdapter, purgeExpiredOidcModels } from './oidc-adapter';
+import { createOidcAdapter } from './oidc-adapter';
+import { OidcStorageRepository } from './oidc-storage.repository';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcReplayReporter } from './oidc-replays';
@@ -80,8 +80,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly statements: Statements,
+    dataSource: DataSource,
+    private readonly storage: OidcStorageRepository,
     private readonly keys: OidcSigningKeysService,
     private readonly clients: OidcClientsService,
     private readonly users: UsersService,
@@ -104,7 +104,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     this.jobs.schedule({
       name: 'oidc-purge',
       periodMs: 15 * 60_000,
-      run: () => purgeExpiredOidcModels(this.dataSource),
+      run: () => this.storage.deleteExpired(),
     });
     // Revoked-jti list: tokens of grants ended mid-issuance revoked, expired tokens' rows dropped.
     this.jobs.schedule({ name: 'oidc-jwt-sweep', periodMs: 60_000, run: () => this.jwtTokens.sweep() });
@@ -197,7 +197,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const secure = this.config.baseUrl.startsWith('https:');
     const domain = this.config.cookieDomain ? { domain: this.config.cookieDomain } : {};
     const configuration: Configuration = {
-      adapter: createOidcAdapter(this.statements, (id) => this.clients.find(id), {
+      adapter: createOidcAdapter(this.storage, (id) => this.clients.find(id), {
         lostRedemptionError: (model) =>
           new errors.InvalidGrant(
             model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',

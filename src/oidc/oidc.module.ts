@@ -8,6 +8,7 @@ import { OidcInteractionController } from './oidc-interaction.controller';
 import { OidcLoginConsumer } from './oidc-login.consumer';
 import { OidcKeysController } from './oidc-keys.controller';
 import { OidcLogoutService } from './oidc-logout.service';
+import { OidcStorageRepository } from './oidc-storage.repository';
 import { OidcProviderHost } from './oidc-provider.host';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
@@ -23,6 +24,7 @@ import { ConnectionsModule } from '../connections/connections.module';
     OidcClientsService,
     OidcSigningKeysService,
     OidcProviderHost,
+    OidcStorageRepository,
     OidcLogoutService,
     OidcReplayReporter,
     JwtAccessTokens,

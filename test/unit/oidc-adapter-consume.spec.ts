@@ -1,5 +1,6 @@
 import type { Statements } from '../../src/database/statements';
 import { createOidcAdapter, type LostRedemption } from '../../src/oidc/oidc-adapter';
+import { OidcStorageRepository } from '../../src/oidc/oidc-storage.repository';
 
 /** A Statements stand-in that answers each named statement from a script and records what ran. */
 function fakeStatements(answers: Record<string, unknown[]>) {
@@ -19,7 +20,7 @@ describe('OIDC adapter: consuming a single-use artefact', () => {
   const setup = (answers: Record<string, unknown[]>) => {
     const { statements, ran } = fakeStatements(answers);
     const lost: LostRedemption[] = [];
-    const Adapter = createOidcAdapter(statements, () => Promise.resolve(null), {
+    const Adapter = createOidcAdapter(new OidcStorageRepository(statements), () => Promise.resolve(null), {
       lostRedemptionError: (model) => new LostRace(model),
       lostRedemption: (l) => {
         lost.push(l);

@@ -1,0 +1,296 @@
+import { Injectable } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResult } from 'pg';
+import { DataSource, type EntityManager } from 'typeorm';
+import { pgPoolOf } from '../database/pg-pool';
+import { returnedRows } from '../database/returned-rows';
+import { Statements } from '../database/statements';
+import { eventsForAudit } from '../events/event-catalog';
+import { appendEvents, appendEventsCtes, appendEventsParams } from '../events/events.repository';
+import type { ChainedEventFields } from './audit-hash';
+
+/** One stored event, as the API shows it. */
+export interface AuditEvent extends ChainedEventFields {
+  hash: string;
+}
+
+export interface AuditFilter {
+  from?: Date;
+  to?: Date;
+  /** The actor's id (API key id, 'bootstrap', console admin, user id). */
+  actor?: string;
+  actorType?: string;
+  /** An exact type, or a prefix ending with a dot (`login.`). */
+  type?: string;
+  connectionId?: string;
+  userId?: string;
+  clientId?: string;
+}
+
+/** The chain head: the last event's seq and hash (0 and the genesis hash before the first event). */
+export interface ChainHead {
+  lastSeq: number;
+  lastHash: string;
+}
+
+/** Places events after a head and computes their hashes (the service's chaining). */
+export type ChainAfter = (head: ChainHead) => AuditEvent[];
+
+interface HeadRow {
+  last_seq: string;
+  last_hash: string;
+}
+
+interface EventRow {
+  seq: string;
+  id: string;
+  occurred_at: Date;
+  type: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string;
+  connection_id: string | null;
+  user_id: string | null;
+  client_id: string | null;
+  request_id: string | null;
+  ip: string | null;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS =
+  'seq, id, occurred_at, type, actor_type, actor_id, actor_name, connection_id, user_id, client_id, request_id, ip, data, prev_hash, hash';
+
+const EVENT_RECORDSET = `jsonb_to_recordset($4::jsonb) AS e(seq bigint, id uuid, occurred_at timestamptz, type text,
+           actor_type text, actor_id text, actor_name text, connection_id uuid, user_id uuid, client_id text,
+           request_id text, ip text, data jsonb, prev_hash char(64), hash char(64))`;
+
+// The head only advances from the seq read under its row lock, and the events are inserted only if it did.
+const APPEND_SQL = `
+  WITH head AS (
+    UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
+     WHERE id = 1 AND last_seq = $1::bigint RETURNING 1)
+  INSERT INTO audit_events (${COLUMNS})
+  SELECT ${COLUMNS} FROM ${EVENT_RECORDSET}, head
+  RETURNING seq`;
+
+/**
+ * The same append without a lock or a transaction of its own, after a head the caller knows (the last one
+ * it wrote): the head advances only if it is still exactly that one (seq and hash), the events and their
+ * public events (the change feed and its webhook deliveries) are inserted only if it did, all in one
+ * statement, so one commit. Another writer that moved the head in between (another instance, an admin
+ * change) makes it append nothing: the caller then appends under the lock.
+ */
+const APPEND_AFTER_KNOWN_HEAD_SQL = `
+  WITH head AS (
+    UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
+     WHERE id = 1 AND last_seq = $1::bigint AND last_hash = $5::char(64) RETURNING 1),
+  appended AS (
+    INSERT INTO audit_events (${COLUMNS})
+    SELECT ${COLUMNS} FROM ${EVENT_RECORDSET}, head
+    RETURNING seq),
+  ${appendEventsCtes(6, 'EXISTS (SELECT 1 FROM head)')}
+  SELECT count(*)::int AS appended FROM appended`;
+
+const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
+
+const headOf = (row: HeadRow): ChainHead => ({ lastSeq: Number(row.last_seq), lastHash: row.last_hash });
+
+function toEvent(row: EventRow): AuditEvent {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    type: row.type,
+    actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+    connectionId: row.connection_id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    requestId: row.request_id,
+    ip: row.ip,
+    data: row.data,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** The append statement's parameters: the head it moves from, the new head, the events as JSON. */
+function appendParams(head: ChainHead, events: AuditEvent[]): unknown[] {
+  const last = events.at(-1);
+  if (!last) throw new Error('An audit append needs at least one event');
+  const rows = events.map((e) => ({
+    seq: e.seq,
+    id: e.id,
+    occurred_at: e.occurredAt,
+    type: e.type,
+    actor_type: e.actor.type,
+    actor_id: e.actor.id,
+    actor_name: e.actor.name,
+    connection_id: e.connectionId,
+    user_id: e.userId,
+    client_id: e.clientId,
+    request_id: e.requestId,
+    ip: e.ip,
+    data: e.data,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  }));
+  return [head.lastSeq, last.seq, last.hash, JSON.stringify(rows)];
+}
+
+/**
+ * The audit tables: `audit_events` (append-only, hash-chained) and the single-row `audit_chain_head`, and
+ * the public events each audit event gives (events.repository). The login path's append is a prepared
+ * statement (see `Statements`).
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly statements: Statements,
+  ) {}
+
+  /**
+   * Inside the caller's transaction: locks the head (until the caller commits), chains the events after
+   * it and appends them with their public events.
+   */
+  async appendInTransaction(manager: EntityManager, chain: ChainAfter): Promise<AuditEvent[]> {
+    if (!manager.queryRunner?.isTransactionActive) {
+      throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
+    }
+    const [row] = (await manager.query(LOCK_HEAD_SQL)) as HeadRow[];
+    if (!row) throw new Error('The audit chain head row is missing');
+    const head = headOf(row);
+    const events = chain(head);
+    const inserted = returnedRows(await manager.query(APPEND_SQL, appendParams(head, events)));
+    if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
+    // The public events of this change commit with it (and with its audit event), or not at all.
+    await appendEvents((sql, params) => manager.query(sql, params), events.flatMap(eventsForAudit));
+    return events;
+  }
+
+  /**
+   * One statement, one commit: appends the events (chained after `head`) if the head is still `head`.
+   * False when it had moved (nothing was written).
+   */
+  async appendAfterKnownHead(head: ChainHead, events: AuditEvent[]): Promise<boolean> {
+    const [row] = await this.statements.rows<{ appended: number }>(
+      'audit_append_after_known_head',
+      APPEND_AFTER_KNOWN_HEAD_SQL,
+      [...appendParams(head, events), head.lastHash, ...appendEventsParams(events.flatMap(eventsForAudit))],
+    );
+    const appended = row?.appended ?? 0;
+    if (appended !== 0 && appended !== events.length) {
+      throw new Error('The audit chain appended part of a batch');
+    }
+    return appended === events.length;
+  }
+
+  /** In a short transaction of its own: lock the head, chain the events after it, append them, commit. */
+  async appendLocked(chain: ChainAfter): Promise<AuditEvent[]> {
+    const client: PoolClient = await (pgPoolOf(this.dataSource) as Pool).connect();
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(`BEGIN; ${LOCK_HEAD_SQL}`)) as unknown as QueryResult[];
+      const row = results.at(-1)?.rows[0] as HeadRow | undefined;
+      if (!row) throw new Error('The audit chain head row is missing');
+      const head = headOf(row);
+      const events = chain(head);
+      const inserted = await client.query(APPEND_SQL, appendParams(head, events));
+      if (inserted.rowCount !== events.length)
+        throw new Error('The audit chain head moved while it was locked');
+      await appendEvents((sql, params) => client.query(sql, params), events.flatMap(eventsForAudit));
+      await client.query('COMMIT');
+      return events;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Which of these event ids are stored. */
+  async presentIds(ids: string[]): Promise<Set<string>> {
+    const present: Array<{ id: string }> = await this.dataSource.query(
+      'SELECT id FROM audit_events WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Set(present.map((r) => r.id));
+  }
+
+  /** Events matching the filter, newest first, before `beforeSeq` when given; at most `limit`. */
+  async newestFirst(
+    filter: AuditFilter,
+    beforeSeq: number | undefined,
+    limit: number,
+  ): Promise<AuditEvent[]> {
+    const params: unknown[] = [];
+    const where = whereOf(filter, params);
+    if (beforeSeq !== undefined) {
+      params.push(beforeSeq);
+      where.push(`seq < $${params.length}`);
+    }
+    params.push(limit);
+    const rows: EventRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Events matching the filter after `afterSeq`, oldest first; at most `limit`. */
+  async oldestFirstAfter(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    const params: unknown[] = [];
+    const where = whereOf(filter, params);
+    params.push(afterSeq);
+    where.push(`seq > $${params.length}`);
+    params.push(limit);
+    const rows: EventRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toEvent);
+  }
+
+  /** The chain head as stored (null if its row is missing). */
+  async head(): Promise<ChainHead | null> {
+    const [row] = (await this.dataSource.query(
+      'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1',
+    )) as HeadRow[];
+    return row ? headOf(row) : null;
+  }
+
+  /** Events with `from` ≤ seq ≤ `to`, oldest first; at most `limit`. */
+  async range(from: number, to: number, limit: number): Promise<AuditEvent[]> {
+    const rows: EventRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM audit_events WHERE seq >= $1 AND seq <= $2 ORDER BY seq ASC LIMIT $3`,
+      [from, to, limit],
+    );
+    return rows.map(toEvent);
+  }
+}
+
+function whereOf(filter: AuditFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.from) add((p) => `occurred_at >= ${p}`, filter.from);
+  if (filter.to) add((p) => `occurred_at < ${p}`, filter.to);
+  if (filter.actor) add((p) => `actor_id = ${p}`, filter.actor);
+  if (filter.actorType) add((p) => `actor_type = ${p}`, filter.actorType);
+  if (filter.type?.endsWith('.')) {
+    // A prefix as a range on the C-collated column ('.' + 1 = '/'): an index range scan, no LIKE escaping.
+    add((p) => `type >= ${p}`, filter.type);
+    add((p) => `type < ${p}`, `${filter.type.slice(0, -1)}/`);
+  } else if (filter.type) add((p) => `type = ${p}`, filter.type);
+  if (filter.connectionId) add((p) => `connection_id = ${p}`, filter.connectionId);
+  if (filter.userId) add((p) => `user_id = ${p}`, filter.userId);
+  if (filter.clientId) add((p) => `client_id = ${p}`, filter.clientId);
+  return where;
+}

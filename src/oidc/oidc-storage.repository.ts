@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { returnedRows } from '../database/returned-rows';
+import { Statements } from '../database/statements';
+
+/** A stored OIDC artefact's JSON and when it was consumed (null: not yet). */
+export interface StoredOidcModel {
+  payload: Record<string, unknown>;
+  consumedAt: Date | null;
+}
+
+/** What is stored of an artefact besides its payload: the columns it is found and revoked by. */
+export interface OidcModelKeys {
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  expiresAt: Date | null;
+}
+
+const findSql = (where: 'id' | 'uid' | 'user_code') =>
+  `SELECT payload, consumed_at FROM oidc_models
+    WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`;
+const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
+
+const DELETE_EXPIRED_SQL = `DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING 1`;
+
+/**
+ * oidc-provider's storage: every model (sessions, grants, codes, tokens, interactions…) in the one
+ * `oidc_models` table keyed by (model, id). Every statement but the purge is on the login and token paths:
+ * prepared statements (see `Statements`).
+ */
+@Injectable()
+export class OidcStorageRepository {
+  constructor(private readonly statements: Statements) {}
+
+  private run<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    return this.statements.rows<R>(`oidc_${name}`, text, values);
+  }
+
+  /** Inserts the artefact, or replaces it when (model, id) exists. */
+  async upsert(model: string, id: string, payload: unknown, keys: OidcModelKeys): Promise<void> {
+    await this.run(
+      'upsert',
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+         user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
+      [model, id, JSON.stringify(payload), keys.grantId, keys.userCode, keys.uid, keys.expiresAt],
+    );
+  }
+
+  /** The unexpired artefact of `model` whose `by` column equals `value`, or null. */
+  async find(model: string, by: keyof typeof FIND, value: string): Promise<StoredOidcModel | null> {
+    const [row] = await this.run<{ payload: Record<string, unknown>; consumed_at: Date | string | null }>(
+      `find_by_${by}`,
+      FIND[by],
+      [model, value],
+    );
+    if (!row) return null;
+    return { payload: row.payload, consumedAt: row.consumed_at ? new Date(row.consumed_at) : null };
+  }
+
+  /** Marks the artefact consumed if it was not yet (the conditional UPDATE): true when this call did. */
+  async consume(model: string, id: string): Promise<boolean> {
+    const won = await this.run(
+      'consume',
+      `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL
+       RETURNING 1`,
+      [model, id],
+    );
+    return won.length === 1;
+  }
+
+  /**
+   * Deletes the grant of the artefact (model, id) with everything stored under it; the grant id of each
+   * row deleted (so how many, and whose; none when the artefact was gone already).
+   */
+  async revokeGrantOf(model: string, id: string): Promise<Array<string | null>> {
+    const rows = await this.run<{ grant_id: string | null }>(
+      'revoke_lost_redemption',
+      `WITH source AS (
+         SELECT grant_id FROM oidc_models WHERE model = $1 AND id = $2 AND grant_id IS NOT NULL
+       )
+       DELETE FROM oidc_models
+        WHERE grant_id IN (SELECT grant_id FROM source)
+           OR (model = 'Grant' AND id IN (SELECT grant_id FROM source))
+       RETURNING COALESCE(grant_id, id) AS grant_id`,
+      [model, id],
+    );
+    return rows.map((r) => r.grant_id);
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.run('destroy', `DELETE FROM oidc_models WHERE model = $1 AND id = $2`, [model, id]);
+  }
+
+  /** Deletes everything stored under the grant. */
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.run('revoke_grant', `DELETE FROM oidc_models WHERE grant_id = $1`, [grantId]);
+  }
+
+  /** Deletes expired artefacts; how many. */
+  async deleteExpired(): Promise<number> {
+    return (await this.run('delete_expired', DELETE_EXPIRED_SQL, [])).length;
+  }
+}
+
+/** Deletes expired OIDC artefacts on this data source; how many (for callers without the repository). */
+export async function purgeExpiredOidcModels(dataSource: DataSource): Promise<number> {
+  return returnedRows(await dataSource.query(DELETE_EXPIRED_SQL)).length;
+}

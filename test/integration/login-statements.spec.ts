@@ -1,0 +1,159 @@
+import { Client } from 'pg';
+import { LoginClient, type LoginEvidence } from '../support/login-client';
+import { createTestConnection } from '../support/saml-flow';
+import { postgresAvailable, startTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * What one full login (authorize → ACS → interaction callback → resume → token) costs the database: every
+ * statement each step sends, and every commit (a write outside a transaction, or a COMMIT after writes).
+ * Counted at the pg driver, so TypeORM, the `Statements` helper and raw pool queries are all seen. The
+ * bounds below are the budget of the login path: a change that adds a statement or a commit to a step
+ * must raise them on purpose. LOGIN_STATEMENTS_REPORT=1 prints every statement of each step.
+ */
+const REDIRECT = 'https://app.example.com/callback';
+/** How long a step's background work (the audit group commit, SSO traces) is given to finish. */
+const SETTLE_MS = 150;
+
+interface Seen {
+  step: string;
+  sql: string;
+  write: boolean;
+}
+
+/** Periodic jobs that run on their own timers, whatever the login does (webhook leases, job claims). */
+const BACKGROUND =
+  /^\s*(UPDATE webhook_endpoints w SET lease_until|INSERT INTO scheduled_jobs|UPDATE scheduled_jobs)/;
+
+const WRITE = /\b(INSERT|UPDATE|DELETE)\b/i;
+
+/** The step a request belongs to, from its path (the login's hops, as LoginClient sends them). */
+function stepOf(url: string): string {
+  const path = new URL(url).pathname;
+  if (path.startsWith('/oidc/auth/')) return 'resume';
+  if (path === '/oidc/auth') return 'authorize';
+  if (/^\/oidc\/interaction\/[^/]+\/callback$/.test(path)) return 'callback';
+  if (path.startsWith('/oidc/interaction/')) return 'authorize';
+  if (path.endsWith('/acs')) return 'acs';
+  if (path === '/oidc/token') return 'token';
+  if (path.startsWith('/.well-known/')) return 'discovery';
+  return path;
+}
+
+(postgresAvailable() ? describe : describe.skip)('statements and commits of a full login', () => {
+  let t: TestApp;
+  let login: LoginClient;
+  const seen: Seen[] = [];
+  let step = 'setup';
+  let recording = false;
+  const originalQuery = Client.prototype.query;
+  const originalFetch = globalThis.fetch;
+  const inTransaction = new WeakSet<object>();
+  const wroteInTransaction = new WeakSet<object>();
+  let commits: Array<{ step: string }> = [];
+
+  beforeAll(async () => {
+    // Every statement any pool client sends, with the step it belongs to and whether it commits.
+    const record = function (this: object, text: string) {
+      const statements = text
+        .split(/;\s*(?=\S)/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const sql of statements) {
+        const head = sql.slice(0, 20).toUpperCase();
+        const write = WRITE.test(sql) && !/^SELECT\b/i.test(sql);
+        if (head.startsWith('BEGIN') || head.startsWith('START TRANSACTION')) inTransaction.add(this);
+        else if (head.startsWith('COMMIT')) {
+          if (wroteInTransaction.has(this)) commits.push({ step });
+          inTransaction.delete(this);
+          wroteInTransaction.delete(this);
+        } else if (head.startsWith('ROLLBACK')) {
+          inTransaction.delete(this);
+          wroteInTransaction.delete(this);
+        } else if (write) {
+          if (inTransaction.has(this)) wroteInTransaction.add(this);
+          else commits.push({ step });
+        }
+        seen.push({ step, sql: sql.replace(/\s+/g, ' ').slice(0, 160), write });
+      }
+    };
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      const first = args[0];
+      const text =
+        typeof first === 'string'
+          ? first
+          : typeof first === 'object' && first !== null && 'text' in first
+            ? String((first as { text: unknown }).text)
+            : '';
+      if (recording && text && !BACKGROUND.test(text)) record.call(this, text);
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
+    globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      step = stepOf(url);
+      const res = await originalFetch(input, init);
+      await res
+        .clone()
+        .arrayBuffer()
+        .catch(() => undefined);
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      return res;
+    };
+
+    t = await startTestApp('postgres', {}, undefined, { listen: true });
+    const saml = await createTestConnection(t, 'statements-login');
+    const client = (
+      await t.admin
+        .post('/api/v1/clients')
+        .send({ name: 'Statements app', redirectUris: [REDIRECT] })
+        .expect(201)
+    ).body as { clientId: string; clientSecret: string };
+    login = new LoginClient({
+      publicBase: t.config.baseUrl,
+      instances: () => [`http://127.0.0.1:${t.config.port}`],
+      connection: saml,
+      client: { ...client, redirectUri: REDIRECT },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    Client.prototype.query = originalQuery;
+    globalThis.fetch = originalFetch;
+    await t?.close();
+  });
+
+  const evidence = (): LoginEvidence => ({ samlResponses: [], continues: [], codes: [] });
+
+  it('stays within its budget of statements and commits per step', async () => {
+    // A first login warms up what is cached per process (the connection, the client, signing keys).
+    await login.login('warm-up', 'warm-up@example.com', evidence());
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    seen.length = 0;
+    commits = [];
+    recording = true;
+    // A returning user (provisioned before): the common login.
+    await login.login('warm-up', 'warm-up@example.com', evidence());
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    recording = false;
+
+    const steps = ['authorize', 'acs', 'callback', 'resume', 'token'];
+    const table = steps.map((s) => ({
+      step: s,
+      statements: seen.filter((x) => x.step === s).length,
+      commits: commits.filter((c) => c.step === s).length,
+    }));
+    const other = seen.filter((x) => !steps.includes(x.step) && x.step !== 'discovery');
+    if (process.env.LOGIN_STATEMENTS_REPORT === '1') {
+      const lines = steps.flatMap((s) => [
+        `## ${s}`,
+        ...seen.filter((x) => x.step === s).map((x) => `${x.write ? 'W' : 'R'} ${x.sql}`),
+      ]);
+      process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(table, null, 1)}\n`);
+    }
+    expect(other).toEqual([]);
+    const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
+    // The budget: 27 statements and 18 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(27);
+    expect(total('commits')).toBeLessThanOrEqual(18);
+    // The interaction callback: the audit event and its public events in one statement, not five.
+    expect(table.find((r) => r.step === 'callback')?.statements).toBeLessThanOrEqual(7);
+  }, 60_000);
+});
