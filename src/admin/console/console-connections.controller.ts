@@ -34,7 +34,7 @@ import { UsersService } from '../../users/users.service';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
 import { scimTokenView } from '../../scim/scim-token.dto';
 import { CreateSetupLinkDto } from '../setup-links/setup-link.dto';
-import { directorySyncSection } from '../views/directory-sync.view';
+import { directorySyncSection } from './views/directory-sync/directory-sync.view';
 import { applyMetadataInput, metadataInput, type UploadedForm as BaseUploadedForm } from '../metadata-input';
 import {
   certificateBadges,
