@@ -11,7 +11,7 @@ import { isSetupPath } from './admin/setup-links/setup-html';
 import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';
-import { METADATA_CONTENT_TYPES } from './connections/connections.controller';
+import { METADATA_CONTENT_TYPES } from './connections/metadata-content-types';
 import { createHttpLogger, createRootLogger, PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { OidcProviderHost } from './oidc/oidc-provider.host';

@@ -35,8 +35,7 @@ import { BRIDGE_CONFIG } from '../config/config.module';
 import { connectionView, ConnectionPageView, ConnectionView } from './connection.view';
 import { ConnectionsService } from './connections.service';
 import { CreateConnectionDto, ListConnectionsQuery, UpdateConnectionDto } from './dto/connection.dto';
-
-export const METADATA_CONTENT_TYPES = ['application/xml', 'application/samlmetadata+xml', 'text/xml'];
+import { METADATA_CONTENT_TYPES } from './metadata-content-types';
 
 @ApiTags('connections')
 @ApiBearerAuth()

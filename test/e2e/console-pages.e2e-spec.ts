@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { UsersService } from '../../src/users/users.service';
+import { HttpReceiver } from '../support/http-receiver';
 import { databaseKinds, FIXTURES, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { launchBrowser } from './browser';
 
@@ -9,8 +10,8 @@ import { launchBrowser } from './browser';
  * Every console page, the setup page and an error page in Chromium, with attacker-controlled values in the
  * connection name, the IdP entity ID, a user's attributes and the audit details. A value rendered unescaped
  * would run script (a dialog), add an element, or lose its literal text; each page is checked for all three.
- * With SCREENSHOT_DIR set, each page is also saved as a full-page PNG there (to compare a view change
- * before and after).
+ * With SCREENSHOT_DIR set, each page is also saved as a full-page PNG there, and with HTML_DIR set its
+ * markup as sent (to compare a view change before and after).
  */
 
 const SCRIPT = '<script>alert("xss-script")</script>';
@@ -20,6 +21,9 @@ const HOSTILE_ENTITY_ID = `https://idp.evil.example/${IMG}`;
 const HOSTILE_EMAIL = 'eve@evil.example';
 const HOSTILE_DISPLAY = `Eve ${IMG}`;
 const HOSTILE_GROUP = `admins${SCRIPT}`;
+const HOSTILE_APP = `App ${SCRIPT} ${IMG}`;
+const HOSTILE_WEBHOOK = `Hook ${SCRIPT} ${IMG}`;
+const HOSTILE_TOKEN = `Token ${SCRIPT} ${IMG}`;
 
 function xmlAttr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -33,8 +37,12 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
   let page: Page;
   let connectionId: string;
   let setupUrl: string;
+  let clientId: string;
+  let webhookId: string;
+  const receiver = new HttpReceiver();
   const dialogs: string[] = [];
   const shots = process.env.SCREENSHOT_DIR;
+  const markup = process.env.HTML_DIR;
 
   beforeAll(async () => {
     t = await startTestApp(databaseKinds()[0], {}, undefined, { listen: true, baseHost: 'localhost' });
@@ -43,7 +51,14 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
     const hostileMetadata = okta.replace(/entityID="[^"]*"/, `entityID="${xmlAttr(HOSTILE_ENTITY_ID)}"`);
     const created = await t.admin
       .post('/api/v1/connections')
-      .send({ slug: 'evil', name: HOSTILE_NAME, metadataXml: hostileMetadata, domains: ['evil.example'] })
+      .send({
+        slug: 'evil',
+        name: HOSTILE_NAME,
+        metadataXml: hostileMetadata,
+        domains: ['evil.example'],
+        // Admins may sign in through it: the sign-in page then names it.
+        options: { adminGroups: ['bridge-admins'] },
+      })
       .expect(201);
     connectionId = created.body.id;
     await t.app.get(UsersService).provision(
@@ -65,6 +80,16 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
       .send({ note: `note ${SCRIPT}` })
       .expect(201);
     setupUrl = link.body.url;
+    const app = await t.admin
+      .post('/api/v1/clients')
+      .send({ name: HOSTILE_APP, redirectUris: [`https://app.evil.example/cb?x=${encodeURIComponent(IMG)}`] })
+      .expect(201);
+    clientId = app.body.clientId;
+    const hook = await t.admin
+      .post('/api/v1/webhooks')
+      .send({ url: await receiver.start('/hook'), events: ['*'], description: HOSTILE_WEBHOOK })
+      .expect(201);
+    webhookId = hook.body.id;
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
     page = await context.newPage();
@@ -83,6 +108,7 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
     await context?.close().catch(() => undefined);
     await browser?.close();
     await t?.close();
+    await receiver.stop();
   });
 
   /** Opens a page, checks that nothing injected ran or was added, and returns its visible text. */
@@ -91,6 +117,10 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
     expect(response?.status()).toBe(status);
     await page.waitForLoadState('load');
     if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    if (markup && response) {
+      mkdirSync(markup, { recursive: true });
+      writeFileSync(join(markup, `${name}.html`), await response.text());
+    }
     expect(dialogs).toEqual([]);
     // The only <img> or inline <script> would be an injected one: the console has none of its own.
     await expect(page.locator('img').count()).resolves.toBe(0);
@@ -134,11 +164,72 @@ describe('console pages in Chromium (escaping of attacker-controlled values)', (
     await expect(page.locator('img').count()).resolves.toBe(0);
   });
 
+  it('audit chain verification renders', async () => {
+    const text = await visit('audit-verify', '/admin/audit/verify');
+    expect(text).toContain('Chain OK');
+  });
+
   it('apps, keys, webhooks pages render', async () => {
-    await visit('apps', '/admin/apps');
+    expect(await visit('apps', '/admin/apps')).toContain(HOSTILE_APP);
     await visit('apps-new', '/admin/apps/new');
-    await visit('keys', '/admin/keys');
-    await visit('webhooks', '/admin/webhooks');
+    expect(await visit('keys', '/admin/keys')).toContain(HOSTILE_NAME);
+    expect(await visit('webhooks', '/admin/webhooks')).toContain(HOSTILE_WEBHOOK);
+  });
+
+  it('app details and its delete confirmation show the hostile name as text', async () => {
+    expect(await visit('app-details', `/admin/apps/${clientId}`)).toContain(HOSTILE_APP);
+    expect(await visit('app-delete', `/admin/apps/${clientId}/delete`)).toContain(HOSTILE_APP);
+  });
+
+  it('webhook details show the hostile description and the deliveries', async () => {
+    await page.goto(`${base}/admin/webhooks/${webhookId}`);
+    await page.click('button:has-text("Send a test event")');
+    await page.waitForLoadState('load');
+    // Wait until the test event is delivered, so that the page shows a settled delivery.
+    const delivered = async () =>
+      (await t.admin.get(`/api/v1/webhooks/${webhookId}/deliveries`).expect(200)).body.items.some(
+        (d: { status: string }) => d.status === 'delivered',
+      );
+    for (let i = 0; i < 100 && !(await delivered()); i++) await new Promise((r) => setTimeout(r, 100));
+    const text = await visit('webhook-details', `/admin/webhooks/${webhookId}`);
+    expect(text).toContain(HOSTILE_WEBHOOK);
+    expect(text).toContain('webhook.test');
+  });
+
+  it('the events page shows hostile event data as text', async () => {
+    const text = await visit('events', `/admin/events?connection=${connectionId}&types=connection.created`);
+    expect(text).toContain(JSON.stringify(HOSTILE_NAME).slice(1, -1));
+  });
+
+  it('a new SCIM token page shows the hostile name as text, the token list its description', async () => {
+    await page.goto(`${base}/admin/connections/${connectionId}#directory-sync`);
+    await page.fill('#description', HOSTILE_TOKEN);
+    await page.click('button:has-text("Create a SCIM token")');
+    await page.waitForLoadState('load');
+    if (shots) await page.screenshot({ path: join(shots, 'scim-token.png'), fullPage: true });
+    expect(dialogs).toEqual([]);
+    await expect(page.locator('img').count()).resolves.toBe(0);
+    expect(await page.locator('body').innerText()).toContain(`SCIM token for ${HOSTILE_NAME}`);
+    const text = await visit('connection-details-scim', `/admin/connections/${connectionId}`);
+    expect(text).toContain(HOSTILE_TOKEN);
+  });
+
+  it('the sign-in page names the SSO connection as text', async () => {
+    const anonymous = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const signIn = await anonymous.newPage();
+    signIn.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.dismiss().catch(() => undefined); // the dialog was already counted
+    });
+    const response = await signIn.goto(`${base}/admin/sign-in?next=${encodeURIComponent('/admin/users')}`);
+    expect(response?.status()).toBe(200);
+    if (shots) await signIn.screenshot({ path: join(shots, 'sign-in.png'), fullPage: true });
+    if (markup && response) writeFileSync(join(markup, 'sign-in.html'), await response.text());
+    expect(await signIn.locator('body').innerText()).toContain(`Sign in with ${HOSTILE_NAME}`);
+    expect(dialogs).toEqual([]);
+    await expect(signIn.locator('img').count()).resolves.toBe(0);
+    await expect(signIn.locator('script:not([src])').count()).resolves.toBe(0);
+    await anonymous.close();
   });
 
   it('an error page shows a reason code and keeps the session chrome', async () => {

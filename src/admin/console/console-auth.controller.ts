@@ -6,28 +6,17 @@ import { AuditService } from '../../audit/audit.service';
 import { Public } from '../../common/public.decorator';
 import type { BridgeConfig } from '../../config/bridge-config';
 import { BRIDGE_CONFIG } from '../../config/config.module';
-import { isSafeReturnPath } from '../../saml/return-path';
 import { ConnectionsService } from '../../connections/connections.service';
 import { AdminApiKeysService } from '../admin-api-keys.service';
 import { CONSOLE_CSS, CONSOLE_JS } from './console-assets';
 import { clearConsoleCookie, setConsoleCookie } from './console-cookie';
 import { formText, type FormBody } from './console-forms';
-import { consolePage, h, textField } from './console-html';
+import { render } from '../../web/html';
+import { adminSsoConnections, consoleNext, DEFAULT_LANDING } from './console-sign-in';
 import { ConsoleSessionsService } from './console-sessions.service';
 import { ConsoleOpen, type ConsoleRequest } from './console.guard';
 import { ConsolePageFilter } from './console.filter';
-
-const DEFAULT_LANDING = '/admin/connections';
-
-/** Where to go after sign-in: a console path only (never the sign-in page itself, never another site). */
-export function consoleNext(next: unknown): string {
-  return typeof next === 'string' &&
-    isSafeReturnPath(next) &&
-    (next === '/admin' || next.startsWith('/admin/')) &&
-    !next.startsWith('/admin/sign-in')
-    ? next
-    : DEFAULT_LANDING;
-}
+import { signInPage } from './views/sign-in/sign-in.view';
 
 function noStore(res: Response): Response {
   return res.setHeader('Cache-Control', 'no-store').type('html');
@@ -75,7 +64,7 @@ export class ConsoleAuthController {
       res.redirect(HttpStatus.SEE_OTHER, consoleNext(next));
       return;
     }
-    noStore(res).send(this.renderSignIn(consoleNext(next), await this.ssoConnections()));
+    noStore(res).send(await this.renderSignIn(consoleNext(next)));
   }
 
   @ConsoleOpen()
@@ -92,9 +81,8 @@ export class ConsoleAuthController {
         .status(HttpStatus.TOO_MANY_REQUESTS)
         .setHeader('Retry-After', '900')
         .send(
-          this.renderSignIn(
+          await this.renderSignIn(
             next,
-            await this.ssoConnections(),
             'Too many failed sign-ins from your address. Wait 15 minutes, then try again.',
             'signin_rate_limited',
           ),
@@ -113,9 +101,8 @@ export class ConsoleAuthController {
       noStore(res)
         .status(HttpStatus.UNAUTHORIZED)
         .send(
-          this.renderSignIn(
+          await this.renderSignIn(
             next,
-            await this.ssoConnections(),
             key
               ? 'That key is not valid or was revoked.'
               : 'Enter the bootstrap admin key (ADMIN_API_KEY) or an admin API key.',
@@ -151,43 +138,7 @@ export class ConsoleAuthController {
     res.redirect(HttpStatus.SEE_OTHER, '/admin/sign-in?signed-out=1');
   }
 
-  /** Enabled connections through which admins may sign in (their `adminGroups` option is set). */
-  private async ssoConnections(): Promise<Array<{ slug: string; name: string }>> {
-    const { items } = await this.connections.list({ limit: 500, offset: 0 });
-    return items.filter((c) => c.enabled && (c.options.adminGroups?.length ?? 0) > 0);
-  }
-
-  private renderSignIn(
-    next: string,
-    sso: Array<{ slug: string; name: string }>,
-    error?: string,
-    reason?: string,
-  ): string {
-    return consolePage(
-      { title: 'Sign in', error: error ? `${error}${reason ? ` (${reason})` : ''}` : undefined },
-      `<p>Sign in with the bootstrap admin key (<code>ADMIN_API_KEY</code>) or an admin API key.</p>` +
-        `<form method="post" action="/admin/sign-in" class="main">` +
-        `<input type="hidden" name="next" value="${h(next)}">` +
-        textField({
-          name: 'key',
-          label: 'Admin key',
-          type: 'password',
-          required: true,
-          autocomplete: 'current-password',
-          error: error ? error : undefined,
-        }) +
-        `<button type="submit">Sign in</button></form>` +
-        (sso.length
-          ? `<h2>Or sign in with your company account</h2>` +
-            sso
-              .map(
-                (c) =>
-                  `<form method="post" action="/admin/sso/start" class="inline">` +
-                  `<input type="hidden" name="connection" value="${h(c.slug)}"><input type="hidden" name="next" value="${h(next)}">` +
-                  `<button type="submit">Sign in with ${h(c.name)}</button></form>`,
-              )
-              .join('')
-          : ''),
-    );
+  private async renderSignIn(next: string, error?: string, reason?: string): Promise<string> {
+    return render(signInPage({ next, sso: await adminSsoConnections(this.connections), error, reason }));
   }
 }

@@ -2,7 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 import { ApiError } from '../../common/api-error';
-import type { FieldErrors } from './console-html';
+import type { FieldErrors } from '../../web/components/fields';
 
 export type FormBody = Record<string, unknown>;
 

@@ -14,9 +14,10 @@ import type { Response } from 'express';
 import { Public } from '../../common/public.decorator';
 import { ConnectionsService } from '../../connections/connections.service';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
-import { createdTokenSection } from '../views/directory-sync.view';
+import { createdTokenSection } from '../../web/components/directory-sync';
 import { formText, type FormBody } from './console-forms';
-import { consolePage } from './console-html';
+import { consoleLayout } from '../../web/layout';
+import { sendPage, sessionChrome } from './console-page';
 import type { ConsoleSession } from './console-sessions.service';
 import type { ConsoleRequest } from './console.guard';
 import { ConsolePageFilter } from './console.filter';
@@ -44,25 +45,19 @@ export class ConsoleScimController {
     const { token, scimBaseUrl } = await this.tokens.create(id, {
       description: formText(body, 'description', 200),
     });
-    res
-      .status(HttpStatus.CREATED)
-      .setHeader('Cache-Control', 'no-store')
-      .type('html')
-      .send(
-        consolePage(
-          {
-            title: `SCIM token for ${entity.name}`,
-            session: { adminName: session.admin.name, csrfToken: session.csrfToken },
-            active: 'connections',
-          },
-          createdTokenSection({
-            token,
-            scimBaseUrl,
-            back: `/admin/connections/${id}#directory-sync`,
-            backLabel: `Back to ${entity.name}`,
-          }),
-        ),
-      );
+    sendPage(
+      res,
+      consoleLayout(
+        { title: `SCIM token for ${entity.name}`, session: sessionChrome(session), active: 'connections' },
+        createdTokenSection({
+          token,
+          scimBaseUrl,
+          back: `/admin/connections/${id}#directory-sync`,
+          backLabel: `Back to ${entity.name}`,
+        }),
+      ),
+      HttpStatus.CREATED,
+    );
   }
 
   @Post(':tokenId/revoke')

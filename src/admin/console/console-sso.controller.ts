@@ -10,14 +10,15 @@ import { BRIDGE_CONFIG } from '../../config/config.module';
 import { ConnectionsService } from '../../connections/connections.service';
 import { sendOutgoing } from '../../saml/login.port';
 import { browserCookieName, ensureBrowserBinding, readCookie } from '../../saml/session-cookie';
-import { consoleNext } from './console-auth.controller';
+import { consoleNext } from './console-sign-in';
 import { ConsoleSsoConsumer } from './console-sso.consumer';
 import { setConsoleCookie } from './console-cookie';
 import { formText, type FormBody } from './console-forms';
-import { consolePage, h } from './console-html';
+import { sendPage } from './console-page';
 import { ConsoleSessionsService } from './console-sessions.service';
 import { ConsoleOpen, type ConsoleRequest } from './console.guard';
 import { ConsolePageFilter } from './console.filter';
+import { ssoSignedInPage } from './views/sign-in/sign-in.view';
 
 /**
  * Admin sign-in through SSO: a connection whose `adminGroups` option names IdP groups lets members of
@@ -92,15 +93,6 @@ export class ConsoleSsoController {
     // The browser arrives here through the IdP's cross-site POST: a SameSite=Strict cookie is only sent on
     // the next same-site navigation, so continue from this page (automatically when script runs).
     const next = consoleNext(identity.next);
-    res
-      .setHeader('Cache-Control', 'no-store')
-      .type('html')
-      .send(
-        consolePage(
-          { title: 'Signed in' },
-          `<p role="status">Signed in to the console as <strong>${h(who)}</strong> through ${h(connection.name)}.</p>` +
-            `<p><a href="${h(next)}" data-auto-continue>Continue to the console</a></p>`,
-        ),
-      );
+    sendPage(res, ssoSignedInPage({ who, connectionName: connection.name, next }));
   }
 }

@@ -14,15 +14,17 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiError } from '../../common/api-error';
+import type { Html } from '../../web/html';
+import { consoleLayout } from '../../web/layout';
 import { Public } from '../../common/public.decorator';
-import { deliveryView, webhookView } from '../../webhooks/webhooks.controller';
+import { deliveryView, webhookView } from '../../webhooks/webhook-views';
 import { WebhooksService } from '../../webhooks/webhooks.service';
-import { createdWebhookView, webhookDetailsView, webhooksListView } from '../views/webhooks.view';
 import { formText, type FormBody } from './console-forms';
-import { consolePage } from './console-html';
+import { sendPage, sessionChrome } from './console-page';
 import type { ConsoleSession } from './console-sessions.service';
 import type { ConsoleRequest } from './console.guard';
 import { ConsolePageFilter } from './console.filter';
+import { createdWebhookView, webhookDetailsView, webhooksListView } from './views/webhooks/webhooks.view';
 
 const NOTICES: Record<string, string> = {
   test: 'Test event queued: it is delivered within seconds (see the deliveries below).',
@@ -44,26 +46,24 @@ export class ConsoleWebhooksController {
     req: ConsoleRequest,
     res: Response,
     title: string,
-    body: string,
+    body: Html,
     opts: { status?: number; notice?: unknown; error?: string } = {},
   ) {
     const session = req.consoleSession as ConsoleSession;
-    res
-      .status(opts.status ?? 200)
-      .setHeader('Cache-Control', 'no-store')
-      .type('html')
-      .send(
-        consolePage(
-          {
-            title,
-            session: { adminName: session.admin.name, csrfToken: session.csrfToken },
-            active: 'webhooks',
-            notice: typeof opts.notice === 'string' ? NOTICES[opts.notice] : undefined,
-            error: opts.error,
-          },
-          body,
-        ),
-      );
+    sendPage(
+      res,
+      consoleLayout(
+        {
+          title,
+          session: sessionChrome(session),
+          active: 'webhooks',
+          notice: typeof opts.notice === 'string' ? NOTICES[opts.notice] : undefined,
+          error: opts.error,
+        },
+        body,
+      ),
+      opts.status,
+    );
   }
 
   @Get()
