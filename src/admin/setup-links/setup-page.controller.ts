@@ -40,10 +40,7 @@ import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
 import { scimTokenView } from '../../scim/scim-token.dto';
-import {
-  createdTokenSection,
-  directorySyncSection,
-} from '../../web/components/directory-sync';
+import { createdTokenSection, directorySyncSection } from '../../web/components/directory-sync';
 import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
 import { SetupPageFilter } from './setup-page.filter';
 import { ResolvedSetupLink, SetupAction, SetupLinksService } from './setup-links.service';
