@@ -16,4 +16,9 @@ export class Transactions {
   run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }
+
+  /** A handle outside any transaction: each statement commits on its own (reads, single writes). */
+  get autocommit(): Transaction {
+    return this.dataSource.manager;
+  }
 }

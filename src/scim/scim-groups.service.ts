@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Transactions, type Transaction } from '../database/transactions';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { DirectoryUsersRepository } from '../users/directory-users.repository';
@@ -28,18 +28,18 @@ import type { ListQuery } from './scim-users.service';
 @Injectable()
 export class ScimGroupsService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly groups: ScimGroupsRepository,
     private readonly users: DirectoryUsersRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
 
-  private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return scimTransaction(this.dataSource, 'A group with this displayName exists.', work);
+  private tx<T>(work: (m: Transaction) => Promise<T>): Promise<T> {
+    return scimTransaction(this.transactions, 'A group with this displayName exists.', work);
   }
 
-  private async checkMembers(m: EntityManager, ctx: ScimContext, members: string[]): Promise<void> {
+  private async checkMembers(m: Transaction, ctx: ScimContext, members: string[]): Promise<void> {
     const live = await this.users.liveIds(m, ctx.connection.id, members);
     const unknown = members.filter((id) => !live.has(id));
     if (unknown.length) {
@@ -50,7 +50,7 @@ export class ScimGroupsService {
     }
   }
 
-  private async resource(m: EntityManager, ctx: ScimContext, g: StoredGroup, withMembers = true) {
+  private async resource(m: Transaction, ctx: ScimContext, g: StoredGroup, withMembers = true) {
     const members = withMembers ? (await this.groups.members(m, [g.id])).get(g.id) : undefined;
     return groupResource(g, ctx.baseUrl, members);
   }
@@ -80,7 +80,7 @@ export class ScimGroupsService {
   }
 
   async get(ctx: ScimContext, id: string, query: ListQuery = {}): Promise<JsonObject> {
-    const m = this.dataSource.manager;
+    const m = this.transactions.autocommit;
     const g = await this.groups.find(m, ctx.connection.id, id);
     if (!g) throw ScimError.notFound(`No Group ${id}.`);
     return projection(query)(await this.resource(m, ctx, g, wantsAttribute(query, 'members')));
@@ -98,7 +98,7 @@ export class ScimGroupsService {
     } else if (query.filter !== undefined && typeof query.filter !== 'string') {
       throw ScimError.badRequest('invalidFilter', 'Give one filter.');
     }
-    const m = this.dataSource.manager;
+    const m = this.transactions.autocommit;
     const page = await this.groups.page(m, ctx.connection.id, where, startIndex - 1, count);
     const members = wantsAttribute(query, 'members')
       ? await this.groups.members(

@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { Transactions } from '../database/transactions';
 import { currentAuditActor } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { ApiError } from '../common/api-error';
@@ -25,7 +25,7 @@ const TOKEN_PATTERN = /^sct_[A-Za-z0-9_-]{43}$/;
 @Injectable()
 export class ScimTokensService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly tokens: ScimTokensRepository,
     private readonly connections: ConnectionLookup,
     private readonly audit: AuditService,
@@ -46,7 +46,7 @@ export class ScimTokensService {
     const connection = await this.connection(connectionId);
     const token = SCIM_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const actor = currentAuditActor();
-    const record = await this.dataSource.transaction(async (m) => {
+    const record = await this.transactions.run(async (m) => {
       const saved = await this.tokens.insert(m, {
         connectionId,
         tokenHash: sha256(token),
@@ -75,12 +75,12 @@ export class ScimTokensService {
 
   async list(connectionId: string): Promise<ScimTokenRecord[]> {
     await this.connection(connectionId);
-    return this.tokens.list(this.dataSource.manager, connectionId);
+    return this.tokens.list(this.transactions.autocommit, connectionId);
   }
 
   async revoke(connectionId: string, tokenId: string): Promise<void> {
     const connection = await this.connection(connectionId);
-    await this.dataSource.transaction(async (m) => {
+    await this.transactions.run(async (m) => {
       const before = await this.tokens.revoke(m, connectionId, tokenId, this.clock.now());
       if (!before) {
         throw new ApiError(
@@ -114,7 +114,7 @@ export class ScimTokensService {
     if (!connection) throw ScimError.notFound(`There is no connection ${JSON.stringify(slug)}.`);
     const now = this.clock.now();
     const use = TOKEN_PATTERN.test(presented)
-      ? await this.tokens.use(this.dataSource.manager, sha256(presented), now)
+      ? await this.tokens.use(this.transactions.autocommit, sha256(presented), now)
       : null;
     if (!use || use.connectionId !== connection.id) {
       throw ScimError.unauthorized('The SCIM token is not valid for this connection, or it was revoked.');

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Transaction, Transactions } from '../database/transactions';
 import { ScimError } from './scim-error';
 
 /** A unique violation (two requests creating the same resource at once). */
@@ -12,12 +12,12 @@ function isUniqueViolation(err: unknown): boolean {
  * see coming (a concurrent create) is answered as the SCIM 409 `uniqueness` it is.
  */
 export async function scimTransaction<T>(
-  dataSource: DataSource,
+  transactions: Transactions,
   conflict: string,
-  work: (m: EntityManager) => Promise<T>,
+  work: (m: Transaction) => Promise<T>,
 ): Promise<T> {
   try {
-    return await dataSource.transaction(work);
+    return await transactions.run(work);
   } catch (err) {
     if (isUniqueViolation(err)) throw ScimError.conflict(conflict);
     throw err;

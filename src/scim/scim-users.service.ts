@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Transactions, type Transaction } from '../database/transactions';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { DirectoryUsersRepository, type DirectoryUserWrite } from '../users/directory-users.repository';
@@ -52,7 +52,7 @@ export class ScimUsersService {
   private readonly logger = new Logger('ScimUsers');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly users: DirectoryUsersRepository,
     private readonly groups: ScimGroupsRepository,
     private readonly audit: AuditService,
@@ -60,8 +60,8 @@ export class ScimUsersService {
     private readonly clock: Clock,
   ) {}
 
-  private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return scimTransaction(this.dataSource, 'A user with this userName or externalId exists.', work);
+  private tx<T>(work: (m: Transaction) => Promise<T>): Promise<T> {
+    return scimTransaction(this.transactions, 'A user with this userName or externalId exists.', work);
   }
 
   private write(ctx: ScimContext, user: NormalizedUser): DirectoryUserWrite {
@@ -77,7 +77,7 @@ export class ScimUsersService {
     };
   }
 
-  private async resource(m: EntityManager, ctx: ScimContext, u: UserEntity): Promise<JsonObject> {
+  private async resource(m: Transaction, ctx: ScimContext, u: UserEntity): Promise<JsonObject> {
     const groups = await this.groups.groupsOf(m, [u.id]);
     return userResource(u, ctx.baseUrl, groups.get(u.id) ?? []);
   }
@@ -125,7 +125,7 @@ export class ScimUsersService {
   }
 
   async get(ctx: ScimContext, id: string, query: ListQuery = {}): Promise<JsonObject> {
-    const m = this.dataSource.manager;
+    const m = this.transactions.autocommit;
     const u = await this.users.findLive(m, ctx.connection.id, id);
     if (!u) throw ScimError.notFound(`No User ${id}.`);
     return projection(query)(await this.resource(m, ctx, u));
@@ -141,7 +141,7 @@ export class ScimUsersService {
     } else if (query.filter !== undefined && typeof query.filter !== 'string') {
       throw ScimError.badRequest('invalidFilter', 'Give one filter.');
     }
-    const m = this.dataSource.manager;
+    const m = this.transactions.autocommit;
     const page = await this.users.page(m, ctx.connection.id, where, startIndex - 1, count);
     const groups = await this.groups.groupsOf(
       m,
