@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { returnedRows } from '../database/returned-rows';
-import { Statements } from '../database/statements';
 import { UsersService } from '../users/users.service';
+import { AccessTokenJtisRepository } from './access-token-jtis.repository';
 
 type JoseModule = typeof import('jose');
 type KeySet = ReturnType<JoseModule['createLocalJWKSet']>;
@@ -73,8 +71,7 @@ export class JwtAccessTokens {
   private jwks: Array<Record<string, unknown>> = [];
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly statements: Statements,
+    private readonly jtis: AccessTokenJtisRepository,
     private readonly users: UsersService,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
@@ -120,12 +117,7 @@ export class JwtAccessTokens {
    * Revoked at once when its grant has already ended.
    */
   async record(issued: IssuedJwt): Promise<void> {
-    await this.statements.rows(
-      'oidc_jwt_record',
-      `INSERT INTO oidc_access_token_jtis (jti, grant_id, account_id, client_id, expires_at)
-       VALUES ($1, $2, $3, $4, to_timestamp($5))`,
-      [issued.jti, issued.grantId, issued.accountId, issued.clientId, issued.exp],
-    );
+    await this.jtis.record(issued);
   }
 
   /**
@@ -139,19 +131,11 @@ export class JwtAccessTokens {
 
   /** As isActive; for an active user's token, the grant it was issued under (null for a service token). */
   async activeGrant(claims: AccessTokenClaims): Promise<string | null | false> {
-    const rows = await this.statements.rows<{ revoked: boolean; grant_id: string | null; live: boolean }>(
-      'oidc_jwt_state',
-      `SELECT j.revoked_at IS NOT NULL AS revoked, j.grant_id,
-              EXISTS (SELECT 1 FROM oidc_models g WHERE g.model = 'Grant' AND g.id = j.grant_id
-                        AND (g.expires_at IS NULL OR g.expires_at > now())) AS live
-         FROM oidc_access_token_jtis j WHERE j.jti = $1`,
-      [claims.jti],
-    );
-    const row = rows[0];
-    if (row?.revoked) return false;
+    const state = await this.jtis.state(claims.jti);
+    if (state?.revoked) return false;
     if (!JwtAccessTokens.isUserToken(claims)) return null;
-    if (!row?.grant_id || !row.live) return false;
-    return (await this.users.findActive(claims.sub)) !== null ? row.grant_id : false;
+    if (!state?.grantId || !state.grantLive) return false;
+    return (await this.users.findActive(claims.sub)) !== null ? state.grantId : false;
   }
 
   /** The RFC 7662 answer for a verified token. */
@@ -174,24 +158,13 @@ export class JwtAccessTokens {
   /** Puts a verified token on the revocation list (RFC 7009). Its grant stays, as for opaque tokens. */
   async revoke(claims: AccessTokenClaims): Promise<void> {
     const user = JwtAccessTokens.isUserToken(claims);
-    await this.dataSource.query(
-      `INSERT INTO oidc_access_token_jtis (jti, account_id, client_id, expires_at, revoked_at, revoked_xid)
-       VALUES ($1, $2, $3, to_timestamp($4), now(), pg_current_xact_id())
-       ON CONFLICT (jti) DO UPDATE SET revoked_at = now(), revoked_xid = pg_current_xact_id()
-        WHERE oidc_access_token_jtis.revoked_at IS NULL`,
-      [claims.jti, user ? claims.sub : null, claims.client_id, claims.exp],
-    );
+    await this.jtis.revoke(claims.jti, user ? claims.sub : null, claims.client_id, claims.exp);
   }
 
   /** Revokes every unexpired JWT access token of these users (disabled, deprovisioned). Returns how many. */
   async revokeAccounts(accountIds: string[]): Promise<number> {
     if (accountIds.length === 0) return 0;
-    const result: unknown = await this.dataSource.query(
-      `UPDATE oidc_access_token_jtis SET revoked_at = now(), revoked_xid = pg_current_xact_id()
-        WHERE account_id = ANY($1::text[]) AND revoked_at IS NULL AND expires_at > now() RETURNING 1`,
-      [accountIds],
-    );
-    return returnedRows(result).length;
+    return this.jtis.revokeAccounts(accountIds);
   }
 
   /**
@@ -200,13 +173,7 @@ export class JwtAccessTokens {
    * committed): the list is a set.
    */
   async revokedSince(since?: string): Promise<RevokedPage> {
-    const rows: Array<{ jti: string; exp: string | number; xid: string }> = await this.dataSource.query(
-      `SELECT jti, floor(extract(epoch FROM expires_at))::bigint AS exp, revoked_xid::text AS xid
-         FROM oidc_access_token_jtis
-        WHERE revoked_xid IS NOT NULL AND expires_at > now() AND ($1::xid8 IS NULL OR revoked_xid >= $1::xid8)
-        ORDER BY revoked_xid, jti LIMIT $2`,
-      [since ?? null, REVOKED_PAGE_LIMIT + 1],
-    );
+    const rows = await this.jtis.revokedFrom(since ?? null, REVOKED_PAGE_LIMIT + 1);
     let next: string;
     const lastListed = rows.length > REVOKED_PAGE_LIMIT ? rows[REVOKED_PAGE_LIMIT - 1] : undefined;
     if (lastListed) {
@@ -216,14 +183,10 @@ export class JwtAccessTokens {
     } else {
       // Every transaction older than the oldest still running has committed or aborted: none of them can
       // add a revocation any more, so the next poll starts there.
-      const [snapshot] = (await this.dataSource.query(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`,
-      )) as Array<{ xmin: string }>;
-      if (!snapshot) throw new Error('SELECT pg_snapshot_xmin(…) returned no row');
-      const { xmin } = snapshot;
+      const xmin = await this.jtis.snapshotXmin();
       next = since && BigInt(since) > BigInt(xmin) ? since : xmin;
     }
-    const revoked = rows.map((r) => ({ jti: r.jti, exp: Number(r.exp) }));
+    const revoked = rows.map((r) => ({ jti: r.jti, exp: r.exp }));
     const etag = `"${createHash('sha256')
       .update(since ?? '')
       .update('\n')
@@ -238,15 +201,8 @@ export class JwtAccessTokens {
    * row was committed): such tokens are revoked here. Then rows of expired tokens are dropped.
    */
   async sweep(): Promise<{ revoked: number; purged: number }> {
-    const revoked: unknown = await this.dataSource.query(
-      `UPDATE oidc_access_token_jtis j SET revoked_at = now(), revoked_xid = pg_current_xact_id()
-        WHERE j.revoked_at IS NULL AND j.grant_id IS NOT NULL AND j.expires_at > now()
-          AND NOT EXISTS (SELECT 1 FROM oidc_models g WHERE g.model = 'Grant' AND g.id = j.grant_id)
-        RETURNING 1`,
-    );
-    const purged: unknown = await this.dataSource.query(
-      `DELETE FROM oidc_access_token_jtis WHERE expires_at <= now() RETURNING 1`,
-    );
-    return { revoked: returnedRows(revoked).length, purged: returnedRows(purged).length };
+    const revoked = await this.jtis.revokeOrphaned();
+    const purged = await this.jtis.deleteExpired();
+    return { revoked, purged };
   }
 }

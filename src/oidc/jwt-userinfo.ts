@@ -1,6 +1,7 @@
+import { Injectable } from '@nestjs/common';
 import type Provider from 'oidc-provider';
-import type { DataSource } from 'typeorm';
-import type { JwtAccessTokens } from './jwt-access-tokens';
+import { JwtAccessTokens } from './jwt-access-tokens';
+import { OidcSessionsRepository } from './oidc-sessions.repository';
 
 /** How long the stand-in token lives at most (it is used by the same request, then expires). */
 const STAND_IN_SECONDS = 60;
@@ -16,9 +17,10 @@ const STAND_IN_SECONDS = 60;
  * own userinfo an equivalent short-lived opaque token bound to that grant. Claims, scopes, signed userinfo
  * responses and errors therefore stay oidc-provider's.
  */
+@Injectable()
 export class JwtUserinfo {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly grants: OidcSessionsRepository,
     private readonly tokens: JwtAccessTokens,
   ) {}
 
@@ -33,13 +35,7 @@ export class JwtUserinfo {
     const clientId = payload.client_id;
     if (typeof sub !== 'string' || typeof clientId !== 'string') return undefined;
     // The grant the token was issued under (a logout or revocation deletes it).
-    const rows: Array<{ id: string; scope: string | null }> = await this.dataSource.query(
-      `SELECT id, payload->'openid'->>'scope' AS scope FROM oidc_models
-        WHERE model = 'Grant' AND id = $1 AND payload->>'accountId' = $2 AND payload->>'clientId' = $3
-          AND (expires_at IS NULL OR expires_at > now())`,
-      [grantId, sub, clientId],
-    );
-    const grant = rows[0];
+    const grant = await this.grants.liveGrant(grantId, sub, clientId);
     if (!grant?.scope?.split(' ').includes('openid')) return undefined;
     const client = await provider.Client.find(clientId);
     if (!client) return undefined;

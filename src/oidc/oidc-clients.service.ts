@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { changeSet } from '../audit/redact';
 import { ApiError } from '../common/api-error';
@@ -8,7 +7,9 @@ import { definedFields } from '../common/defined';
 import { sha256 } from '../common/sha256';
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
 import { GrantType, OidcClientEntity } from './oidc-client.entity';
+import { OidcClientsRepository } from './oidc-clients.repository';
 import { ChangeCache, ChangeFeed } from '../database/change-feed';
+import { Transactions } from '../database/transactions';
 import { OutboundError, OutboundHttp } from '../platform/http/outbound';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -34,16 +35,15 @@ function checkUri(raw: string, field: string): string | undefined {
 /** Internal apps registered with the OpenID Provider. Secrets are shown once and stored hashed. */
 @Injectable()
 export class OidcClientsService {
-  private readonly clients: Repository<OidcClientEntity>;
   private readonly lookups: ChangeCache<OidcClientEntity | null>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly clients: OidcClientsRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     feed: ChangeFeed,
     private readonly outbound: OutboundHttp,
   ) {
-    this.clients = dataSource.getRepository(OidcClientEntity);
     this.lookups = new ChangeCache(feed, ['oidc_clients']);
   }
 
@@ -52,9 +52,9 @@ export class OidcClientsService {
     client: OidcClientEntity,
     event: (saved: OidcClientEntity) => { type: string; data: Record<string, unknown> },
   ): Promise<OidcClientEntity> {
-    return this.dataSource.transaction(async (manager) => {
-      const saved = await manager.getRepository(OidcClientEntity).save(client);
-      await this.audit.record({ ...event(saved), clientId: saved.clientId }, manager);
+    return this.transactions.run(async (tx) => {
+      const saved = await this.clients.save(tx, client);
+      await this.audit.record({ ...event(saved), clientId: saved.clientId }, tx);
       return saved;
     });
   }
@@ -136,7 +136,7 @@ export class OidcClientsService {
   }
 
   async create(dto: CreateClientDto): Promise<{ client: OidcClientEntity; clientSecret?: string }> {
-    const client = this.clients.create({
+    const client = this.clients.build({
       clientId: `app_${randomBytes(12).toString('hex')}`,
       name: dto.name.trim(),
       redirectUris: dto.redirectUris ?? [],
@@ -166,11 +166,11 @@ export class OidcClientsService {
   }
 
   list(): Promise<OidcClientEntity[]> {
-    return this.clients.find({ order: { createdAt: 'ASC' } });
+    return this.clients.listOldestFirst();
   }
 
   async get(clientId: string): Promise<OidcClientEntity> {
-    const found = await this.clients.findOne({ where: { clientId } });
+    const found = await this.clients.findByClientId(clientId);
     if (!found)
       throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
     return found;
@@ -179,7 +179,7 @@ export class OidcClientsService {
   /** The client, or null (the OpenID Provider's lookups). */
   find(clientId: string): Promise<OidcClientEntity | null> {
     // Cached until oidc_clients changes on any instance (ChangeFeed): several lookups per token request.
-    return this.lookups.get(clientId, () => this.clients.findOne({ where: { clientId } }));
+    return this.lookups.get(clientId, () => this.clients.findByClientId(clientId));
   }
 
   async update(
@@ -247,15 +247,14 @@ export class OidcClientsService {
   }
 
   async remove(clientId: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const repo = manager.getRepository(OidcClientEntity);
-      const client = await repo.findOne({ where: { clientId }, lock: { mode: 'pessimistic_write' } });
+    await this.transactions.run(async (tx) => {
+      const client = await this.clients.lockByClientId(tx, clientId);
       if (!client)
         throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
-      await repo.delete({ clientId });
+      await this.clients.delete(tx, clientId);
       await this.audit.record(
         { type: 'app.deleted', clientId, data: { name: client.name, before: clientAuditView(client) } },
-        manager,
+        tx,
       );
     });
   }

@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
-import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionLookup } from '../connections/connection-lookup';
 import { PeriodicJobs } from '../database/periodic-jobs';
 import { MetricsService } from '../metrics/metrics.service';
-import { returnedRows } from '../database/returned-rows';
 import { ConnectionsService } from '../connections/connections.service';
 import { OutboundError, outboundFailureCause, type OutboundCause } from '../platform/http/outbound';
 import { UsersService } from '../users/users.service';
@@ -16,6 +14,8 @@ import { LoginSessionsService } from '../saml/login-sessions.service';
 import { sessionCookieName } from '../saml/session-cookie';
 import { SloService } from '../saml/slo.service';
 import { JwtAccessTokens } from './jwt-access-tokens';
+import { LogoutDeliveriesRepository, SENDING, type Delivery } from './logout-deliveries.repository';
+import { OidcSessionsRepository } from './oidc-sessions.repository';
 import { OidcProviderHost } from './oidc-provider.host';
 import { runInBackground } from '../common/background';
 
@@ -50,20 +50,9 @@ export interface BackchannelDeliveryState {
   pending: number;
 }
 
-/** last_error while an instance is sending (claimed): the previous error follows. */
-const SENDING = 'sending|';
-
 /** Stored as last_error: "<cause>: <message>", so the cause survives without another column. */
 function storedError(cause: OutboundCause, message: string): string {
   return `${cause}: ${message}`.slice(0, 500);
-}
-
-interface Delivery {
-  id: string;
-  client_id: string;
-  sub: string;
-  sid: string | null;
-  attempts: number;
 }
 
 /**
@@ -79,7 +68,9 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger('OidcLogout');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly deliveries: LogoutDeliveriesRepository,
+    private readonly providerSessions: OidcSessionsRepository,
+    private readonly connectionLookup: ConnectionLookup,
     private readonly host: OidcProviderHost,
     private readonly sessions: LoginSessionsService,
     private readonly jobs: PeriodicJobs,
@@ -169,9 +160,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       data: { samlSessionEnded: Boolean(session) },
     });
     if (!session) return;
-    const connection = await this.dataSource
-      .getRepository(ConnectionEntity)
-      .findOne({ where: { id: session.connectionId } });
+    const connection = await this.connectionLookup.byId(session.connectionId);
     if (!connection) return;
     const target = ctx.response.get('location');
     const outcome = await this.slo.startLogout(connection.slug, session, undefined, target || undefined);
@@ -202,13 +191,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
   async signOutEverywhere(userIds: string[]): Promise<number> {
     if (userIds.length === 0) return 0;
     const queued = await this.endAccountSessions(userIds, 'user_deprovisioned');
-    await this.dataSource.query(
-      `DELETE FROM oidc_models WHERE grant_id IN (
-         SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'accountId' = ANY($1::text[]))
-         OR (model IN ('Grant', 'Session', 'AuthorizationCode', 'RefreshToken', 'AccessToken')
-             AND payload->>'accountId' = ANY($1::text[]))`,
-      [userIds],
-    );
+    await this.providerSessions.deleteAllOfAccounts(userIds);
     return queued;
   }
 
@@ -225,34 +208,20 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       const revoked = await this.jwtTokens.revokeAccounts(accountIds);
       if (revoked > 0) this.logger.log(`${reason}: ${revoked} JWT access token(s) revoked`);
     }
-    const rows: Array<{
-      id: string;
-      payload: { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
-    }> = await this.dataSource.query(
-      `SELECT id, payload FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = ANY($1::text[])`,
-      [accountIds],
-    );
+    const rows = await this.providerSessions.ofAccounts(accountIds);
     const provider = await this.host.current();
     let queued = 0;
     for (const row of rows) {
       const sub = row.payload.accountId as string;
       for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
-        if (auth.grantId)
-          // The grant's tokens (grant_id) and the Grant itself (whose row has no grant_id).
-          await this.dataSource.query(
-            `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`,
-            [auth.grantId],
-          );
+        if (auth.grantId) await this.providerSessions.deleteGrant(auth.grantId);
         const client = await provider.Client.find(clientId);
         if (client?.backchannelLogoutUri) {
-          await this.dataSource.query(
-            `INSERT INTO backchannel_deliveries (client_id, sub, sid) VALUES ($1, $2, $3)`,
-            [clientId, sub, auth.sid ?? null],
-          );
+          await this.deliveries.queue(clientId, sub, auth.sid ?? null);
           queued++;
         }
       }
-      await this.dataSource.query(`DELETE FROM oidc_models WHERE model = 'Session' AND id = $1`, [row.id]);
+      await this.providerSessions.deleteSession(row.id);
     }
     if (rows.length > 0) this.logger.log(`${reason}: ended ${rows.length} OpenID Provider session(s)`);
     this.deliverSoon(queued);
@@ -264,30 +233,16 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
    * authorization leaves those sessions and the app gets a logout token (when it has a back-channel URI).
    */
   async endGrantSessions(grantId: string): Promise<number> {
-    const rows: Array<{
-      id: string;
-      payload: { accountId?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> };
-    }> = await this.dataSource.query(
-      `SELECT id, payload FROM oidc_models WHERE model = 'Session'
-          AND jsonb_path_exists(payload->'authorizations', '$.* ? (@.grantId == $g)', jsonb_build_object('g', $1::text))`,
-      [grantId],
-    );
+    const rows = await this.providerSessions.withGrant(grantId);
     const provider = await this.host.current();
     let queued = 0;
     for (const row of rows) {
       for (const [clientId, auth] of Object.entries(row.payload.authorizations ?? {})) {
         if (auth.grantId !== grantId) continue;
-        await this.dataSource.query(
-          `UPDATE oidc_models SET payload = jsonb_set(payload, '{authorizations}', (payload->'authorizations') - $2::text)
-            WHERE id = $1 AND model = 'Session'`,
-          [row.id, clientId],
-        );
+        await this.providerSessions.removeAuthorization(row.id, clientId);
         const client = await provider.Client.find(clientId);
         if (client?.backchannelLogoutUri && row.payload.accountId) {
-          await this.dataSource.query(
-            `INSERT INTO backchannel_deliveries (client_id, sub, sid) VALUES ($1, $2, $3)`,
-            [clientId, row.payload.accountId, auth.sid ?? null],
-          );
+          await this.deliveries.queue(clientId, row.payload.accountId, auth.sid ?? null);
           queued++;
         }
       }
@@ -318,11 +273,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
     try {
       const d: Delivery = { id: '', client_id: clientId, sub, sid: sid ?? null, attempts: 1 };
       if (err === undefined) {
-        await this.dataSource.query(
-          `INSERT INTO backchannel_deliveries (client_id, sub, sid, status, attempts, delivered_at)
-             VALUES ($1, $2, $3, 'delivered', 1, now())`,
-          [clientId, sub, sid ?? null],
-        );
+        await this.deliveries.insertDelivered(clientId, sub, sid ?? null);
         this.metrics.backchannelDeliveries.inc({ result: 'delivered' });
         await this.auditDelivery('logout.backchannel_delivered', d);
         return;
@@ -330,11 +281,14 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
       const cause = outboundFailureCause(err);
       const message = (err as Error).message ?? String(err);
       const final = FINAL_CAUSES.has(cause);
-      const delay = final ? 0 : BACKCHANNEL_RETRY_DELAYS_S[0];
-      await this.dataSource.query(
-        `INSERT INTO backchannel_deliveries (client_id, sub, sid, status, attempts, last_error, next_attempt_at)
-           VALUES ($1, $2, $3, $4, 1, $5, now() + make_interval(secs => $6))`,
-        [clientId, sub, sid ?? null, final ? 'failed' : 'pending', storedError(cause, message), delay],
+      const delay = final ? 0 : (BACKCHANNEL_RETRY_DELAYS_S[0] ?? 0);
+      await this.deliveries.insertFailedAttempt(
+        clientId,
+        sub,
+        sid ?? null,
+        final ? 'failed' : 'pending',
+        storedError(cause, message),
+        delay,
       );
       this.countFailure(cause);
       this.logger.warn(
@@ -354,28 +308,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
 
   /** The latest delivery of each app (by client_id), for the admin API and the console. */
   async deliveryStates(clientIds?: string[]): Promise<Map<string, BackchannelDeliveryState>> {
-    const rows: Array<{
-      client_id: string;
-      status: 'pending' | 'delivered' | 'failed';
-      attempts: number;
-      last_error: string | null;
-      last_attempt_at: Date | string | null;
-      pending: string | number;
-    }> = await this.dataSource.query(
-      `WITH d AS (
-         SELECT client_id, status, attempts, last_error,
-                CASE WHEN status = 'delivered' THEN delivered_at
-                     WHEN attempts = 0 THEN NULL
-                     WHEN status = 'failed' THEN next_attempt_at
-                     WHEN starts_with(coalesce(last_error, ''), '${SENDING}') THEN next_attempt_at - interval '5 minutes'
-                     ELSE next_attempt_at - make_interval(secs => ($2::int[])[attempts]) END AS last_attempt_at,
-                created_at
-           FROM backchannel_deliveries WHERE $1::text[] IS NULL OR client_id = ANY($1::text[]))
-       SELECT DISTINCT ON (client_id) client_id, status, attempts, last_error, last_attempt_at,
-              (SELECT count(*) FROM d p WHERE p.client_id = d.client_id AND p.status = 'pending') AS pending
-         FROM d ORDER BY client_id, coalesce(last_attempt_at, created_at) DESC`,
-      [clientIds ?? null, BACKCHANNEL_RETRY_DELAYS_S],
-    );
+    const rows = await this.deliveries.latestPerClient(clientIds ?? null, BACKCHANNEL_RETRY_DELAYS_S);
     const out = new Map<string, BackchannelDeliveryState>();
     for (const r of rows) {
       const sending = r.status === 'pending' && (r.last_error ?? '').startsWith(SENDING);
@@ -414,19 +347,11 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
 
   /** Sends every due logout token (claimed with SKIP LOCKED, so instances never send one twice). */
   async deliverDue(limit = 50): Promise<{ delivered: number; failed: number }> {
-    const claimed: unknown = await this.dataSource.query(
-      `UPDATE backchannel_deliveries SET next_attempt_at = now() + interval '5 minutes', attempts = attempts + 1,
-              last_error = CASE WHEN starts_with(coalesce(last_error, ''), '${SENDING}') THEN last_error
-                                ELSE '${SENDING}' || coalesce(last_error, '') END
-        WHERE id IN (SELECT id FROM backchannel_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
-                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-        RETURNING id, client_id, sub, sid, attempts`,
-      [limit],
-    );
+    const claimed = await this.deliveries.claimDue(limit);
     const provider = await this.host.current();
     let delivered = 0;
     let failed = 0;
-    for (const d of returnedRows<Delivery>(claimed)) {
+    for (const d of claimed) {
       try {
         const client = await provider.Client.find(d.client_id);
         if (!client?.backchannelLogoutUri)
@@ -434,10 +359,7 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
         await (
           client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> }
         ).backchannelLogout(d.sub, d.sid ?? undefined);
-        await this.dataSource.query(
-          `UPDATE backchannel_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`,
-          [d.id],
-        );
+        await this.deliveries.markDelivered(d.id);
         delivered++;
         this.metrics.backchannelDeliveries.inc({ result: 'delivered' });
         await this.auditDelivery('logout.backchannel_delivered', d);
@@ -447,10 +369,11 @@ export class OidcLogoutService implements OnModuleInit, OnApplicationBootstrap {
         const message = (err as Error).message ?? String(err);
         this.countFailure(cause);
         const delay = FINAL_CAUSES.has(cause) ? undefined : BACKCHANNEL_RETRY_DELAYS_S[d.attempts - 1];
-        await this.dataSource.query(
-          `UPDATE backchannel_deliveries SET last_error = $2, status = $3, next_attempt_at = now() + make_interval(secs => $4)
-            WHERE id = $1`,
-          [d.id, storedError(cause, message), delay === undefined ? 'failed' : 'pending', delay ?? 0],
+        await this.deliveries.markAttemptFailed(
+          d.id,
+          storedError(cause, message),
+          delay === undefined ? 'failed' : 'pending',
+          delay ?? 0,
         );
         this.logger.warn(
           { client: d.client_id, cause, attempt: d.attempts },

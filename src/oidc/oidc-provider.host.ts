@@ -77,7 +77,6 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private checkedAt = 0;
   private building?: Promise<Provider>;
   private readonly plugins: Array<(provider: Provider) => void> = [];
-  private readonly jwtUserinfo: JwtUserinfo;
 
   constructor(
     dataSource: DataSource,
@@ -90,10 +89,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     private readonly replays: OidcReplayReporter,
     private readonly outbound: OutboundHttp,
     private readonly jwtTokens: JwtAccessTokens,
+    private readonly jwtUserinfo: JwtUserinfo,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
-  ) {
-    this.jwtUserinfo = new JwtUserinfo(dataSource, jwtTokens);
-  }
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.keys.ensureKeys();

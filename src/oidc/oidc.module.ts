@@ -12,7 +12,13 @@ import { OidcStorageRepository } from './oidc-storage.repository';
 import { OidcProviderHost } from './oidc-provider.host';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
+import { AccessTokenJtisRepository } from './access-token-jtis.repository';
 import { JwtAccessTokens } from './jwt-access-tokens';
+import { JwtUserinfo } from './jwt-userinfo';
+import { LogoutDeliveriesRepository } from './logout-deliveries.repository';
+import { OidcClientsRepository } from './oidc-clients.repository';
+import { OidcSessionsRepository } from './oidc-sessions.repository';
+import { OidcSigningKeysRepository } from './oidc-signing-keys.repository';
 import { RevokedJtisController } from './revoked-jtis.controller';
 import { ConnectionsModule } from '../connections/connections.module';
 
@@ -28,6 +34,12 @@ import { ConnectionsModule } from '../connections/connections.module';
     OidcLogoutService,
     OidcReplayReporter,
     JwtAccessTokens,
+    JwtUserinfo,
+    OidcClientsRepository,
+    OidcSigningKeysRepository,
+    OidcSessionsRepository,
+    LogoutDeliveriesRepository,
+    AccessTokenJtisRepository,
   ],
   exports: [OidcProviderHost, OidcClientsService, OidcSigningKeysService, OidcLogoutService, JwtAccessTokens],
 })
