@@ -33,19 +33,7 @@ export default tseslint.config(
     // data layer itself (src/database: pool, prepared statements, transactions, change feed, migrations) and
     // module wiring (`*.module.ts` with TypeOrmModule.forFeature, which imports none of these) are allowed.
     files: ['src/**/*.ts'],
-    ignores: [
-      'src/**/*.repository.ts',
-      'src/database/**',
-      'src/**/migrations/**',
-      // TEMPORARY allow-list, removed by the lead at merge: files other helpers are converting right now.
-      'src/oidc/**', // helper reposoidc (and oidc-adapter.ts: helper perfdb)
-      'src/audit/audit.service.ts', // helper perfdb
-      // Not yet converted (helper reposrest ran out of time): SCIM still reads through dataSource.manager.
-      'src/scim/scim-groups.service.ts',
-      'src/scim/scim-tokens.service.ts',
-      'src/scim/scim-transaction.ts',
-      'src/scim/scim-users.service.ts',
-    ],
+    ignores: ['src/**/*.repository.ts', 'src/database/**', 'src/**/migrations/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import type { Transaction } from '../database/transactions';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
@@ -97,7 +97,7 @@ export class AuditService implements OnApplicationShutdown {
    * commit together or not at all). Throws on failure: `audit_unavailable` (503) unless the database itself
    * is down (then the usual `database_unavailable`).
    */
-  async record(input: AuditEventInput, manager?: EntityManager): Promise<AuditEvent> {
+  async record(input: AuditEventInput, manager?: Transaction): Promise<AuditEvent> {
     const draft = this.draft(input);
     try {
       return await this.append(draft, manager);
@@ -115,7 +115,7 @@ export class AuditService implements OnApplicationShutdown {
     }
   }
 
-  private append(draft: Draft, manager?: EntityManager): Promise<AuditEvent> {
+  private append(draft: Draft, manager?: Transaction): Promise<AuditEvent> {
     if (manager) return this.appendInTransaction(draft, manager);
     return new Promise((resolve, reject) => {
       this.queue.push({ draft, resolve, reject });
@@ -124,7 +124,7 @@ export class AuditService implements OnApplicationShutdown {
   }
 
   /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
-  private async appendInTransaction(draft: Draft, manager: EntityManager): Promise<AuditEvent> {
+  private async appendInTransaction(draft: Draft, manager: Transaction): Promise<AuditEvent> {
     // The head moves when (and if) the caller commits: the next group commit reads it under the lock.
     this.knownHead = undefined;
     const [event] = await this.repository.appendInTransaction(manager, (head) => this.chain([draft], head));

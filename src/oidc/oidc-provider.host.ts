@@ -4,7 +4,6 @@ import { hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { DataSource } from 'typeorm';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -79,7 +78,6 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
   private readonly plugins: Array<(provider: Provider) => void> = [];
 
   constructor(
-    dataSource: DataSource,
     private readonly storage: OidcStorageRepository,
     private readonly keys: OidcSigningKeysService,
     private readonly clients: OidcClientsService,
