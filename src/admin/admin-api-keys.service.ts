@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -87,7 +87,7 @@ export class AdminApiKeysService {
     return this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(AdminApiKeyEntity);
       const key = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
+      if (!key) throw DomainError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
       if (!key.revokedAt) {
         const before = adminKeyAuditView(key);
         key.revokedAt = new Date();

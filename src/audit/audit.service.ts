@@ -1,10 +1,10 @@
-import { HttpStatus, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { eventsForAudit } from '../events/event-catalog';
 import { appendEvents } from '../events/events.repository';
 import { DataSource, EntityManager } from 'typeorm';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { pgPoolOf } from '../database/pg-pool';
@@ -172,13 +172,13 @@ export class AuditService implements OnApplicationShutdown {
     try {
       return await this.append(draft, manager);
     } catch (err) {
-      if (err instanceof ApiError || isDatabaseUnavailable(err)) throw err;
+      if (err instanceof DomainError || isDatabaseUnavailable(err)) throw err;
       this.logger.error(
         { err, auditEvent: { type: input.type } },
         `Audit append failed: ${(err as Error).message}`,
       );
-      throw new ApiError(
-        HttpStatus.SERVICE_UNAVAILABLE,
+      throw new DomainError(
+        'unavailable',
         'audit_unavailable',
         'The audit log could not record this change, so it was not made. Retry shortly.',
       );

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import type { DomainErrorKind } from './domain-error';
+import { ApiError } from './api-error';
+import { DomainError, type DomainErrorKind } from './domain-error';
 
 /**
  * The one mapping from a domain error's kind to the HTTP status every surface answers with: the JSON API
@@ -19,4 +20,16 @@ export const STATUS_OF_KIND: Readonly<Record<DomainErrorKind, HttpStatus>> = {
 
 export function statusOfKind(kind: DomainErrorKind): HttpStatus {
   return STATUS_OF_KIND[kind];
+}
+
+/**
+ * A refusal a page answers in place (a form shown again with the message): a domain error, or an
+ * `ApiError` a controller or guard threw; with the status its surface answers. Anything else: undefined.
+ */
+export function refusalOf(err: unknown): { status: number; reason: string; message: string } | undefined {
+  if (err instanceof DomainError) {
+    return { status: statusOfKind(err.kind), reason: err.reason, message: err.message };
+  }
+  if (err instanceof ApiError) return { status: err.getStatus(), reason: err.code, message: err.message };
+  return undefined;
 }

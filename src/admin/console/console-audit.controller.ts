@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor, streamAuditExport, toFilter } from '../../a
 import { AuditFilterQuery, ListAuditQuery } from '../../audit/audit.dto';
 import { AuditService, type AuditEvent } from '../../audit/audit.service';
 import { ApiError } from '../../common/api-error';
+import { refusalOf } from '../../common/error-status';
 import { Public } from '../../common/public.decorator';
 import { ConnectionsService } from '../../connections/connections.service';
 import { validateForm } from './console-forms';
@@ -106,8 +107,9 @@ export class ConsoleAuditController {
         older = page.nextBeforeSeq !== undefined ? encodeCursor(page.nextBeforeSeq) : undefined;
       } catch (err) {
         // A cursor that is not one of ours: shown on the page, like a bad filter.
-        if (!(err instanceof ApiError)) throw err;
-        error = err.message;
+        const refusal = refusalOf(err);
+        if (!refusal) throw err;
+        error = refusal.message;
       }
     } else {
       error = 'The filters were not applied: fix the fields marked below.';
