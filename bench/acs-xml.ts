@@ -192,7 +192,6 @@ async function main(): Promise<void> {
       rememberAssertion: async () => true,
       findUser: async () => null,
       disabledUserPolicy: () => ({ showDisabled: false }),
-      authnRefusedUrl: () => undefined,
     };
     const m: AcsMessage = { connection, xml, relayState: requestId, policy };
     // runAcsPipeline's loop (valid responses only: its AES-CBC branch is for refusals), each check timed.

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -83,7 +83,7 @@ export class AdminApiKeysService {
   async revoke(id: string): Promise<AdminApiKeyEntity> {
     return this.transactions.run(async (manager) => {
       const key = await this.keys.lockById(manager, id);
-      if (!key) throw ApiError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
+      if (!key) throw DomainError.notFound('api_key_not_found', `No admin API key with id ${id}.`);
       if (!key.revokedAt) {
         const before = adminKeyAuditView(key);
         key.revokedAt = new Date();

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { ConnectionsService } from '../connections/connections.service';
 import { UpdateConnectionDto } from '../connections/dto/connection.dto';
 import { formText, type FormBody } from './console/console-forms';
@@ -33,7 +33,7 @@ export async function applyMetadataInput(
 ): Promise<void> {
   const given = [input.pasted, input.url, input.file].filter((x) => x !== undefined).length;
   if (given !== 1) {
-    throw ApiError.badRequest(
+    throw DomainError.invalid(
       'metadata_source_ambiguous',
       'Give the new metadata one way: a file, pasted XML or a URL.',
     );

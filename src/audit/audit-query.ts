@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import type { AuditFilterQuery } from './audit.dto';
 import type { AuditFilter, AuditService } from './audit.service';
 
@@ -32,7 +32,7 @@ export function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
   if (!Number.isSafeInteger(seq) || seq < 1 || !/^\d+$/.test(text.slice(CURSOR_PREFIX.length))) {
-    throw ApiError.badRequest('invalid_cursor', 'cursor must be a nextCursor returned by this API.');
+    throw DomainError.invalid('invalid_cursor', 'cursor must be a nextCursor returned by this API.');
   }
   return seq;
 }
@@ -45,10 +45,10 @@ export function toFilter(q: AuditFilterQuery): AuditFilter {
     ['to', to],
   ] as const) {
     if (d && Number.isNaN(d.getTime()))
-      throw ApiError.badRequest('invalid_time_range', `${name} is not a valid instant.`);
+      throw DomainError.invalid('invalid_time_range', `${name} is not a valid instant.`);
   }
   if (from && to && from.getTime() > to.getTime()) {
-    throw ApiError.badRequest('invalid_time_range', 'from must not be after to.');
+    throw DomainError.invalid('invalid_time_range', 'from must not be after to.');
   }
   return {
     from,

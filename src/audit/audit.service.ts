@@ -1,7 +1,7 @@
-import { HttpStatus, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from '../database/transactions';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { MetricsService } from '../metrics/metrics.service';
@@ -102,13 +102,13 @@ export class AuditService implements OnApplicationShutdown {
     try {
       return await this.append(draft, manager);
     } catch (err) {
-      if (err instanceof ApiError || isDatabaseUnavailable(err)) throw err;
+      if (err instanceof DomainError || isDatabaseUnavailable(err)) throw err;
       this.logger.error(
         { err, auditEvent: { type: input.type } },
         `Audit append failed: ${(err as Error).message}`,
       );
-      throw new ApiError(
-        HttpStatus.SERVICE_UNAVAILABLE,
+      throw new DomainError(
+        'unavailable',
         'audit_unavailable',
         'The audit log could not record this change, so it was not made. Retry shortly.',
       );

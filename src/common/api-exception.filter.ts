@@ -3,6 +3,8 @@ import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { redactPath } from '../logging/logger';
 import { ApiError, ApiErrorBody } from './api-error';
+import { DomainError } from './domain-error';
+import { statusOfKind } from './error-status';
 
 const STATUS_CODES: Record<number, string> = {
   400: 'bad_request',
@@ -124,6 +126,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const clientError =
       bodyParserError(exception) ?? bodyParserError(cause) ?? multerError(exception) ?? multerError(cause);
     if (clientError) return clientError;
+    if (exception instanceof DomainError) {
+      return {
+        statusCode: statusOfKind(exception.kind),
+        code: exception.reason,
+        message: exception.message,
+        ...(exception.details ? { details: exception.details } : {}),
+      };
+    }
     if (exception instanceof ApiError) {
       return {
         statusCode: exception.getStatus(),

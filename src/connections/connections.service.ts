@@ -1,8 +1,8 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { changeSet } from '../audit/redact';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { sha256 } from '../common/sha256';
 import { certificateFingerprint, SpKeysService } from '../keys/sp-keys.service';
 import { Clock } from '../common/clock';
@@ -75,17 +75,17 @@ function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-function toApiError(err: unknown): unknown {
+function toDomainError(err: unknown): unknown {
   if (err instanceof MetadataError) {
-    const status = err.code === 'metadata_too_large' ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
-    return new ApiError(status, err.code, err.message, err.details);
+    const kind = err.code === 'metadata_too_large' ? 'too_large' : 'invalid';
+    return new DomainError(kind, err.code, err.message, err.details);
   }
   if (err instanceof MetadataFetchError) {
-    const status =
+    const kind =
       err.code === 'metadata_url_invalid' || err.code === 'metadata_url_forbidden_host'
-        ? HttpStatus.BAD_REQUEST
-        : HttpStatus.UNPROCESSABLE_ENTITY;
-    return new ApiError(status, err.code, err.message);
+        ? 'invalid'
+        : 'unprocessable';
+    return new DomainError(kind, err.code, err.message);
   }
   return err;
 }
@@ -139,13 +139,13 @@ export class ConnectionsService {
   async create(dto: CreateConnectionDto): Promise<ConnectionEntity> {
     const slug = dto.slug;
     if (dto.metadataXml && dto.metadataUrl) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'metadata_source_conflict',
         'Give either metadataXml or metadataUrl, not both.',
       );
     }
     if (!dto.metadataXml && !dto.metadataUrl) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'metadata_required',
         "The IdP's metadata is required: give metadataXml (the document) or metadataUrl (where the bridge fetches it).",
       );
@@ -209,7 +209,7 @@ export class ConnectionsService {
 
   async get(id: string): Promise<ConnectionEntity> {
     const found = await this.connections.findById(id);
-    if (!found) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+    if (!found) throw DomainError.notFound('connection_not_found', `No connection with id ${id}.`);
     return found;
   }
 
@@ -224,7 +224,7 @@ export class ConnectionsService {
 
   async update(id: string, dto: UpdateConnectionDto): Promise<ConnectionEntity> {
     if (dto.slug !== undefined) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'slug_immutable',
         "A connection's slug cannot change: it is part of the SP entityID and URLs configured at the IdP. Create a new connection instead.",
       );
@@ -305,7 +305,7 @@ export class ConnectionsService {
     let userIds: string[] = [];
     await this.transactions.run(async (manager) => {
       const entity = await this.connections.lockById(manager, id);
-      if (!entity) throw ApiError.notFound('connection_not_found', `No connection with id ${id}.`);
+      if (!entity) throw DomainError.notFound('connection_not_found', `No connection with id ${id}.`);
       // Its users are deleted with it (ON DELETE CASCADE): remembered, so that their sessions end too.
       userIds = await this.users.idsByConnection(id, manager);
       await this.connections.delete(manager, id);
@@ -325,7 +325,7 @@ export class ConnectionsService {
   async refreshNow(id: string): Promise<ConnectionEntity> {
     const entity = await this.get(id);
     if (!entity.metadataUrl) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'metadata_url_not_set',
         'This connection uses an uploaded metadata document; set metadataUrl to refresh it from the IdP.',
       );
@@ -357,15 +357,15 @@ export class ConnectionsService {
         signingCertificate: entity.metadataSigningCertificate,
       });
       if (loaded.parsed.entityId !== entity.idpEntityId) {
-        throw new ApiError(
-          HttpStatus.UNPROCESSABLE_ENTITY,
+        throw new DomainError(
+          'unprocessable',
           'metadata_entity_changed',
           `The metadata now describes ${loaded.parsed.entityId}, not ${entity.idpEntityId}; the last good metadata is kept. Upload the new metadata explicitly if the IdP really changed.`,
         );
       }
       if (loaded.parsed.warnings.includes('valid_until_passed')) {
-        throw new ApiError(
-          HttpStatus.UNPROCESSABLE_ENTITY,
+        throw new DomainError(
+          'unprocessable',
           'metadata_expired',
           `The fetched metadata expired on ${loaded.parsed.validUntil}; the last good metadata is kept.`,
         );
@@ -406,11 +406,11 @@ export class ConnectionsService {
       this.metrics.metadataRefreshes.inc({ connection: entity.slug, result: 'ok' });
       return { id: entity.id, slug: entity.slug, ok: true };
     } catch (err) {
-      const mapped = toApiError(err);
-      const code = mapped instanceof ApiError ? mapped.code : 'metadata_refresh_failed';
+      const mapped = toDomainError(err);
+      const code = mapped instanceof DomainError ? mapped.reason : 'metadata_refresh_failed';
       const message =
-        mapped instanceof ApiError ? mapped.message : 'The metadata refresh failed unexpectedly.';
-      if (!(mapped instanceof ApiError))
+        mapped instanceof DomainError ? mapped.message : 'The metadata refresh failed unexpectedly.';
+      if (!(mapped instanceof DomainError))
         this.logger.error({ err, connection: entity.slug }, 'Metadata refresh failed');
       else this.logger.warn({ connection: entity.slug, code }, `Metadata refresh failed: ${message}`);
       const expired =
@@ -447,7 +447,7 @@ export class ConnectionsService {
       });
       return { parsed, text: decodeXmlBytes(body) };
     } catch (err) {
-      throw toApiError(err);
+      throw toDomainError(err);
     }
   }
 
@@ -456,7 +456,7 @@ export class ConnectionsService {
     try {
       body = await this.fetcher.fetch(source.url as string);
     } catch (err) {
-      throw toApiError(err);
+      throw toDomainError(err);
     }
     return this.parse(body, source);
   }
@@ -509,7 +509,7 @@ export class ConnectionsService {
       else invalid.push(raw);
     }
     if (invalid.length > 0) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'invalid_domain',
         `These are not valid email domains: ${invalid.map((d) => JSON.stringify(d)).join(', ')}. Give bare domains such as "acme.com".`,
         { invalid },
@@ -518,8 +518,8 @@ export class ConnectionsService {
     return [...out];
   }
 
-  private slugTaken(slug: string): ApiError {
-    return ApiError.conflict(
+  private slugTaken(slug: string): DomainError {
+    return DomainError.conflict(
       'slug_taken',
       `A connection with slug "${slug}" already exists; choose another slug.`,
     );

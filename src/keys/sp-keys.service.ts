@@ -1,8 +1,8 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Transaction } from '../database/transactions';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -94,7 +94,7 @@ export class SpKeysService {
     ).filter((k) => k.status !== 'retired' || (k.retiredAt !== null && k.retiredAt.getTime() > since));
     const current = rows.find((k) => k.status === 'current');
     if (!current) {
-      throw new ApiError(HttpStatus.CONFLICT, 'sp_key_missing', 'This connection has no current SP key.');
+      throw new DomainError('conflict', 'sp_key_missing', 'This connection has no current SP key.');
     }
     const next = rows.find((k) => k.status === 'next');
     const retired = rows.filter((k) => k.status === 'retired');
@@ -147,7 +147,7 @@ export class SpKeysService {
   /** Starts a rollover: a next key, published in SP metadata (and able to decrypt) before it is used. */
   async addNext(connectionId: string, slug: string): Promise<void> {
     if (await this.keys.hasNext(connectionId)) {
-      throw ApiError.conflict(
+      throw DomainError.conflict(
         'sp_key_next_exists',
         'A next SP key already exists: promote it (or wait) before creating another.',
       );
@@ -176,7 +176,7 @@ export class SpKeysService {
     await this.transactions.run(async (manager) => {
       const next = await this.keys.lockNext(manager, connectionId);
       if (!next) {
-        throw ApiError.conflict(
+        throw DomainError.conflict(
           'sp_key_next_missing',
           'There is no next SP key to promote: create one first.',
         );

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import { changeSet } from '../audit/redact';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { definedFields } from '../common/defined';
 import { sha256 } from '../common/sha256';
 import { CreateClientDto, UpdateClientDto } from './oidc-client.dto';
@@ -74,34 +74,34 @@ export class OidcClientsService {
       if (p) problems.push(p);
     }
     if (problems.length > 0) {
-      throw ApiError.badRequest('invalid_redirect_uri', problems.join('; '), { problems });
+      throw DomainError.invalid('invalid_redirect_uri', problems.join('; '), { problems });
     }
     if (c.grantTypes.length === 0)
-      throw ApiError.badRequest('invalid_grant_types', 'Give at least one grant type.');
+      throw DomainError.invalid('invalid_grant_types', 'Give at least one grant type.');
     if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'invalid_redirect_uri',
         'An app using authorization_code needs at least one redirect URI (matched exactly).',
       );
     }
     if (c.grantTypes.includes('refresh_token') && !c.grantTypes.includes('authorization_code')) {
-      throw ApiError.badRequest('invalid_grant_types', 'refresh_token needs authorization_code.');
+      throw DomainError.invalid('invalid_grant_types', 'refresh_token needs authorization_code.');
     }
     if (c.tokenEndpointAuthMethod === 'none' && c.grantTypes.includes('client_credentials')) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'invalid_client_metadata',
         'A public client (auth method none) cannot use client_credentials.',
       );
     }
     if (c.tokenEndpointAuthMethod === 'private_key_jwt' && !c.jwksUri) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'invalid_client_metadata',
         'private_key_jwt needs jwksUri (where the app publishes its keys).',
       );
     }
     if (c.jwksUri) {
       const p = checkUri(c.jwksUri, 'jwksUri');
-      if (p) throw ApiError.badRequest('invalid_client_metadata', p);
+      if (p) throw DomainError.invalid('invalid_client_metadata', p);
     }
   }
 
@@ -119,7 +119,7 @@ export class OidcClientsService {
         await this.outbound.assertAllowed(uri);
       } catch (err) {
         if (!(err instanceof OutboundError)) throw err;
-        throw ApiError.badRequest(
+        throw DomainError.invalid(
           'outbound_destination_refused',
           `${field}: the bridge does not send requests there: ${err.message} Set OUTBOUND_ALLOW_CIDRS / OUTBOUND_DENY_CIDRS to change where it may send.`,
           { field, cause: err.reason, ...(err.address ? { address: err.address } : {}) },
@@ -172,7 +172,7 @@ export class OidcClientsService {
   async get(clientId: string): Promise<OidcClientEntity> {
     const found = await this.clients.findByClientId(clientId);
     if (!found)
-      throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+      throw DomainError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
     return found;
   }
 
@@ -232,7 +232,7 @@ export class OidcClientsService {
     const client = await this.get(clientId);
     const before = client.secretHash;
     if (!this.needsSecret(client)) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'client_has_no_secret',
         `This app authenticates with ${client.tokenEndpointAuthMethod}: it has no secret.`,
       );
@@ -250,7 +250,7 @@ export class OidcClientsService {
     await this.transactions.run(async (tx) => {
       const client = await this.clients.lockByClientId(tx, clientId);
       if (!client)
-        throw ApiError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
+        throw DomainError.notFound('client_not_found', `No app with client_id ${clientId.slice(0, 64)}.`);
       await this.clients.delete(tx, clientId);
       await this.audit.record(
         { type: 'app.deleted', clientId, data: { name: client.name, before: clientAuditView(client) } },

@@ -131,12 +131,37 @@ export class LoginConsumers {
         'saml_login_not_found',
         'The page that started this sign-in is no longer available. Start the sign-in again.',
         { consumer: typeof id === 'string' ? id.slice(0, 64) : null },
-        400,
       );
     }
     const state = context?.state;
     return { consumer, state: isLoginState(state) ? state : {} };
   }
+
+  /**
+   * Where the browser goes instead of the error page when the ACS refused the login of a pending request
+   * (`context`; undefined: IdP-initiated) for `reason`: its consumer's refusedUrl, for the reasons a
+   * consumer answers itself. Undefined: the error page.
+   */
+  refusedUrl(context: Record<string, unknown> | undefined, reason: string): string | undefined {
+    if (!isUserRefusal(reason)) return undefined;
+    const id = context?.consumer;
+    const known = typeof id === 'string' ? this.byId.has(id) : this.unsolicited !== undefined;
+    if (!known) return undefined;
+    const { consumer, state } = this.forRequest(context);
+    return consumer.refusedUrl?.(reason, state);
+  }
+}
+
+/** The reasons a consumer may answer itself (its refusedUrl). */
+const USER_REFUSALS: ReadonlySet<string> = new Set<UserRefusal>([
+  'saml_user_disabled',
+  'user_deprovisioned',
+  'saml_authn_context_unmet',
+  'saml_authn_stale',
+]);
+
+export function isUserRefusal(reason: string): reason is UserRefusal {
+  return USER_REFUSALS.has(reason);
 }
 
 function isLoginState(value: unknown): value is LoginState {

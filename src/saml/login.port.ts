@@ -87,8 +87,6 @@ export class LoginPort {
         throw new SamlRejection(
           'saml_login_not_found',
           'This sign-in link was already used or has expired. Start the sign-in again.',
-          {},
-          400,
         );
       }
       connection = entity;
@@ -97,13 +95,11 @@ export class LoginPort {
         throw new SamlRejection(
           'saml_connection_disabled',
           'This connection is disabled; ask your administrator.',
-          {},
-          403,
         );
       }
       // Only the app session takes logins nobody started (IdP-initiated, so bound to no browser).
       if (!completion.browserBinding && !this.consumers.takesIdpInitiated(consumer)) {
-        throw new SamlRejection('saml_login_not_found', 'This sign-in has no browser binding.', {}, 400);
+        throw new SamlRejection('saml_login_not_found', 'This sign-in has no browser binding.');
       }
       if (
         completion.browserBinding &&
@@ -113,7 +109,6 @@ export class LoginPort {
           'saml_browser_mismatch',
           'This sign-in was started in another browser. Start the sign-in again from this browser.',
           { subject },
-          403,
         );
       }
       const { login } = completion;

@@ -1,3 +1,5 @@
+import { DomainError, type DomainErrorKind } from '../common/domain-error';
+
 /** Stable reason codes for every way a SAML message is refused. */
 export type SamlReason =
   | 'saml_connection_not_found'
@@ -47,27 +49,52 @@ export type SamlReason =
   | 'saml_login_not_found'
   | 'saml_browser_mismatch';
 
-/** A refused SAML message: a reason code for the browser, the detail for the admin's trace. */
-export class SamlRejection extends Error {
+/** What each refusal is in domain terms (its HTTP status is common/error-status.ts's business). */
+const KIND_OF_REASON: Partial<Record<SamlReason, DomainErrorKind>> = {
+  saml_connection_not_found: 'not_found',
+  saml_connection_disabled: 'forbidden',
+  saml_message_too_large: 'too_large',
+  saml_authn_context_unmet: 'forbidden',
+  saml_authn_stale: 'forbidden',
+  saml_user_disabled: 'forbidden',
+  user_deprovisioned: 'forbidden',
+  saml_browser_mismatch: 'forbidden',
+  saml_login_unavailable: 'conflict',
+};
+
+/** The kind of a refusal for `reason`: `invalid` unless the table above says otherwise. */
+export function kindOfSamlReason(reason: SamlReason): DomainErrorKind {
+  return KIND_OF_REASON[reason] ?? 'invalid';
+}
+
+/**
+ * A refused SAML message: a reason code and a safe message for the browser; `detail` is for the admin's
+ * trace and audit only (never shown to the browser, never the JSON API's `details`).
+ */
+export class SamlRejection extends DomainError {
+  declare readonly reason: SamlReason;
+
   constructor(
-    public readonly reason: SamlReason,
+    reason: SamlReason,
     message: string,
     public readonly detail: Record<string, unknown> = {},
-    public readonly status = 400,
-    /** A same-origin path the browser goes to instead of the error page (e.g. to end an OIDC interaction). */
-    public readonly continueTo?: string,
   ) {
-    super(message);
+    super(kindOfSamlReason(reason), reason, message);
     this.name = 'SamlRejection';
   }
 }
 
-/** A rejection with the trace id the browser should show. */
+/**
+ * A rejection once recorded: the SSO trace id the browser should show (the only way a trace id travels
+ * with a refusal) and, for a refused ACS login, the pending login's context (`{ consumer, state }`), so
+ * the controller layer can ask that login's consumer where the browser goes instead of the error page.
+ */
 export class TracedSamlRejection extends SamlRejection {
   constructor(
     rejection: SamlRejection,
     public readonly traceId: string | undefined,
+    public readonly login?: { context: Record<string, unknown> | undefined },
   ) {
-    super(rejection.reason, rejection.message, rejection.detail, rejection.status, rejection.continueTo);
+    super(rejection.reason, rejection.message, rejection.detail);
   }
 }

@@ -53,6 +53,7 @@ import { SloService } from './slo.service';
     SamlSloStrategy,
   ],
   // Consumers of SAML logins use the login port (and sign users in to the bridge with AppSignInService).
-  exports: [LoginPort, AppSignInService, LoginSessionsService, SloService],
+  // LoginConsumers: the SAML page filter of every module that uses it asks the login's consumer.
+  exports: [LoginPort, LoginConsumers, AppSignInService, LoginSessionsService, SloService],
 })
 export class SamlModule {}

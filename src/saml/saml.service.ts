@@ -90,7 +90,7 @@ function decodeBase64Message(value: unknown, what: string): string {
     throw new SamlRejection('saml_message_missing', `The request carries no ${what}.`);
   }
   if (value.length > (MAX_SAML_MESSAGE_BYTES * 4) / 3 + 1024) {
-    throw new SamlRejection('saml_message_too_large', `The ${what} is too large.`, {}, 413);
+    throw new SamlRejection('saml_message_too_large', `The ${what} is too large.`);
   }
   const compact = value.replace(/[\r\n\t ]/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1) {
@@ -121,18 +121,11 @@ export class SamlService {
   async connection(slug: string, requireEnabled = true): Promise<ConnectionEntity> {
     const found = /^[a-z0-9-]{1,64}$/.test(slug) ? await this.connections.bySlug(slug) : null;
     if (!found)
-      throw new SamlRejection(
-        'saml_connection_not_found',
-        `There is no connection "${slug.slice(0, 64)}".`,
-        {},
-        404,
-      );
+      throw new SamlRejection('saml_connection_not_found', `There is no connection "${slug.slice(0, 64)}".`);
     if (requireEnabled && !found.enabled) {
       throw new SamlRejection(
         'saml_connection_disabled',
         'This connection is disabled; ask your administrator.',
-        {},
-        403,
       );
     }
     return found;
@@ -159,12 +152,7 @@ export class SamlService {
     }
     const endpoint = pickEndpoint(connection.idp.ssoEndpoints, connection.options.authnRequestBinding);
     if (!endpoint) {
-      throw new SamlRejection(
-        'saml_login_unavailable',
-        'The IdP metadata has no usable single sign-on URL.',
-        {},
-        409,
-      );
+      throw new SamlRejection('saml_login_unavailable', 'The IdP metadata has no usable single sign-on URL.');
     }
     const ring = await this.spKeys.ring(connection.id);
     const id = newMessageId();
@@ -220,10 +208,12 @@ export class SamlService {
   ): Promise<AcsSuccess> {
     let connection: ConnectionEntity | undefined;
     let xml: string | undefined;
+    let m: AcsMessage | undefined;
     try {
       connection = await this.connection(slug);
       xml = decodeBase64Message(body.SAMLResponse, 'SAMLResponse');
-      return await this.validate(connection, xml, body.RelayState);
+      m = this.acsMessage(connection, xml, body.RelayState);
+      return await this.validate(m);
     } catch (err) {
       if (!(err instanceof SamlRejection)) throw err;
       const traceId = await this.traces.record({
@@ -248,15 +238,15 @@ export class SamlService {
         err,
         traceId,
       );
-      throw new TracedSamlRejection(err, traceId);
+      // Once the pending request is known, the refusal names the login it ends: its consumer decides
+      // where the browser goes (the SAML page filter asks it), not the SAML core.
+      const login = m?.pending !== undefined ? { context: m.pending?.context } : undefined;
+      throw new TracedSamlRejection(err, traceId, login);
     }
   }
 
-  private async validate(
-    connection: ConnectionEntity,
-    xml: string,
-    relayState: unknown,
-  ): Promise<AcsSuccess> {
+  /** The message the ACS checks run over. */
+  private acsMessage(connection: ConnectionEntity, xml: string, relayState: unknown): AcsMessage {
     const sp = spDetails(this.config.baseUrl, connection);
     const ctx: PolicyContext = {
       acsUrl: sp.acsUrl,
@@ -266,8 +256,12 @@ export class SamlService {
       clockSkewMs: connection.options.clockSkewSeconds * 1000,
       now: this.clock.now(),
     };
+    return { connection, xml, relayState, policy: ctx };
+  }
+
+  private async validate(m: AcsMessage): Promise<AcsSuccess> {
+    const { connection, xml, relayState } = m;
     // Every check, in the order src/saml/acs/pipeline.ts lists them.
-    const m: AcsMessage = { connection, xml, relayState, policy: ctx };
     await runAcsPipeline(m, this.acsPorts(connection, xml));
     const pending = m.pending ?? null;
     const assertion = need(m.assertion, 'the assertion facts');
@@ -318,17 +312,10 @@ export class SamlService {
       rememberAssertion: (id, until) => this.state.rememberAssertion(connection.id, id, until),
       findUser: (subject) => this.users.findBySubject(connection.id, subject),
       disabledUserPolicy: (pending) => {
-        // The login's consumer says what a disabled user means for it: shown anyway (it only shows who
-        // signed in), or where the refusal continues (e.g. back to the app that asked).
-        const { consumer, state } = this.consumers.forRequest(pending?.context);
-        return {
-          showDisabled: consumer.admitsRefusedUsers === true,
-          continueTo: (reason) => consumer.refusedUrl?.(reason, state),
-        };
-      },
-      authnRefusedUrl: (pending, reason) => {
-        const { consumer, state } = this.consumers.forRequest(pending.context);
-        return consumer.refusedUrl?.(reason, state);
+        // The login's consumer says whether a disabled user's login is shown anyway (it only shows who
+        // signed in); where a refusal continues it says to the SAML page filter (refusedUrl).
+        const { consumer } = this.consumers.forRequest(pending?.context);
+        return { showDisabled: consumer.admitsRefusedUsers === true };
       },
     };
   }

@@ -12,7 +12,7 @@ import { LoginSessionsService } from './login-sessions.service';
 import { isSafeReturnPath } from './return-path';
 import { pickEndpoint, SamlEngineFactory } from './saml-engine';
 import { need } from './acs/acs-message';
-import { SamlRejection } from './saml-rejection';
+import { SamlRejection, TracedSamlRejection } from './saml-rejection';
 import { SamlService } from './saml.service';
 import { newMessageId, SamlStateService } from './saml-state.service';
 import { runInBackground } from '../common/background';
@@ -167,7 +167,7 @@ export class SloService {
           ...(traceId ? { traceId } : {}),
         },
       });
-      throw Object.assign(err, { traceId });
+      throw new TracedSamlRejection(err, traceId);
     }
   }
 

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { DomainError } from '../common/domain-error';
+import { statusOfKind } from '../common/error-status';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { SCIM_MEDIA_TYPE, ScimError } from './scim-error';
 
@@ -16,9 +18,11 @@ export function scimErrorOf(err: unknown): ScimError {
       },
     );
   }
-  if (err instanceof HttpException) {
-    const status = err.getStatus();
-    const body = err.getResponse() as { message?: unknown } | string;
+  if (err instanceof HttpException || err instanceof DomainError) {
+    // A domain error's status is its kind's, as on every surface (common/error-status).
+    const status = err instanceof DomainError ? statusOfKind(err.kind) : err.getStatus();
+    const body =
+      err instanceof DomainError ? err.message : (err.getResponse() as { message?: unknown } | string);
     const message =
       typeof body === 'string' ? body : typeof body.message === 'string' ? body.message : err.message;
     return new ScimError(

@@ -1,9 +1,9 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Transactions } from '../database/transactions';
 import { currentAuditActor } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import { sha256 } from '../common/sha256';
 import type { BridgeConfig } from '../config/bridge-config';
@@ -35,7 +35,7 @@ export class ScimTokensService {
 
   private async connection(connectionId: string) {
     const c = /^[0-9a-f-]{36}$/i.test(connectionId) ? await this.connections.byId(connectionId) : null;
-    if (!c) throw ApiError.notFound('connection_not_found', `No connection with id ${connectionId}.`);
+    if (!c) throw DomainError.notFound('connection_not_found', `No connection with id ${connectionId}.`);
     return c;
   }
 
@@ -83,8 +83,8 @@ export class ScimTokensService {
     await this.transactions.run(async (m) => {
       const before = await this.tokens.revoke(m, connectionId, tokenId, this.clock.now());
       if (!before) {
-        throw new ApiError(
-          HttpStatus.NOT_FOUND,
+        throw new DomainError(
+          'not_found',
           'scim_token_not_found',
           `This connection has no SCIM token ${tokenId}.`,
         );

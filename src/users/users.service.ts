@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import { Transactions } from '../database/transactions';
 import type { MappedUser } from '../mapping/attribute-mapping';
@@ -64,7 +64,7 @@ export class UsersService {
 
   async get(id: string): Promise<UserEntity> {
     const user = await this.users.findById(id);
-    if (!user) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+    if (!user) throw DomainError.notFound('user_not_found', `No user with id ${id}.`);
     return user;
   }
 
@@ -107,7 +107,7 @@ export class UsersService {
     let wasDisabled = false;
     await this.transactions.run(async (tx) => {
       const user = await this.users.lockById(tx, id);
-      if (!user) throw ApiError.notFound('user_not_found', `No user with id ${id}.`);
+      if (!user) throw DomainError.notFound('user_not_found', `No user with id ${id}.`);
       wasDisabled = user.disabled;
       await this.users.setDisabled(tx, id, disabled);
       await this.audit.record(

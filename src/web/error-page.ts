@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { ApiExceptionFilter } from '../common/api-exception.filter';
-import { SamlRejection } from '../saml/saml-rejection';
+import { statusOfKind } from '../common/error-status';
+import { SamlRejection, TracedSamlRejection } from '../saml/saml-rejection';
 import { errorDetails } from './components/error-details';
 import { html, render, type Html } from './html';
 import { consoleLayout, type ConsoleChrome, setupLayout, signInLayout } from './layout';
@@ -82,12 +83,16 @@ export function publicMessage(surface: HtmlSurface, e: PageError): string {
 
 const api = new ApiExceptionFilter();
 
-/** Classifies any exception once: a SAML rejection keeps its reason and message, the rest as the JSON API. */
+/**
+ * Classifies any exception once: a SAML rejection keeps its reason and message (and, once traced, shows
+ * its trace id), the rest (other domain errors included) as the JSON API describes them. The status of a
+ * domain error is its kind's (common/error-status); the rejection's trace detail is never shown.
+ */
 export function describePageError(exception: unknown, requestId?: string): PageError {
   if (exception instanceof SamlRejection) {
-    const traceId = (exception as SamlRejection & { traceId?: string }).traceId;
+    const traceId = exception instanceof TracedSamlRejection ? exception.traceId : undefined;
     return {
-      status: exception.status,
+      status: statusOfKind(exception.kind),
       reason: exception.reason,
       message: exception.message,
       requestId: traceId ?? requestId,

@@ -1,7 +1,7 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
-import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/domain-error';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
 import { Transactions } from '../database/transactions';
@@ -54,7 +54,7 @@ export class WebhooksService {
       return parsed.toString();
     } catch (err) {
       if (!(err instanceof OutboundError)) throw err;
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         err.reason === 'invalid_url' ? 'webhook_url_invalid' : 'outbound_destination_refused',
         `url: the bridge does not send webhooks there: ${err.message}`,
         { field: 'url', cause: err.reason, ...(err.address ? { address: err.address } : {}) },
@@ -64,14 +64,14 @@ export class WebhooksService {
 
   private checkEvents(events: string[] | undefined): string[] {
     if (!events || events.length === 0) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'webhook_events_missing',
         'events: name the event types to send, or ["*"] for all.',
       );
     }
     const unknown = events.filter((e) => e !== '*' && !(EVENT_TYPES as readonly string[]).includes(e));
     if (unknown.length) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'webhook_event_unknown',
         `events: ${unknown.map((u) => JSON.stringify(u)).join(', ')} is not an event type. Known: ${EVENT_TYPES.join(', ')}, or "*".`,
       );
@@ -80,7 +80,7 @@ export class WebhooksService {
   }
 
   async create(input: EndpointInput): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
-    if (!input.url) throw ApiError.badRequest('webhook_url_invalid', 'url is required.');
+    if (!input.url) throw DomainError.invalid('webhook_url_invalid', 'url is required.');
     const url = await this.checkUrl(input.url);
     const eventTypes = this.checkEvents(input.events);
     const secret = WEBHOOK_SECRET_PREFIX + randomBytes(24).toString('base64');
@@ -106,7 +106,7 @@ export class WebhooksService {
 
   async get(id: string): Promise<WebhookEndpoint> {
     const e = await this.webhooks.find(id);
-    if (!e) throw new ApiError(HttpStatus.NOT_FOUND, 'webhook_not_found', `No webhook endpoint ${id}.`);
+    if (!e) throw new DomainError('not_found', 'webhook_not_found', `No webhook endpoint ${id}.`);
     return e;
   }
 
@@ -115,8 +115,7 @@ export class WebhooksService {
     const events = input.events !== undefined ? this.checkEvents(input.events) : undefined;
     return this.transactions.run(async (m) => {
       const current = await this.webhooks.find(id, m, true);
-      if (!current)
-        throw new ApiError(HttpStatus.NOT_FOUND, 'webhook_not_found', `No webhook endpoint ${id}.`);
+      if (!current) throw new DomainError('not_found', 'webhook_not_found', `No webhook endpoint ${id}.`);
       const saved = await this.webhooks.update(m, id, {
         url: url ?? current.url,
         eventTypes: events ?? current.eventTypes,
@@ -138,8 +137,7 @@ export class WebhooksService {
   async delete(id: string): Promise<void> {
     await this.transactions.run(async (m) => {
       const current = await this.webhooks.find(id, m, true);
-      if (!current)
-        throw new ApiError(HttpStatus.NOT_FOUND, 'webhook_not_found', `No webhook endpoint ${id}.`);
+      if (!current) throw new DomainError('not_found', 'webhook_not_found', `No webhook endpoint ${id}.`);
       await this.webhooks.delete(m, id);
       await this.audit.record(
         { type: 'webhook.deleted', data: { webhookId: id, before: auditView(current) } },
@@ -158,8 +156,8 @@ export class WebhooksService {
     await this.get(id);
     const d = await this.webhooks.findDelivery(id, deliveryId);
     if (!d)
-      throw new ApiError(
-        HttpStatus.NOT_FOUND,
+      throw new DomainError(
+        'not_found',
         'webhook_delivery_not_found',
         `No delivery ${deliveryId} of this endpoint.`,
       );

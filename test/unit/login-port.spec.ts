@@ -121,7 +121,7 @@ describe('login consumers (registry)', () => {
     const { consumers } = setup();
     consumers.register(consumer('app-session'), { takesIdpInitiated: true });
     expect(() => consumers.forRequest({ consumer: 'gone', state: {} })).toThrow(
-      expect.objectContaining({ reason: 'saml_login_not_found', status: 400 }),
+      expect.objectContaining({ reason: 'saml_login_not_found', kind: 'invalid' }),
     );
   });
 });
@@ -186,7 +186,7 @@ describe('LoginPort', () => {
     state.store('code-2', 'test-login', BROWSER);
     await expect(port.take('code-2', 'c'.repeat(43), test)).rejects.toMatchObject({
       reason: 'saml_browser_mismatch',
-      status: 403,
+      kind: 'forbidden', // 403 (common/error-status)
     });
     expect(audits[0]).toMatchObject({
       type: 'login.failed',
@@ -222,7 +222,7 @@ describe('LoginPort', () => {
     try {
       await expect(port.take('code-6', BROWSER, app)).rejects.toMatchObject({
         reason: 'saml_connection_disabled',
-        status: 403,
+        kind: 'forbidden', // 403 (common/error-status)
       });
     } finally {
       (CONNECTION as { enabled: boolean }).enabled = true;

@@ -1,4 +1,4 @@
-import { ApiError } from '../../common/api-error';
+import { DomainError } from '../../common/domain-error';
 import { formList, formText, type FormBody } from './console-forms';
 
 /** The app form's fields as typed (shown again when the form is refused). */
@@ -16,7 +16,7 @@ export const APP_FIELD_OF_REASON: Record<string, string> = {
 /** A client_id from the URL: anything that cannot be one is an app that does not exist. */
 export function appClientId(raw: string): string {
   if (!CLIENT_ID.test(raw))
-    throw ApiError.notFound('client_not_found', 'There is no app with this client_id.');
+    throw DomainError.notFound('client_not_found', 'There is no app with this client_id.');
   return raw;
 }
 

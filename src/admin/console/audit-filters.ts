@@ -1,7 +1,7 @@
 import { decodeCursor, encodeCursor, toFilter } from '../../audit/audit-query';
 import { ListAuditQuery } from '../../audit/audit.dto';
 import type { AuditEvent, AuditService } from '../../audit/audit.service';
-import { ApiError } from '../../common/api-error';
+import { refusalOf } from '../../common/error-status';
 import type { FieldErrors } from '../../web/components/fields';
 import { validateForm } from './console-forms';
 
@@ -89,7 +89,8 @@ export async function auditConsolePage(
     };
   } catch (err) {
     // A cursor that is not one of ours: shown on the page, like a bad filter.
-    if (!(err instanceof ApiError)) throw err;
-    return { query, errors, events: [], error: err.message };
+    const refusal = refusalOf(err);
+    if (!refusal) throw err;
+    return { query, errors, events: [], error: refusal.message };
   }
 }

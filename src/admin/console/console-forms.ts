@@ -1,7 +1,7 @@
-import { HttpStatus } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
-import { ApiError } from '../../common/api-error';
+import { DomainError } from '../../common/domain-error';
+import { refusalOf } from '../../common/error-status';
 import type { FieldErrors } from '../../web/components/fields';
 
 export type FormBody = Record<string, unknown>;
@@ -11,14 +11,14 @@ export function formText(body: FormBody | undefined, name: string, maxLength = 1
   const value = body?.[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    throw ApiError.badRequest(
+    throw DomainError.invalid(
       'malformed_form',
       `The form field "${name.slice(0, 40)}" was sent more than once.`,
     );
   }
   if (value.length > maxLength) {
-    throw new ApiError(
-      HttpStatus.PAYLOAD_TOO_LARGE,
+    throw new DomainError(
+      'too_large',
       'field_too_large',
       `The form field "${name.slice(0, 40)}" is longer than ${maxLength} characters.`,
     );
@@ -34,7 +34,7 @@ export function formFlag(body: FormBody | undefined, name: string): boolean | un
   if (last === undefined) return undefined;
   if (last === 'true' || last === 'on') return true;
   if (last === 'false') return false;
-  throw ApiError.badRequest(
+  throw DomainError.invalid(
     'malformed_form',
     `The form field "${name.slice(0, 40)}" must be a checkbox value.`,
   );
@@ -102,11 +102,12 @@ export function serviceError(
   fieldByCode: Record<string, string> = {},
   fieldOf: (code: string) => string | undefined = () => undefined,
 ): { status: number; field?: string; message: string } {
-  if (err instanceof ApiError) {
+  const refusal = refusalOf(err);
+  if (refusal) {
     return {
-      status: err.getStatus(),
-      field: fieldByCode[err.code] ?? fieldOf(err.code),
-      message: err.message,
+      status: refusal.status,
+      field: fieldByCode[refusal.reason] ?? fieldOf(refusal.reason),
+      message: refusal.message,
     };
   }
   throw err;

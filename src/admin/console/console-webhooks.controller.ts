@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiError } from '../../common/api-error';
+import { refusalOf } from '../../common/error-status';
 import type { Html } from '../../web/html';
 import { consoleLayout } from '../../web/layout';
 import { Public } from '../../common/public.decorator';
@@ -100,16 +100,17 @@ export class ConsoleWebhooksController {
         status: HttpStatus.CREATED,
       });
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      const refusal = refusalOf(err);
+      if (!refusal) throw err;
       const list = (await this.webhooks.list()).map(webhookView);
       this.send(
         req,
         res,
         'Webhooks',
-        webhooksListView({ webhooks: list, csrf: session.csrfToken, error: err.message, values }),
+        webhooksListView({ webhooks: list, csrf: session.csrfToken, error: refusal.message, values }),
         {
-          status: err.getStatus(),
-          error: `The endpoint was not added: ${err.message}`,
+          status: refusal.status,
+          error: `The endpoint was not added: ${refusal.message}`,
         },
       );
     }

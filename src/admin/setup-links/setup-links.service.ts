@@ -1,8 +1,8 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditActor, currentAuditActor } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
-import { ApiError } from '../../common/api-error';
+import { DomainError } from '../../common/domain-error';
 import { Clock } from '../../common/clock';
 import { sha256 } from '../../common/sha256';
 import type { BridgeConfig } from '../../config/bridge-config';
@@ -99,7 +99,7 @@ export class SetupLinksService {
 
   private async connection(connectionId: string): Promise<ConnectionEntity> {
     const c = await this.connections.findById(connectionId);
-    if (!c) throw ApiError.notFound('connection_not_found', `No connection with id ${connectionId}.`);
+    if (!c) throw DomainError.notFound('connection_not_found', `No connection with id ${connectionId}.`);
     return c;
   }
 
@@ -110,7 +110,7 @@ export class SetupLinksService {
   ): Promise<{ link: SetupLinkEntity; token: string; url: string }> {
     const hours = input.expiresInHours ?? DEFAULT_EXPIRY_HOURS;
     if (!Number.isInteger(hours) || hours < 1 || hours > MAX_EXPIRY_HOURS) {
-      throw ApiError.badRequest(
+      throw DomainError.invalid(
         'invalid_expiry',
         `expiresInHours must be a whole number from 1 to ${MAX_EXPIRY_HOURS}.`,
       );
@@ -162,7 +162,7 @@ export class SetupLinksService {
     return this.transactions.run(async (manager) => {
       const link = await this.links.lockForConnection(manager, connectionId, linkId);
       if (!link) {
-        throw ApiError.notFound('setup_link_not_found', `This connection has no setup link ${linkId}.`);
+        throw DomainError.notFound('setup_link_not_found', `This connection has no setup link ${linkId}.`);
       }
       if (link.revokedAt) return link;
       link.revokedAt = this.clock.now();
@@ -186,21 +186,21 @@ export class SetupLinksService {
    */
   async resolve(token: string | undefined, action: SetupAction): Promise<ResolvedSetupLink> {
     if (!token) {
-      throw ApiError.notFound(
+      throw DomainError.notFound(
         'setup_link_missing',
         'This page is opened through a setup link. Open the link you were given again.',
       );
     }
     const link = SETUP_TOKEN_PATTERN.test(token) ? await this.links.findByTokenHash(sha256(token)) : null;
     if (!link) {
-      throw ApiError.notFound(
+      throw DomainError.notFound(
         'setup_link_not_found',
         'This setup link is not valid. Check that you copied all of it, or ask your contact for a new one.',
       );
     }
     const connection = await this.connections.findById(link.connectionId);
     if (!connection) {
-      throw ApiError.notFound('setup_link_not_found', 'This setup link is not valid any more.');
+      throw DomainError.notFound('setup_link_not_found', 'This setup link is not valid any more.');
     }
     const actor = this.actor(link, connection);
     const status = this.status(link);
@@ -211,8 +211,8 @@ export class SetupLinksService {
         connectionId: connection.id,
         data: { linkId: link.id, reason: status, action },
       });
-      throw new ApiError(
-        HttpStatus.GONE,
+      throw new DomainError(
+        'gone',
         status === 'expired' ? 'setup_link_expired' : 'setup_link_revoked',
         status === 'expired'
           ? `This setup link expired on ${link.expiresAt.toISOString().replace('T', ' ').slice(0, 16)} UTC. Ask your contact for a new one.`

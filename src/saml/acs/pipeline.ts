@@ -5,7 +5,7 @@ import { SamlRejection } from '../saml-rejection';
 import { type AcsMessage, need } from './acs-message';
 import { pendingAuthnOf } from '../requested-authn';
 import { checkAssertionIssuer } from './checks/assertion-issuer';
-import { type AuthnContextReason, checkAuthnContext } from './checks/authn-context';
+import { checkAuthnContext } from './checks/authn-context';
 import { checkConditionsAndWindows } from './checks/conditions-and-windows';
 import { decryptInPlace } from './checks/decryption';
 import { checkEncryptionEnvelope, encryptedAssertionsOf } from './checks/encryption-envelope';
@@ -37,8 +37,6 @@ export interface AcsPorts {
   findUser(subject: string): Promise<Parameters<typeof checkUserState>[0]>;
   /** What a disabled user means for the login that is pending (see checkUserState). */
   disabledUserPolicy(pending: SamlRequestEntity | null): Parameters<typeof checkUserState>[1];
-  /** Where a login refused for an unmet authentication requirement continues (its consumer's choice). */
-  authnRefusedUrl(pending: SamlRequestEntity, reason: AuthnContextReason): string | undefined;
 }
 
 export interface AcsCheck {
@@ -193,15 +191,14 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
   },
   {
     name: 'authn context',
-    run: (m, ports) => {
+    run: (m) => {
       const pending = need(m.pending, 'the pending request');
       if (!pending) return;
-      checkAuthnContext(
-        need(m.assertion, 'the assertion facts'),
-        pendingAuthnOf(pending.context),
-        { requestedAt: pending.createdAt, now: m.policy.now, clockSkewMs: m.policy.clockSkewMs },
-        (reason) => ports.authnRefusedUrl(pending, reason),
-      );
+      checkAuthnContext(need(m.assertion, 'the assertion facts'), pendingAuthnOf(pending.context), {
+        requestedAt: pending.createdAt,
+        now: m.policy.now,
+        clockSkewMs: m.policy.clockSkewMs,
+      });
     },
   },
   {

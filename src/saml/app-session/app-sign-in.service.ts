@@ -43,17 +43,10 @@ export class AppSignInService {
         throw new SamlRejection(
           'user_deprovisioned',
           "Your account was removed from your organisation's directory; ask your administrator.",
-          {},
-          403,
         );
       }
       if (user.disabled) {
-        throw new SamlRejection(
-          'saml_user_disabled',
-          'Your account is disabled; ask your administrator.',
-          {},
-          403,
-        );
+        throw new SamlRejection('saml_user_disabled', 'Your account is disabled; ask your administrator.');
       }
       const { token, session } = await this.sessions.create({
         userId: user.id,

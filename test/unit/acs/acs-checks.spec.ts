@@ -398,7 +398,6 @@ describe('ACS checks on XML fixtures', () => {
         rememberAssertion: async () => true,
         findUser: async () => null,
         disabledUserPolicy: () => ({ showDisabled: false }),
-        authnRefusedUrl: () => undefined,
       };
       const connection = {
         options: { requiredSignature: 'either' },

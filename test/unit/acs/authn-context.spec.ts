@@ -8,6 +8,8 @@ import { checkMessageShape } from '../../../src/saml/acs/checks/message-shape';
 import { assertionFacts } from '../../../src/saml/acs/checks/signed-assertion';
 import { checkSubjectConfirmation } from '../../../src/saml/acs/checks/subject-confirmation';
 import { type PendingAuthn, pendingAuthnFor, pendingAuthnOf } from '../../../src/saml/requested-authn';
+import { statusOfKind } from '../../../src/common/error-status';
+import { LoginConsumers } from '../../../src/saml/login-consumers';
 import { SamlRejection } from '../../../src/saml/saml-rejection';
 import { type AssertionInput, generateTestKeyPair, TestIdp } from '../../support/saml-test-idp';
 
@@ -55,16 +57,18 @@ function outcome(
 ) {
   const now = new Date(requestedAt.getTime() + 30_000);
   try {
-    checkAuthnContext(
-      factsOf({ now, ...over }, now),
-      pending,
-      { requestedAt, now, clockSkewMs: SKEW },
-      continueTo,
-    );
+    checkAuthnContext(factsOf({ now, ...over }, now), pending, { requestedAt, now, clockSkewMs: SKEW });
     return { ok: true };
   } catch (err) {
     if (!(err instanceof SamlRejection)) throw err;
-    return { reason: err.reason, status: err.status, continueTo: err.continueTo };
+    // Where the browser continues is the login consumer's answer, asked outside the check.
+    const consumers = new LoginConsumers();
+    consumers.register({ id: 'oidc', continueUrl: () => '/unused', refusedUrl: continueTo });
+    return {
+      reason: err.reason,
+      status: statusOfKind(err.kind),
+      continueTo: consumers.refusedUrl({ consumer: 'oidc', state: {} }, err.reason),
+    };
   }
 }
 

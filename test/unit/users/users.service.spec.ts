@@ -1,4 +1,5 @@
-import { ApiError } from '../../../src/common/api-error';
+import { ApiExceptionFilter } from '../../../src/common/api-exception.filter';
+import { DomainError } from '../../../src/common/domain-error';
 import { FixedClock } from '../../../src/common/clock';
 import type { MappedUser } from '../../../src/mapping/attribute-mapping';
 import { UsersService } from '../../../src/users/users.service';
@@ -107,8 +108,11 @@ describe('UsersService (fake repository)', () => {
   describe('get', () => {
     it('answers 404 user_not_found for an unknown id', async () => {
       const err = await service.get('00000000-0000-4000-8000-000000000000').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ApiError);
-      expect(err).toMatchObject({ code: 'user_not_found', status: 404 });
+      expect(err).toBeInstanceOf(DomainError);
+      expect(new ApiExceptionFilter().describe(err)).toMatchObject({
+        code: 'user_not_found',
+        statusCode: 404,
+      });
     });
   });
 
@@ -176,8 +180,12 @@ describe('UsersService (fake repository)', () => {
     });
 
     it('answers 404 user_not_found for an unknown id', async () => {
-      await expect(service.setDisabled('00000000-0000-4000-8000-000000000000', true)).rejects.toMatchObject({
+      const err = await service
+        .setDisabled('00000000-0000-4000-8000-000000000000', true)
+        .catch((e: unknown) => e);
+      expect(new ApiExceptionFilter().describe(err)).toMatchObject({
         code: 'user_not_found',
+        statusCode: 404,
       });
       expect(audit.recorded).toEqual([]);
     });

@@ -9,13 +9,13 @@ export type AuthnContextReason = (typeof AUTHN_CONTEXT_REASONS)[number];
  * The authentication the IdP reports is the one that was asked for: a required AuthnContextClassRef is
  * one of the requested classes; after ForceAuthn the AuthnInstant is not before the request was made
  * (within the clock skew), so the IdP really authenticated again; with a maximum age the AuthnInstant is
- * at most that old. A refusal continues where the login's consumer says (e.g. back to the app), if it does.
+ * at most that old. Where the browser goes after a refusal is the
+ * login consumer's choice (its refusedUrl, asked by the SAML page filter).
  */
 export function checkAuthnContext(
   assertion: Pick<AssertionFacts, 'authnContextClassRef' | 'authnInstant'>,
   pending: PendingAuthn | undefined,
   times: { requestedAt: Date; now: Date; clockSkewMs: number },
-  continueTo: (reason: AuthnContextReason) => string | undefined = () => undefined,
 ): void {
   if (!pending) return;
   const returned = assertion.authnContextClassRef;
@@ -24,8 +24,6 @@ export function checkAuthnContext(
       'saml_authn_context_unmet',
       'The identity provider did not sign you in the way this app requires (for example with multi-factor authentication).',
       { returned: returned ?? null, required: pending.requiredClassRefs },
-      403,
-      continueTo('saml_authn_context_unmet'),
     );
   }
   const instant = assertion.authnInstant;
@@ -35,8 +33,6 @@ export function checkAuthnContext(
       'saml_authn_stale',
       'The identity provider did not sign you in again as this app requires. Start the sign-in again.',
       { authnInstant: instant?.toISOString() ?? null, requirement: what },
-      403,
-      continueTo('saml_authn_stale'),
     );
   };
   if (pending.forceAuthn) notBefore(times.requestedAt.getTime(), 'forceAuthn');

@@ -22,8 +22,6 @@ export function parseSamlXml(xml: string): Document {
         throw new SamlRejection(
           'saml_message_too_large',
           'The SAML message is too large or too deeply nested.',
-          {},
-          413,
         );
       }
       throw new SamlRejection('saml_malformed_xml', 'The SAML message is not well-formed XML.', {

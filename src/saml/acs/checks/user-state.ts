@@ -5,8 +5,8 @@ export const USER_STATE_REASONS = ['saml_user_disabled', 'user_deprovisioned'] a
 /**
  * The local user this identity is, if any, may sign in: not deactivated or deleted by the directory (SCIM),
  * not disabled by an admin (the user is created or updated only when the login completes). `showDisabled`:
- * the login only shows who signed in (a test login), so such a user passes; `continueTo`: where a refused
- * login continues, for its reason (e.g. back to the app that started it).
+ * the login only shows who signed in (a test login), so such a user passes. Where a refused login
+ * continues is its consumer's choice (refusedUrl, asked by the SAML page filter).
  */
 export function checkUserState(
   existing: {
@@ -15,10 +15,7 @@ export function checkUserState(
     scimActive?: boolean | null;
     scimDeletedAt?: Date | null;
   } | null,
-  options: {
-    showDisabled: boolean;
-    continueTo?: (reason: (typeof USER_STATE_REASONS)[number]) => string | undefined;
-  },
+  options: { showDisabled: boolean },
 ): void {
   if (!existing || options.showDisabled) return;
   if (existing.scimActive === false || (existing.scimDeletedAt ?? null) !== null) {
@@ -26,16 +23,10 @@ export function checkUserState(
       'user_deprovisioned',
       "Your account was removed from your organisation's directory; ask your administrator.",
       { userId: existing.id },
-      403,
-      options.continueTo?.('user_deprovisioned'),
     );
   }
   if (!existing.disabled) return;
-  throw new SamlRejection(
-    'saml_user_disabled',
-    'Your account is disabled; ask your administrator.',
-    { userId: existing.id },
-    403,
-    options.continueTo?.('saml_user_disabled'),
-  );
+  throw new SamlRejection('saml_user_disabled', 'Your account is disabled; ask your administrator.', {
+    userId: existing.id,
+  });
 }

@@ -44,8 +44,6 @@ export function inflateBounded(base64: string): string {
       throw new SamlRejection(
         'saml_message_too_large',
         'The SAML message inflates to more than is accepted.',
-        {},
-        413,
       );
     }
     if (err instanceof SamlRejection) throw err;
@@ -67,7 +65,7 @@ export function readRedirectBinding(rawQuery: string): {
   if (!encoded)
     throw new SamlRejection('saml_message_missing', 'The request carries no SAMLRequest or SAMLResponse.');
   if (encoded.length > MAX_SAML_MESSAGE_BYTES)
-    throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.', {}, 413);
+    throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.');
   const relayState = params.get('RelayState');
   return {
     field,
@@ -88,7 +86,7 @@ export function readPostBinding(body: Record<string, unknown>): {
   if (typeof encoded !== 'string' || !encoded)
     throw new SamlRejection('saml_message_missing', 'The request carries no SAML message.');
   if (encoded.length > (MAX_SAML_MESSAGE_BYTES * 4) / 3 + 1024)
-    throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.', {}, 413);
+    throw new SamlRejection('saml_message_too_large', 'The SAML message is too large.');
   return {
     field,
     xml: decodeSamlBytes(Buffer.from(encoded, 'base64')),
