@@ -28,6 +28,7 @@ import { OidcClientsService } from './oidc-clients.service';
 import { OidcReplayReporter } from './oidc-replays';
 import { OidcSigningKeysService } from './oidc-signing-keys.service';
 import { runInBackground } from '../common/background';
+import { displayNameOf } from '../users/display-name';
 
 const DATABASE_UNAVAILABLE = 'The service is temporarily unavailable (database). Retry shortly.';
 
@@ -376,8 +377,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
             sub,
             email: user.email ?? undefined,
             email_verified: user.email ? user.emailVerified : undefined,
-            name:
-              user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined),
+            name: displayNameOf(user) ?? undefined,
             given_name: user.givenName ?? undefined,
             family_name: user.familyName ?? undefined,
             groups: groupsClaim(user),

@@ -34,6 +34,7 @@ import {
   setSessionCookie,
 } from './session-cookie';
 import { SloOutcome, SloService } from './slo.service';
+import { displayNameOf } from '../users/display-name';
 
 /** The browser-facing SAML endpoints of each connection. Thin: the services hold the logic. */
 @ApiExcludeController()
@@ -85,7 +86,7 @@ export class SamlController {
     res.type('html').send(
       sessionPage({
         email: user.email,
-        name: user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || null),
+        name: displayNameOf(user),
         connection: connection.slug,
         groups: user.groups,
         logoutUrl: `/saml/${connection.slug}/logout`,

@@ -2,6 +2,7 @@ import type { UserEntity } from '../users/user.entity';
 import { SCIM, ScimError } from './scim-error';
 import type { FilterSchema } from './scim-filter';
 import type { Json, JsonObject, PatchSchema } from './scim-patch';
+import { displayNameOf } from '../users/display-name';
 
 /** How a directory user is matched to the SAML logins of the same person (the user's `subject`). */
 export type ScimMatch = 'externalId' | 'userName';
@@ -246,11 +247,14 @@ export function profileOf(user: NormalizedUser, domains: string[]) {
   const name = (r.name as JsonObject | undefined) ?? {};
   const givenName = typeof name.givenName === 'string' ? name.givenName : null;
   const familyName = typeof name.familyName === 'string' ? name.familyName : null;
-  const displayName =
-    (typeof r.displayName === 'string' && r.displayName) ||
-    (typeof name.formatted === 'string' && name.formatted) ||
-    [givenName, familyName].filter(Boolean).join(' ') ||
-    null;
+  const displayName = displayNameOf({
+    displayName:
+      (typeof r.displayName === 'string' && r.displayName) ||
+      (typeof name.formatted === 'string' && name.formatted) ||
+      null,
+    givenName,
+    familyName,
+  });
   return {
     email,
     emailVerified: Boolean(email) && domains.map((d) => d.toLowerCase()).includes(domain),

@@ -5,6 +5,7 @@ import { joined } from '../../../../web/components/join';
 import { html, type Html } from '../../../../web/html';
 import { consoleLayout, type ConsoleChrome } from '../../../../web/layout';
 import { USERS_PAGE_SIZE, usersSearchUrl, type UsersSearch } from '../../users-query';
+import { displayNameOf } from '../../../../users/display-name';
 
 const NOTICES: Record<string, string> = {
   disabled: 'User disabled: their next login is refused.',
@@ -33,7 +34,7 @@ export function usersListPage(input: {
     const who = u.email ?? u.subject;
     return [
       html`${u.email ?? '—'}${u.emailVerified ? '' : html` <span class="muted">(unverified)</span>`}<br><span class="muted">${
-        u.displayName ?? [u.givenName, u.familyName].filter(Boolean).join(' ')
+        displayNameOf(u) ?? ''
       }</span>`,
       html`<code>${slugs.get(u.connectionId) ?? u.connectionId}</code>`,
       html`<code>${u.subject}</code>`,
