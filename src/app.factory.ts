@@ -7,7 +7,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { isConsolePath } from './admin/console/console.guard';
-import { isSetupPath } from './admin/setup-links/setup-html';
+import { isSetupPath } from './admin/setup-links/setup-paths';
 import { auditContextMiddleware } from './audit/audit-context';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { BridgeConfig, loadConfig } from './config/bridge-config';

@@ -26,22 +26,15 @@ import { sendOutgoing } from '../../saml/login.port';
 import { ensureBrowserBinding } from '../../saml/session-cookie';
 import { TestLoginConsumer } from '../test-login/test-login.consumer';
 import { applyMetadataInput, metadataInput, type UploadedForm } from '../metadata-input';
-import {
-  certificateBadges,
-  certificateTable,
-  metadataBadge,
-  metadataForm,
-} from '../../web/components/metadata';
-import { html } from '../../web/html';
-import { csrfField as csrfFieldView } from '../../web/components/fields';
+import { render } from '../../web/html';
+import { noticeFor } from '../../web/components/notices';
 import { formText, serviceError, type FormBody } from '../console/console-forms';
-import { date, h } from '../console/console-html';
 import { assertSameOrigin } from '../console/console.guard';
 import { readSetupCookie, setSetupCookie } from './setup-cookie';
 import { ScimTokensService } from '../../scim/scim-tokens.service';
 import { scimTokenView } from '../../scim/scim-token.dto';
-import { createdTokenSection, directorySyncSection } from '../../web/components/directory-sync';
-import { expectedClaims, setupPage, vendorInstructions } from './setup-html';
+import { scimTokenCreatedView } from './views/scim-token-created.view';
+import { setupPageView } from './views/setup-page.view';
 import { SetupPageFilter } from './setup-page.filter';
 import { ResolvedSetupLink, SetupAction, SetupLinksService } from './setup-links.service';
 
@@ -125,7 +118,7 @@ export class SetupPageController {
           typeof vendor === 'string' && (PRESETS as readonly string[]).includes(vendor)
             ? (vendor as Preset)
             : undefined,
-        notice: typeof notice === 'string' ? NOTICES[notice] : undefined,
+        notice: noticeFor(NOTICES, notice),
       }),
     );
   }
@@ -187,15 +180,7 @@ export class SetupPageController {
     });
     this.send(
       res,
-      setupPage(
-        { title: `Directory sync: ${resolved.connection.name}`, connectionName: resolved.connection.name },
-        createdTokenSection({
-          token,
-          scimBaseUrl,
-          back: '/setup#directory-sync',
-          backLabel: 'Back to the setup page',
-        }),
-      ),
+      render(scimTokenCreatedView({ connectionName: resolved.connection.name, token, scimBaseUrl })),
       HttpStatus.CREATED,
     );
   }
@@ -228,79 +213,19 @@ export class SetupPageController {
       this.config.baseUrl,
     );
     const [keys, scimTokens] = await Promise.all([this.spKeys.list(c.id), this.scimTokens.list(c.id)]);
-    const currentKey = keys.find((k) => k.status === 'current');
-    const hidden = html`${csrfFieldView(this.links.csrfToken(token))}<input type="hidden" name="connectionId" value="${c.id}">`;
-    const vendor = opts.vendor ?? (c.preset as Preset);
-
-    const intro =
-      `<p>You were invited to set up single sign-on for <strong>${h(c.name)}</strong>. ` +
-      `Follow the steps for your identity provider, give us its metadata, then run a test login. ` +
-      `This page can only change this connection's identity provider metadata and create tokens for your directory's provisioning (SCIM).</p>` +
-      `<p class="muted">This link works until ${date(resolved.link.expiresAt)}.</p>`;
-
-    const refreshError = c.metadata.lastRefreshError;
-    const status =
-      `<h2 id="status">Current status</h2><ul>` +
-      `<li>${metadataBadge(c)} — last stored ${date(c.metadata.updatedAt)}` +
-      (c.metadata.url ? `, from <code>${h(c.metadata.url)}</code>` : ', uploaded document') +
-      `</li>` +
-      `<li>IdP entity ID: <code id="idp-entity-id">${h(c.idp.entityId)}</code></li>` +
-      `<li>${certificateBadges(c)}</li>` +
-      (refreshError
-        ? `<li class="field-error">Last refresh failed ${date(refreshError.at)}: ${h(refreshError.message)} (<code>${h(refreshError.code)}</code>)</li>`
-        : '') +
-      `</ul>` +
-      certificateTable(c, 'IdP signing certificates', 'No signing certificate yet.');
-
-    const spValues =
-      `<p class="muted">SP certificate SHA-256: <code>${h(currentKey?.fingerprint ?? 'none')}</code> · ` +
-      `<a href="/setup/sp-certificate.pem" download>Download the SP certificate (PEM)</a> · ` +
-      `<a href="${h(c.sp.metadataUrl)}">Open the SP metadata</a></p>`;
-
-    const metadata =
-      `<h2 id="metadata">Give us your IdP metadata</h2>` +
-      `<p>Upload the metadata file, paste it, or give its URL (we fetch it now and keep it up to date).</p>` +
-      metadataForm({
-        action: '/setup/metadata',
-        hidden,
-        values: opts.values ?? {},
-        error: opts.metadataError,
-        legend: 'Your IdP metadata (one of the three)',
-        submit: 'Save the metadata',
-      });
-
-    const test =
-      `<h2 id="test">Test login</h2>` +
-      `<p>Signs you in at your identity provider and shows what we receive and how we read it. ` +
-      `Nobody is signed in to any app and no user is created.</p>` +
-      `<form method="post" action="/setup/test-login" class="inline">${hidden}<button type="submit">Run a test login</button></form>`;
-
-    const directorySync = directorySyncSection({
-      scimBaseUrl: c.scim.baseUrl,
-      match: c.scim.match,
-      tokens: scimTokens.map(scimTokenView),
-      csrf: this.links.csrfToken(token),
-      actions: {
-        create: '/setup/scim-tokens',
-        hidden: html`<input type="hidden" name="connectionId" value="${c.id}">`,
-      },
-    });
-
-    return setupPage(
-      {
-        title: `Single sign-on setup: ${c.name}`,
+    return render(
+      setupPageView({
+        connection: c,
+        linkExpiresAt: resolved.link.expiresAt,
+        spFingerprint: keys.find((k) => k.status === 'current')?.fingerprint,
+        scimTokens: scimTokens.map(scimTokenView),
+        csrfToken: this.links.csrfToken(token),
+        vendor: opts.vendor ?? (c.preset as Preset),
         notice: opts.notice,
         error: opts.error,
-        connectionName: c.name,
-      },
-      intro +
-        status +
-        vendorInstructions(vendor, c, '/setup/sp-certificate.pem') +
-        spValues +
-        expectedClaims(c.preset as Preset) +
-        metadata +
-        test +
-        directorySync,
+        metadataError: opts.metadataError,
+        values: opts.values,
+      }),
     );
   }
 }

@@ -1,38 +1,16 @@
-import type { Preset } from '../../connections/connection.entity';
-import type { ConnectionView } from '../../connections/connection.view';
-import { MAPPING_PRESETS, NAMEID_EMAIL, NAMEID_PERSISTENT } from '../../mapping/attribute-mapping';
-import { copyable, h } from '../console/console-html';
-import { render, trusted } from '../../web/html';
-import { setupLayout, type SetupChrome } from '../../web/layout';
-
-/** The IdP vendors a customer can pick on the setup page. */
-export const VENDORS: Array<{ id: Preset; label: string }> = [
-  { id: 'okta', label: 'Okta' },
-  { id: 'entra', label: 'Microsoft Entra ID' },
-  { id: 'adfs', label: 'AD FS' },
-  { id: 'google', label: 'Google Workspace' },
-  { id: 'generic', label: 'Other SAML 2.0 IdP' },
-];
-
-export function vendorLabel(id: string): string {
-  return VENDORS.find((v) => v.id === id)?.label ?? id;
-}
-
-export function isSetupPath(path: string): boolean {
-  return path === '/setup' || path.startsWith('/setup/');
-}
-
-/** The layout of the customer setup pages around a body of markup (web/layout.ts). */
-export function setupPage(chrome: SetupChrome, body: string): string {
-  return render(setupLayout(chrome, trusted(body)));
-}
+import type { Preset } from '../../../connections/connection.entity';
+import type { ConnectionView } from '../../../connections/connection.view';
+import { NAMEID_EMAIL, NAMEID_PERSISTENT } from '../../../mapping/attribute-mapping';
+import { copyable } from '../../../web/components/fields';
+import { html, type Html } from '../../../web/html';
+import { PRESET_OPTIONS, presetLabel } from '../../preset-labels';
 
 interface StepValues {
   c: ConnectionView;
   certificateHref: string;
 }
 
-type Step = (v: StepValues) => string;
+type Step = (v: StepValues) => Html;
 
 /** The NameID format to configure at the IdP for this vendor (the connection's own setting wins). */
 export function nameIdFormatFor(vendor: Preset, c: ConnectionView): string {
@@ -46,13 +24,13 @@ const acsUrl: Step = ({ c }) => copyable('v-acs-url', 'ACS URL (Reply URL, HTTP-
 const sloUrl: Step = ({ c }) => copyable('v-slo-url', 'Single logout URL', c.sp.sloUrl);
 const metadataUrl: Step = ({ c }) => copyable('v-metadata-url', 'SP metadata URL', c.sp.metadataUrl);
 const certificate: Step = ({ certificateHref }) =>
-  `<p><a href="${h(certificateHref)}" download>Download the SP certificate (PEM)</a></p>`;
+  html`<p><a href="${certificateHref}" download>Download the SP certificate (PEM)</a></p>`;
 const nameId =
   (vendor: Preset): Step =>
   ({ c }) =>
     copyable('v-nameid-format', 'NameID format', nameIdFormatFor(vendor, c));
 
-function claim(id: string, label: string, value: string): string {
+function claim(id: string, label: string, value: string): Html {
   return copyable(`v-claim-${id}`, label, value);
 }
 
@@ -76,9 +54,7 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
       'Attribute statements (name → value): email → user.email, firstName → user.firstName, lastName → user.lastName, okta_user_id → user.id. Group attribute statement: groups, filter "Matches regex" .*',
       [
         () =>
-          claim('email', 'Attribute name for the email', 'email') +
-          claim('stable-id', 'Attribute name for the stable user id', 'okta_user_id') +
-          claim('groups', 'Group attribute name', 'groups'),
+          html`${claim('email', 'Attribute name for the email', 'email')}${claim('stable-id', 'Attribute name for the stable user id', 'okta_user_id')}${claim('groups', 'Group attribute name', 'groups')}`,
       ],
     ],
     [
@@ -103,8 +79,7 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
       'Attributes & Claims: keep the default claims (the bridge keys users by the object identifier claim and reads email, given name, surname and display name). Keep the default unique user identifier.',
       [
         () =>
-          claim('stable-id', 'Stable user id claim', `${MS}identity/claims/objectidentifier`) +
-          claim('email', 'Email claim', `${XMLSOAP}emailaddress`),
+          html`${claim('stable-id', 'Stable user id claim', `${MS}identity/claims/objectidentifier`)}${claim('email', 'Email claim', `${XMLSOAP}emailaddress`)}`,
         nameId('entra'),
       ],
     ],
@@ -131,8 +106,7 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
       'Claim issuance policy, rule "Send LDAP Attributes as Claims": E-Mail-Addresses → E-Mail Address, Given-Name → Given Name, Surname → Surname, Token-Groups (unqualified) → Group.',
       [
         () =>
-          claim('email', 'Email claim', `${XMLSOAP}emailaddress`) +
-          claim('groups', 'Group claim', 'http://schemas.xmlsoap.org/claims/Group'),
+          html`${claim('email', 'Email claim', `${XMLSOAP}emailaddress`)}${claim('groups', 'Group claim', 'http://schemas.xmlsoap.org/claims/Group')}`,
       ],
     ],
     [
@@ -162,10 +136,7 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
       'Attribute mapping: Primary email → email, First name → givenName, Last name → sn; Group membership → groups.',
       [
         () =>
-          claim('email', 'Attribute for the email', 'email') +
-          claim('given-name', 'Attribute for the first name', 'givenName') +
-          claim('family-name', 'Attribute for the last name', 'sn') +
-          claim('groups', 'Attribute for the groups', 'groups'),
+          html`${claim('email', 'Attribute for the email', 'email')}${claim('given-name', 'Attribute for the first name', 'givenName')}${claim('family-name', 'Attribute for the last name', 'sn')}${claim('groups', 'Attribute for the groups', 'groups')}`,
       ],
     ],
     ['User access: turn the app ON for everyone, or for the organisational units that should sign in.', []],
@@ -183,10 +154,7 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
       'Send the attributes email, givenName, sn and groups (the URN or claim-URI equivalents also work).',
       [
         () =>
-          claim('email', 'Email attribute', 'email') +
-          claim('given-name', 'First name attribute', 'givenName') +
-          claim('family-name', 'Last name attribute', 'sn') +
-          claim('groups', 'Groups attribute', 'groups'),
+          html`${claim('email', 'Email attribute', 'email')}${claim('given-name', 'First name attribute', 'givenName')}${claim('family-name', 'Last name attribute', 'sn')}${claim('groups', 'Groups attribute', 'groups')}`,
       ],
     ],
     ['Sign the assertion (or the response) with RSA-SHA256.', []],
@@ -199,59 +167,15 @@ const STEPS: Record<Preset, Array<[string, Step[]]>> = {
 };
 
 /** The vendor picker (links, so it works without JavaScript) and the chosen vendor's numbered steps. */
-export function vendorInstructions(vendor: Preset, c: ConnectionView, certificateHref: string): string {
-  const picker =
-    `<nav aria-label="Identity provider"><ul class="vendors">` +
-    VENDORS.map(
-      (v) =>
-        `<li><a href="/setup?vendor=${v.id}#instructions"${v.id === vendor ? ' aria-current="page"' : ''}>${h(v.label)}</a></li>`,
-    ).join('') +
-    `</ul></nav>`;
-  const mismatch =
+export function vendorInstructionsView(vendor: Preset, c: ConnectionView, certificateHref: string): Html {
+  return html`<h2 id="instructions">Set up ${presetLabel(vendor)}</h2><nav aria-label="Identity provider"><ul class="vendors">${PRESET_OPTIONS.map(
+    ([id, label]) =>
+      html`<li><a href="/setup?vendor=${id}#instructions"${id === vendor ? html` aria-current="page"` : ''}>${label}</a></li>`,
+  )}</ul></nav>${
     vendor !== c.preset
-      ? `<p class="notice">This connection is prepared for <strong>${h(vendorLabel(c.preset))}</strong>. ` +
-        `If your identity provider is ${h(vendorLabel(vendor))}, tell your contact so that they change the connection's preset.</p>`
-      : '';
-  const steps = STEPS[vendor]
-    .map(
-      ([text, parts]) => `<li><p>${h(text)}</p>${parts.map((p) => p({ c, certificateHref })).join('')}</li>`,
-    )
-    .join('');
-  return (
-    `<h2 id="instructions">Set up ${h(vendorLabel(vendor))}</h2>` +
-    picker +
-    mismatch +
-    `<ol class="steps" id="steps-${vendor}">${steps}</ol>`
-  );
-}
-
-/** The attribute names the connection's preset reads, field by field (most specific first). */
-export function expectedClaims(preset: Preset): string {
-  const mapping = MAPPING_PRESETS[preset];
-  const rows = (
-    [
-      ['subject', 'Stable user id'],
-      ['email', 'Email'],
-      ['givenName', 'First name'],
-      ['familyName', 'Last name'],
-      ['displayName', 'Display name'],
-      ['groups', 'Groups'],
-    ] as const
-  ).map(([field, label]) => {
-    const names = mapping.attributes[field].slice(0, 4);
-    const more = mapping.attributes[field].length - names.length;
-    return (
-      `<tr><th scope="row">${h(label)}</th><td>${names.map((n) => `<code>${h(n)}</code>`).join('<br>')}` +
-      (more > 0 ? `<br><span class="muted">and ${more} more</span>` : '') +
-      `</td></tr>`
-    );
-  });
-  const subject =
-    mapping.subjectSource === 'nameid'
-      ? 'The NameID is the stable user id.'
-      : `Without a stable-id attribute, a persistent NameID (${h(NAMEID_PERSISTENT)}) is the stable user id; an email is never accepted as one.`;
-  return (
-    `<h2 id="claims">Claims the bridge reads</h2><p>Any one of the names listed works for each field. ${subject}</p>` +
-    `<table><caption>Attribute names, most specific first</caption><tbody>${rows.join('')}</tbody></table>`
-  );
+      ? html`<p class="notice">This connection is prepared for <strong>${presetLabel(c.preset)}</strong>. If your identity provider is ${presetLabel(vendor)}, tell your contact so that they change the connection's preset.</p>`
+      : ''
+  }<ol class="steps" id="steps-${vendor}">${STEPS[vendor].map(
+    ([text, parts]) => html`<li><p>${text}</p>${parts.map((p) => p({ c, certificateHref }))}</li>`,
+  )}</ol>`;
 }
