@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AdminApiKeyEntity } from '../../../src/admin/admin-api-key.entity';
 import type { AdminApiKeysRepository } from '../../../src/admin/admin-api-keys.repository';
 import { AdminApiKeysService, hashApiKey } from '../../../src/admin/admin-api-keys.service';
-import { ApiError } from '../../../src/common/api-error';
+import { DomainError } from '../../../src/common/domain-error';
 import type { BridgeConfig } from '../../../src/config/bridge-config';
 import type { Transaction } from '../../../src/database/transactions';
 import { FakeAudit, FakeTransactions, stage } from '../support/fake-database';
@@ -94,7 +94,7 @@ describe('AdminApiKeysService (fake repository)', () => {
 
   it('refuses to revoke an unknown key with api_key_not_found', async () => {
     const err = await service.revoke(randomUUID()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).code).toBe('api_key_not_found');
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).reason).toBe('api_key_not_found');
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SetupLinkEntity } from '../../../src/admin/setup-links/setup-link.entity';
 import type { SetupLinksRepository } from '../../../src/admin/setup-links/setup-links.repository';
 import { SetupLinksService } from '../../../src/admin/setup-links/setup-links.service';
-import { ApiError } from '../../../src/common/api-error';
+import { DomainError } from '../../../src/common/domain-error';
 import { FixedClock } from '../../../src/common/clock';
 import { sha256 } from '../../../src/common/sha256';
 import type { BridgeConfig } from '../../../src/config/bridge-config';
@@ -48,7 +48,7 @@ async function codeOf(run: Promise<unknown>): Promise<string | undefined> {
     (e: unknown) => e,
   );
   if (err === undefined) return undefined;
-  if (err instanceof ApiError) return err.code;
+  if (err instanceof DomainError) return err.reason;
   throw err;
 }
 

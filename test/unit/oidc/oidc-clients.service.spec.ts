@@ -112,13 +112,16 @@ describe('OidcClientsService (fake repository)', () => {
     expect(repo.locked).toEqual([client.clientId]);
     expect(repo.rows.has(client.clientId)).toBe(false);
     expect(audit.types()).toEqual(['app.created', 'app.deleted']);
-    await expect(service.remove(client.clientId)).rejects.toMatchObject({ code: 'client_not_found' });
+    await expect(service.remove(client.clientId)).rejects.toMatchObject({
+      reason: 'client_not_found',
+      kind: 'not_found',
+    });
   });
 
   it('refuses a non-https redirect URI before anything is stored', async () => {
     await expect(
       service.create({ name: 'Bad', redirectUris: ['http://evil.example.test/cb'] }),
-    ).rejects.toMatchObject({ code: 'invalid_redirect_uri' });
+    ).rejects.toMatchObject({ reason: 'invalid_redirect_uri' });
     expect(repo.rows.size).toBe(0);
     expect(transactions.committed).toBe(0);
   });
