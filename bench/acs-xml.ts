@@ -17,6 +17,7 @@
  */
 import { decodeXmlBytes } from '../src/common/xml-safety';
 import type { ConnectionEntity } from '../src/connections/connection.entity';
+import { PRESET_OPTIONS } from '../src/connections/connection-presets';
 import type { LoadedSpKey } from '../src/keys/sp-keys.service';
 import { ownThreadId, threadCpuSeconds } from '../src/metrics/thread-cpu';
 import type { AcsMessage, PolicyContext } from '../src/saml/acs/acs-message';
@@ -27,6 +28,7 @@ import { SamlEngineFactory } from '../src/saml/saml-engine';
 import { type AssertionDecryption, type EngineOutcome, SamlEnginePool } from '../src/saml/saml-engine-pool';
 import type { SamlRequestEntity } from '../src/saml/saml-request.entity';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
+import { benchProfileAttributes } from './bench-bridge';
 
 type Kind = 'assertion-signed' | 'encrypted' | 'login';
 type Mode = 'pool' | 'inline';
@@ -43,23 +45,6 @@ const WARMUP = Number(option('warmup', '200'));
 /** Distinct responses, cycled (each answers its own request ID). */
 const DISTINCT = 100;
 const BASE_URL = 'http://127.0.0.1:3000';
-
-/** The bench's ACS response input (bench/run.ts benchResponse): a few profile attributes and eight groups. */
-function acsAttributes(i: number): Record<string, string | string[]> {
-  return {
-    email: `user${i}@bench.example`,
-    givenName: 'Bench',
-    sn: 'User',
-    displayName: `Bench User ${i}`,
-    department: 'Engineering',
-    title: 'Software Engineer',
-    employeeNumber: String(100000 + i),
-    groups: Array.from(
-      { length: 8 },
-      (_, g) => `${String(g).padStart(8, '0')}-5b1f-4c2a-9d3e-${String(i).padStart(12, '0')}`,
-    ),
-  };
-}
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -82,15 +67,7 @@ async function main(): Promise<void> {
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     idpEntityId: idp.entityId,
     idp: { signingCertificates: [{ pem: idp.keys.certificatePem }] },
-    options: {
-      requiredSignature: 'either',
-      signAuthnRequests: false,
-      clockSkewSeconds: 180,
-      allowSha1: false,
-      forceAuthn: false,
-      requestedAuthnContext: [],
-      acrMap: [],
-    },
+    options: PRESET_OPTIONS.generic,
   } as unknown as ConnectionEntity;
   const acsUrl = `${BASE_URL}/saml/bench/acs`;
   const spEntityId = `${BASE_URL}/saml/bench/metadata`;
@@ -103,7 +80,7 @@ async function main(): Promise<void> {
       inResponseTo: `_${String(i).padStart(40, '0')}`,
       nameId: `user-32-${i}`,
       lifetimeSeconds: 3600,
-      attributes: KIND === 'login' ? { email: `user-32-${i}@bench.example` } : acsAttributes(i),
+      attributes: KIND === 'login' ? { email: `user-32-${i}@bench.example` } : benchProfileAttributes(i),
     };
     const xml =
       KIND === 'encrypted'

@@ -9,6 +9,23 @@ export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 export const BASE_URL = 'https://bench.local';
 export const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** A typical Entra ID or Okta response's attributes: a few profile attributes and eight group object ids. */
+export function benchProfileAttributes(i: number): Record<string, string | string[]> {
+  return {
+    email: `user${i}@bench.example`,
+    givenName: 'Bench',
+    sn: 'User',
+    displayName: `Bench User ${i}`,
+    department: 'Engineering',
+    title: 'Software Engineer',
+    employeeNumber: String(100000 + i),
+    groups: Array.from(
+      { length: 8 },
+      (_, g) => `${String(g).padStart(8, '0')}-5b1f-4c2a-9d3e-${String(i).padStart(12, '0')}`,
+    ),
+  };
+}
+
 /** A fresh database on the benchmark's PostgreSQL server: its URL, and how to drop it. */
 export async function createBenchDatabase(
   prefix: string,

@@ -25,6 +25,7 @@ import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
 import {
   ADMIN_KEY,
   adminCall,
+  benchProfileAttributes,
   BASE_URL,
   createBenchDatabase,
   cpuMs,
@@ -385,19 +386,7 @@ async function benchResponse(
     inResponseTo,
     nameId,
     // The size of a typical Entra ID or Okta response: a few profile attributes and group object ids.
-    attributes: {
-      email: `user${i}@bench.example`,
-      givenName: 'Bench',
-      sn: 'User',
-      displayName: `Bench User ${i}`,
-      department: 'Engineering',
-      title: 'Software Engineer',
-      employeeNumber: String(100000 + i),
-      groups: Array.from(
-        { length: 8 },
-        (_, g) => `${String(g).padStart(8, '0')}-5b1f-4c2a-9d3e-${String(i).padStart(12, '0')}`,
-      ),
-    },
+    attributes: benchProfileAttributes(i),
   };
   const xml =
     kind === 'encrypted'
