@@ -1,8 +1,6 @@
 import type { OidcClientEntity } from './oidc-client.entity';
 import type { OidcStorageRepository } from './oidc-storage.repository';
 
-export { purgeExpiredOidcModels } from './oidc-storage.repository';
-
 type Payload = Record<string, unknown> & {
   grantId?: string;
   userCode?: string;

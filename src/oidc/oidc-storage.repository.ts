@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { returnedRows } from '../database/returned-rows';
 import { Statements } from '../database/statements';
 
 /** A stored OIDC artefact's JSON and when it was consumed (null: not yet). */
@@ -103,9 +101,4 @@ export class OidcStorageRepository {
   async deleteExpired(): Promise<number> {
     return (await this.run('delete_expired', DELETE_EXPIRED_SQL, [])).length;
   }
-}
-
-/** Deletes expired OIDC artefacts on this data source; how many (for callers without the repository). */
-export async function purgeExpiredOidcModels(dataSource: DataSource): Promise<number> {
-  return returnedRows(await dataSource.query(DELETE_EXPIRED_SQL)).length;
 }

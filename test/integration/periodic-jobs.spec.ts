@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { PeriodicJobs } from '../../src/database/periodic-jobs';
-import { purgeExpiredOidcModels } from '../../src/oidc/oidc-adapter';
+import { OidcStorageRepository } from '../../src/oidc/oidc-storage.repository';
 import { SsoTracesService } from '../../src/audit/sso-traces.service';
 import { ConsoleSessionsService } from '../../src/admin/console/console-sessions.service';
 import { SamlHousekeeping } from '../../src/saml/saml-housekeeping';
@@ -46,7 +46,7 @@ describe.each(databaseKinds())('periodic jobs on %s', (kind) => {
       `INSERT INTO oidc_models (model, id, payload, expires_at) VALUES
         ('AccessToken', 'old', '{}', now() - interval '1 minute'), ('AccessToken', 'live', '{}', now() + interval '1 hour')`,
     );
-    expect(await purgeExpiredOidcModels(ds)).toBeGreaterThanOrEqual(1);
+    expect(await t.app.get(OidcStorageRepository).deleteExpired()).toBeGreaterThanOrEqual(1);
     const left: Array<{ id: string }> = await ds.query(
       `SELECT id FROM oidc_models WHERE id IN ('old', 'live')`,
     );
