@@ -1,8 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Injectable, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError } from '../common/domain-error';
 import { addLogContext } from '../logging/logger';
-import { describePageError, sendErrorPage } from '../web/error-page';
+import { describePageError, isUnexpectedError, sendErrorPage } from '../web/error-page';
 import { LoginConsumers } from './login-consumers';
 import { SamlRejection, TracedSamlRejection } from './saml-rejection';
 
@@ -34,7 +33,7 @@ export class SamlPageFilter implements ExceptionFilter {
       return;
     }
     const error = describePageError(exception, typeof req.id === 'string' ? req.id : undefined);
-    if (error.status >= 500 && !(exception instanceof HttpException) && !(exception instanceof DomainError)) {
+    if (isUnexpectedError(exception, error)) {
       this.logger.error(
         { err: exception, requestId: req.id },
         `Unhandled error on ${req.method} ${req.path}`,

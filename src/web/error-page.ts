@@ -1,4 +1,6 @@
+import { HttpException } from '@nestjs/common';
 import type { Response } from 'express';
+import { DomainError } from '../common/domain-error';
 import { ApiExceptionFilter } from '../common/api-exception.filter';
 import { statusOfKind } from '../common/error-status';
 import { SamlRejection, TracedSamlRejection } from '../saml/saml-rejection';
@@ -129,6 +131,14 @@ export function errorPageView(surface: HtmlSurface, e: PageError, session?: Cons
         }</p><p class="muted">If this keeps happening, give the reason and trace id to your administrator.</p>`,
       );
   }
+}
+
+/**
+ * An error nothing classified (neither a domain error nor an HTTP exception) that answers 5xx: a bug or an
+ * outage. The page filters log these with the request id; the page itself shows only a generic message.
+ */
+export function isUnexpectedError(exception: unknown, error: PageError): boolean {
+  return error.status >= 500 && !(exception instanceof HttpException) && !(exception instanceof DomainError);
 }
 
 /** Sends the error page: the status, no caching, and Retry-After when the database is away (503). */

@@ -1,7 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError } from '../../common/domain-error';
-import { describePageError, sendErrorPage } from '../../web/error-page';
+import { describePageError, isUnexpectedError, sendErrorPage } from '../../web/error-page';
 import { type ConsoleRequest, ConsoleSignInRedirect } from './console.guard';
 
 /**
@@ -23,7 +22,7 @@ export class ConsolePageFilter implements ExceptionFilter {
     }
     const requestId = typeof req.id === 'string' ? req.id : undefined;
     const error = describePageError(exception, requestId);
-    if (error.status >= 500 && !(exception instanceof HttpException) && !(exception instanceof DomainError)) {
+    if (isUnexpectedError(exception, error)) {
       this.logger.error({ err: exception, requestId }, `Unhandled error on ${req.method} ${req.path}`);
     }
     const session = req.consoleSession;

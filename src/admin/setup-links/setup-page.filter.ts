@@ -1,8 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { redactPath } from '../../logging/logger';
-import { DomainError } from '../../common/domain-error';
-import { describePageError, sendErrorPage } from '../../web/error-page';
+import { describePageError, isUnexpectedError, sendErrorPage } from '../../web/error-page';
 
 /** Every error of the customer setup pages is a readable page with a reason code; never internals. */
 @Catch()
@@ -15,7 +14,7 @@ export class SetupPageFilter implements ExceptionFilter {
     if (res.headersSent) return;
     const requestId = typeof req.id === 'string' ? req.id : undefined;
     const error = describePageError(exception, requestId);
-    if (error.status >= 500 && !(exception instanceof HttpException) && !(exception instanceof DomainError)) {
+    if (isUnexpectedError(exception, error)) {
       // The path is redacted: the link's token must never reach the log.
       this.logger.error(
         { err: exception, requestId },
