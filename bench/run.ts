@@ -977,7 +977,9 @@ async function profiledPass(): Promise<ScenarioProfile[]> {
       };
     });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // BENCH_PROFILE_KEEP=1 keeps the raw .cpuprofile files (for a closer look with top-frames.js).
+    if (process.env.BENCH_PROFILE_KEEP === '1') process.stderr.write(`profiles kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

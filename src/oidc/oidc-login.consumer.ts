@@ -7,6 +7,15 @@ import {
   type VerifiedLogin,
 } from '../saml/login.port';
 import type { RequestedAuthn } from '../saml/requested-authn';
+import { OIDC_ROUTES } from './oidc-provider.host';
+
+/**
+ * The login's continue step for the interaction `uid`: under the authorization resume's path (see
+ * LOGIN_CONTINUE_PATH), where the interaction finishes and the authorization resumes in one request.
+ */
+export function continuePath(uid: string, code: string): string {
+  return `${OIDC_ROUTES.authorization}/${encodeURIComponent(uid)}/continue?code=${encodeURIComponent(code)}`;
+}
 
 /** The oidc-provider interaction the login is for, and the app that asked. */
 export type OidcLoginState = { interaction: string; clientId: string };
@@ -21,9 +30,9 @@ export function refusalDescription(reason: unknown): string {
 }
 
 /**
- * The OIDC interaction as a consumer of SAML logins. Its continue step is the interaction's callback
- * itself (`/oidc/interaction/:uid/callback?code=`): the ACS sends the browser straight there, where the
- * verified login signs the user in and finishes the interaction in one request. A login the ACS refuses
+ * The OIDC interaction as a consumer of SAML logins. Its continue step (`/oidc/auth/:uid/continue?code=`)
+ * is where the ACS sends the browser: the verified login signs the user in, finishes the interaction and
+ * the authorization resumes, in one request. A login the ACS refuses
  * because of the user (access_denied) or of an unmet step-up (unmet_authentication_requirements) ends at
  * the app (`…/abort`) rather than on the error page.
  */
@@ -38,7 +47,7 @@ export class OidcLoginConsumer implements LoginConsumer<OidcLoginState>, OnModul
   }
 
   continueUrl(code: string, login: { state: OidcLoginState }): string {
-    return `/oidc/interaction/${encodeURIComponent(login.state.interaction)}/callback?code=${code}`;
+    return continuePath(login.state.interaction, code);
   }
 
   refusedUrl(reason: UserRefusal, state: OidcLoginState): string {

@@ -42,6 +42,13 @@ export const KEYS_CHECK_MS = 10_000;
 /** The revocation list of JWT access tokens (a Nest route, not oidc-provider's; see RevokedJtisController). */
 export const REVOKED_JTIS_PATH = '/oidc/revoked-jtis';
 
+/**
+ * The SAML login's continue step (the same-site GET the ACS sends the browser to), under the authorization
+ * resume's path so that the browser sends oidc-provider's resume cookie with it: the interaction callback
+ * finishes the interaction and the authorization resumes in the same request (OidcInteractionController).
+ */
+export const LOGIN_CONTINUE_PATH = /^\/oidc\/auth\/[^/]+\/continue$/;
+
 export const OIDC_ROUTES = {
   authorization: '/oidc/auth',
   token: '/oidc/token',
@@ -58,7 +65,7 @@ export const OIDC_ROUTES = {
   challenge: '/oidc/challenge',
 } as const;
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 const lifetimes = (client: { [key: string]: unknown } | undefined): ClientLifetimes =>
   ((client?.['urn:saml-bridge:lifetimes'] as ClientLifetimes | undefined) ?? {}) as ClientLifetimes;
@@ -156,7 +163,10 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       const path = req.path;
       const mine =
         path === '/.well-known/openid-configuration' ||
-        (path.startsWith('/oidc/') && !path.startsWith('/oidc/interaction/') && path !== REVOKED_JTIS_PATH);
+        (path.startsWith('/oidc/') &&
+          !path.startsWith('/oidc/interaction/') &&
+          path !== REVOKED_JTIS_PATH &&
+          !LOGIN_CONTINUE_PATH.test(path));
       if (!mine) return next();
       this.current()
         .then(async (provider) => {
@@ -170,6 +180,17 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         })
         .catch((err: unknown) => next(err));
     };
+  }
+
+  /**
+   * Hands a request to the provider at `url` (one of its own routes), from a Nest route that did its part
+   * first: the provider answers it, as if the browser had asked for `url` (same cookies, same response).
+   */
+  async handOver(req: Request, res: Response, url: string): Promise<void> {
+    await this.current();
+    req.url = url;
+    // Koa answers every outcome itself (oidc-provider's error handler included) and resolves when done.
+    await (this.handler as Handler)(req, res);
   }
 
   private async build(): Promise<Provider> {

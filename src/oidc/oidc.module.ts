@@ -5,6 +5,7 @@ import { UsersModule } from '../users/users.module';
 import { OidcClientsController } from './oidc-clients.controller';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcInteractionController } from './oidc-interaction.controller';
+import { OidcLoginStart } from './oidc-login-start';
 import { OidcLoginConsumer } from './oidc-login.consumer';
 import { OidcKeysController } from './oidc-keys.controller';
 import { OidcLogoutService } from './oidc-logout.service';
@@ -27,6 +28,7 @@ import { ConnectionsModule } from '../connections/connections.module';
   controllers: [OidcClientsController, OidcInteractionController, OidcKeysController, RevokedJtisController],
   providers: [
     OidcLoginConsumer,
+    OidcLoginStart,
     OidcClientsService,
     OidcSigningKeysService,
     OidcProviderHost,

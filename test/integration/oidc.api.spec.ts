@@ -343,11 +343,12 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       const callback = await samlLogin(atIdp);
       expect(callback.startsWith(REDIRECT)).toBe(true);
       // prompt=consent is answered with the login (consent is implicit): no consent page in between.
-      expect(visited.filter((path) => path.startsWith('/oidc/interaction/'))).toEqual([
-        expect.stringMatching(/^\/oidc\/interaction\/[^/]+\/callback$/),
+      // The continue step finishes the interaction and resumes the authorization: no hop in between.
+      expect(visited.filter((path) => path.startsWith('/oidc/'))).toEqual([
+        expect.stringMatching(/^\/oidc\/auth\/[^/]+\/continue$/),
       ]);
-      // The callback reads its Interaction once, and finishes it from that read.
-      expect(interactionReads[visited.findIndex((path) => path.endsWith('/callback'))]).toBe(1);
+      // It reads the Interaction once to finish it, and the resume once.
+      expect(interactionReads[visited.findIndex((path) => path.endsWith('/continue'))]).toBe(2);
 
       const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
         pkceCodeVerifier: verifier,
@@ -546,9 +547,9 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
         login_hint: 'someone@example.com',
       });
       const other = request.agent(t.app.getHttpServer());
+      // The hint names the connection: the authorization request itself answers with the AuthnRequest.
       const a = await other.get(hinted.pathname + hinted.search).expect(303);
-      const i = await other.get(need(a.headers.location, 'Location')).expect(303);
-      expect(need(i.headers.location, 'Location').startsWith(saml.idp.ssoUrl)).toBe(true);
+      expect(need(a.headers.location, 'Location').startsWith(saml.idp.ssoUrl)).toBe(true);
     });
 
     it('ends in access_denied for a disabled connection', async () => {
@@ -564,6 +565,15 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       const back = new URL(await follow(url.toString()));
       expect(back.searchParams.get('error')).toBe('access_denied');
       expect(back.searchParams.get('error_description')).toContain('off-co');
+    });
+
+    it('sends a login continued at the former callback path to the continue step under the resume path', async () => {
+      const res = await agent.get('/oidc/interaction/some-uid/callback?code=abc').expect(303);
+      expect(res.headers.location).toBe('/oidc/auth/some-uid/continue?code=abc');
+      expect(res.headers['cache-control']).toBe('no-store');
+      // At the continue step an unknown interaction is "start again", never the provider's 404 or a 500.
+      const expired = await agent.get('/oidc/auth/some-uid/continue?code=abc').expect(400);
+      expect(expired.text).toContain('Sign-in expired');
     });
 
     it('fans out back-channel logout tokens when the IdP logs the user out, retries failures, and revokes refresh tokens', async () => {
