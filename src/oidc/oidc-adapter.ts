@@ -83,8 +83,9 @@ class RequestWrites {
     return this.sent.catch(() => undefined).then(() => this.storage.flush([write]));
   }
 
-  /** Sends what is held (one statement), after what was sent before. */
+  /** Sends what is held (one statement), after what was sent before. Once the request ended, only waits. */
   flush(): Promise<void> {
+    if (this.closed) return this.sent.catch(() => undefined);
     const writes = [...this.held.values()];
     this.held = new Map();
     this.sent = this.sent.then(() => (writes.length > 0 ? this.storage.flush(writes) : undefined));
@@ -93,8 +94,9 @@ class RequestWrites {
 
   /** The request ended: sends what is left; later writes are sent at once. */
   close(): Promise<void> {
+    const last = this.flush();
     this.closed = true;
-    return this.flush();
+    return last;
   }
 }
 

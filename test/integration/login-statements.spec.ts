@@ -22,10 +22,10 @@ interface Seen {
 
 /**
  * Periodic jobs that run on their own timers, whatever the login does (webhook leases, job claims, the
- * JWT access tokens' sweep).
+ * JWT access tokens' sweep, the back-channel logout retry's claim).
  */
 const BACKGROUND =
-  /^\s*(UPDATE webhook_endpoints w SET lease_until|INSERT INTO scheduled_jobs|UPDATE scheduled_jobs|UPDATE oidc_access_token_jtis j SET revoked_at|DELETE FROM oidc_access_token_jtis WHERE expires_at <=)/;
+  /^\s*(UPDATE webhook_endpoints w SET lease_until|INSERT INTO scheduled_jobs|UPDATE scheduled_jobs|UPDATE oidc_access_token_jtis j SET revoked_at|DELETE FROM oidc_access_token_jtis WHERE expires_at <=|UPDATE backchannel_deliveries SET next_attempt_at = now\(\) \+ interval)/;
 
 const WRITE = /\b(INSERT|UPDATE|DELETE)\b/i;
 

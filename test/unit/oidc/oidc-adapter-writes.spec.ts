@@ -266,6 +266,19 @@ describe('OIDC adapter: one unit of work per oidc-provider request', () => {
     expect(fake.calls).toEqual(['flush 1']);
   });
 
+  it('does not fail a read made after the request ended (e.g. background work) with its failed flush', async () => {
+    const { fake, request, adapter } = setup();
+    fake.failNextFlush = new Error('Connection terminated unexpectedly');
+    let late: Promise<unknown> | undefined;
+    const outcome = request(async () => {
+      await adapter('Session').upsert('s-1', { accountId: 'a' }, 60);
+      late = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => adapter('Grant').find('g-1'));
+    });
+    await expect(outcome).rejects.toBeInstanceOf(UnsavedOidcWrites);
+    await expect(late).resolves.toBeUndefined();
+    expect(fake.calls).toEqual(['flush 1', 'find Grant g-1']);
+  });
+
   it('writes at once what arrives after the request ended (an un-awaited write), after its flush', async () => {
     const { fake, request, adapter } = setup();
     let late: Promise<void> | undefined;
