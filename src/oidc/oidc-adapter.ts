@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OidcClientEntity } from './oidc-client.entity';
-import type { OidcStorageRepository } from './oidc-storage.repository';
+import type { OidcModelKeys, OidcStorageRepository, OidcWrite } from './oidc-storage.repository';
 
 type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -48,6 +49,111 @@ export interface OidcAdapterHooks {
   lostRedemption: (lost: LostRedemption) => Promise<void>;
 }
 
+/** The held writes of a request could not be written (none of them was): the request must fail. */
+export class UnsavedOidcWrites extends Error {
+  constructor(cause: unknown) {
+    super('The OpenID Provider could not save what this request changed', { cause });
+  }
+}
+
+/**
+ * One oidc-provider request's unit of work. oidc-provider writes each artefact on its own (the login's
+ * resume step: the interaction destroyed, then the session, the grant and the code upserted), and each
+ * write outside a transaction is its own commit. Held here instead, a request's writes go to the database
+ * in one statement (one commit) when the request ends, before its response is sent: a code, a token or a
+ * redirect is never answered for writes that were not committed, and all or none of them are.
+ * Last write per (model, id) wins: a destroy after an upsert of the same key leaves only the delete (an
+ * upsert after a destroy only the upsert, which replaces the row, keeping when it was consumed; oidc-provider
+ * never reuses an artefact's id). Every read first sends what is held (read-your-writes), in order.
+ */
+class RequestWrites {
+  private held = new Map<string, OidcWrite>();
+  /** The flushes so far, in order; once one failed, every later one fails with its error. */
+  private sent: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(readonly storage: OidcStorageRepository) {}
+
+  /** Holds the write; once the request ended (e.g. an un-awaited write), sends it at once instead. */
+  write(write: OidcWrite): Promise<void> {
+    if (!this.closed) {
+      this.held.set(`${write.model}:${write.id}`, write);
+      return Promise.resolve();
+    }
+    return this.sent.catch(() => undefined).then(() => this.storage.flush([write]));
+  }
+
+  /** The payload held for (model, id) to be upserted, if any (undefined: none, or a destroy). */
+  heldPayload(model: string, id: string): Payload | undefined {
+    const held = this.held.get(`${model}:${id}`);
+    return held?.upsert ? (JSON.parse(held.upsert.json) as Payload) : undefined;
+  }
+
+  /** Sends what is held (one statement), after what was sent before. Once the request ended, only waits. */
+  flush(): Promise<void> {
+    if (this.closed) return this.sent.catch(() => undefined);
+    const writes = [...this.held.values()];
+    this.held = new Map();
+    this.sent = this.sent.then(() => (writes.length > 0 ? this.storage.flush(writes) : undefined));
+    return this.sent;
+  }
+
+  /** The request ended: sends what is left; later writes are sent at once. */
+  close(): Promise<void> {
+    const last = this.flush();
+    this.closed = true;
+    return last;
+  }
+}
+
+const requestWrites = new AsyncLocalStorage<RequestWrites>();
+
+/**
+ * Runs one oidc-provider request (`handle`: the rest of its Koa middleware) with the adapter's writes held,
+ * and writes them when it has been handled, before Koa sends the response — also when it failed (its error
+ * is rethrown after). Rejects with UnsavedOidcWrites when they could not be written (then that is the
+ * request's outcome, whatever `handle` did). Outside such a scope the adapter writes at once.
+ */
+export async function withRequestWrites(
+  storage: OidcStorageRepository,
+  handle: () => Promise<void>,
+): Promise<void> {
+  const outer = requestWrites.getStore();
+  if (outer?.storage === storage) {
+    // A Nest route that did its part of the request first and hands the rest to oidc-provider (the login's
+    // continue step): one unit of work for both, written when oidc-provider is done, before its response.
+    try {
+      await handle();
+    } finally {
+      await outer.flush().catch((err: unknown) => {
+        throw new UnsavedOidcWrites(err);
+      });
+    }
+    return;
+  }
+  const writes = new RequestWrites(storage);
+  try {
+    await requestWrites.run(writes, handle);
+  } finally {
+    await writes.close().catch((err: unknown) => {
+      throw new UnsavedOidcWrites(err);
+    });
+  }
+}
+
+/**
+ * Models written at once even inside a request: ReplayDetection (DPoP proofs, client assertion jtis) is a
+ * find-then-save uniqueness check, which another request presenting the same proof must see immediately.
+ */
+const UNHELD = new Set(['ReplayDetection']);
+
+/**
+ * Models whose held upsert a read of the same id in the same request is answered from (nothing to send
+ * first): an Interaction, which nothing but its own saves changes (no consume, no grant revocation). The
+ * login's continue step saves the interaction's result and the resume reads it back in the same request.
+ */
+const READ_FROM_HELD = new Set(['Interaction']);
+
 /**
  * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
  * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
@@ -61,16 +167,32 @@ export function createOidcAdapter(
   return class PostgresOidcAdapter {
     constructor(private readonly model: string) {}
 
+    /** The current request's unit of work (none outside oidc-provider's requests). */
+    private get request(): RequestWrites | undefined {
+      const writes = requestWrites.getStore();
+      return writes?.storage === storage ? writes : undefined;
+    }
+
+    /** Sends the request's held writes, so that what follows sees them. */
+    private async flushed(): Promise<void> {
+      await this.request?.flush();
+    }
+
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-      await storage.upsert(this.model, id, payload, {
+      const keys: OidcModelKeys = {
         grantId: payload.grantId ?? null,
         userCode: payload.userCode ?? null,
         uid: payload.uid ?? null,
         expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-      });
+      };
+      const request = UNHELD.has(this.model) ? undefined : this.request;
+      if (request)
+        await request.write({ model: this.model, id, upsert: { json: JSON.stringify(payload), keys } });
+      else await storage.upsert(this.model, id, payload, keys);
     }
 
     private async findWhere(where: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
+      await this.flushed();
       const stored = await storage.find(this.model, where, value);
       if (!stored) return undefined;
       const payload = stored.payload as Payload;
@@ -80,11 +202,13 @@ export function createOidcAdapter(
     }
 
     async find(id: string): Promise<Payload | undefined> {
+      // Clients are the apps table's, not held writes': nothing to send first.
       if (this.model === 'Client') {
         const client = await findClient(id);
         return client ? (clientMetadata(client) as Payload) : undefined;
       }
-      return this.findWhere('id', id);
+      const held = READ_FROM_HELD.has(this.model) ? this.request?.heldPayload(this.model, id) : undefined;
+      return held ?? this.findWhere('id', id);
     }
 
     findByUid(uid: string): Promise<Payload | undefined> {
@@ -104,6 +228,7 @@ export function createOidcAdapter(
      * before anything is issued for it.
      */
     async consume(id: string): Promise<void> {
+      await this.flushed();
       if (await storage.consume(this.model, id)) return;
       const revoked = await storage.revokeGrantOf(this.model, id);
       await hooks.lostRedemption({ model: this.model, grantId: revoked[0] ?? null, revoked: revoked.length });
@@ -111,10 +236,13 @@ export function createOidcAdapter(
     }
 
     async destroy(id: string): Promise<void> {
-      await storage.destroy(this.model, id);
+      const request = UNHELD.has(this.model) ? undefined : this.request;
+      if (request) await request.write({ model: this.model, id });
+      else await storage.destroy(this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await this.flushed();
       await storage.revokeGrant(grantId);
     }
   };

@@ -16,7 +16,9 @@ import { browserCookieName, readCookie, setSessionCookie } from '../saml/session
 import { continuePath, OidcLoginConsumer, refusalDescription } from './oidc-login.consumer';
 import { OidcClientsService } from './oidc-clients.service';
 import { type Interaction, type InteractionResult, OidcLoginStart } from './oidc-login-start';
+import { withRequestWrites } from './oidc-adapter';
 import { OIDC_ROUTES, OidcProviderHost } from './oidc-provider.host';
+import { OidcStorageRepository } from './oidc-storage.repository';
 import { appAuthnRequest, idTokenAuthn, UNMET_AUTHENTICATION_REQUIREMENTS } from './step-up';
 
 /**
@@ -72,6 +74,7 @@ export class OidcInteractionController {
     private readonly signIns: AppSignInService,
     private readonly clients: OidcClientsService,
     private readonly starts: OidcLoginStart,
+    private readonly storage: OidcStorageRepository,
     @Inject(BRIDGE_CONFIG) private readonly config: BridgeConfig,
   ) {}
 
@@ -174,11 +177,15 @@ export class OidcInteractionController {
     @Res() res: Response,
   ): Promise<void> {
     const provider = await this.host.current();
-    const interaction = await provider.Interaction.find(uid);
-    if (!interaction || interaction.uid !== uid) return this.expired(res);
-    res.setHeader('Cache-Control', 'no-store');
-    await saveResult(interaction, await this.loginResult(interaction, uid, code, req, res));
-    await this.host.handOver(req, res, `${OIDC_ROUTES.authorization}/${encodeURIComponent(uid)}`);
+    // One unit of work with the resume (withRequestWrites): the result saved here is what the resume reads,
+    // and the interaction's save and destroy become one delete, written with the resume's writes.
+    await withRequestWrites(this.storage, async () => {
+      const interaction = await provider.Interaction.find(uid);
+      if (!interaction || interaction.uid !== uid) return this.expired(res);
+      res.setHeader('Cache-Control', 'no-store');
+      await saveResult(interaction, await this.loginResult(interaction, uid, code, req, res));
+      await this.host.handOver(req, res, `${OIDC_ROUTES.authorization}/${encodeURIComponent(uid)}`);
+    });
   }
 
   /** The interaction's result for the verified login under `code`: the login, or why the app is refused. */

@@ -21,7 +21,7 @@ import { loadImplicitGrant } from './implicit-grant';
 import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
 import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
-import { createOidcAdapter } from './oidc-adapter';
+import { createOidcAdapter, UnsavedOidcWrites, withRequestWrites } from './oidc-adapter';
 import { OidcStorageRepository } from './oidc-storage.repository';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -66,6 +66,22 @@ export const OIDC_ROUTES = {
 } as const;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** Answers a retryable 503 (the database is unavailable): an error page for a page, JSON for an API. */
+function databaseUnavailable(ctx: KoaContextWithOIDC): void {
+  const page = typeof ctx.body === 'string';
+  ctx.status = 503;
+  ctx.set('Retry-After', '2');
+  addLogContext(ctx.res, { outcome: 'database_unavailable' });
+  if (page) ctx.type = 'html';
+  ctx.body = page
+    ? errorPage({
+        title: 'Service unavailable',
+        message: DATABASE_UNAVAILABLE,
+        reason: 'database_unavailable',
+      })
+    : { error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE };
+}
 
 const lifetimes = (client: { [key: string]: unknown } | undefined): ClientLifetimes =>
   ((client?.['urn:saml-bridge:lifetimes'] as ClientLifetimes | undefined) ?? {}) as ClientLifetimes;
@@ -458,6 +474,23 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         }),
       );
     });
+    // Outermost: one unit of work per request for the adapter's writes, written in one statement before the
+    // response (one commit per step on the login path; see withRequestWrites). When they cannot be written,
+    // nothing of them is and the answer is the database's 503, without the redirect or cookies it would
+    // have sent for them.
+    provider.use(async (ctx, next) => {
+      try {
+        await withRequestWrites(this.storage, next);
+      } catch (err) {
+        if (!(err instanceof UnsavedOidcWrites)) throw err;
+        if (isDatabaseUnavailable(err))
+          this.logger.warn({ err: err.cause }, `${err.message}: database unavailable`);
+        else this.logger.error({ err: err.cause }, err.message);
+        ctx.remove('Location');
+        ctx.remove('Set-Cookie');
+        databaseUnavailable(ctx as unknown as KoaContextWithOIDC);
+      }
+    });
     // Discovery's scopes_supported lists the OpenID scopes; the API's own scope (RFC 8707 resource
     // `urn:saml-bridge:api`, e.g. `scope=api` with client_credentials) is a scope apps ask for too.
     provider.use(async (ctx, next) => {
@@ -519,14 +552,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       }
       // The database is down (restart, failover): a retryable 503, not a 500 (emitted after the body is set).
       this.logger.warn({ err: (err as Error).message }, 'OpenID Provider: database unavailable');
-      const description = DATABASE_UNAVAILABLE;
-      ctx.status = 503;
-      ctx.set('Retry-After', '2');
-      addLogContext(ctx.res, { outcome: 'database_unavailable' });
-      ctx.body =
-        typeof ctx.body === 'string'
-          ? errorPage({ title: 'Service unavailable', message: description, reason: 'database_unavailable' })
-          : { error: 'temporarily_unavailable', error_description: description };
+      databaseUnavailable(ctx);
     });
     for (const plugin of this.plugins) plugin(provider);
     this.logger.log(`OpenID Provider ready (issuer ${this.config.issuer}, ${jwks.length} signing keys)`);

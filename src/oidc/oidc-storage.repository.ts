@@ -15,10 +15,31 @@ export interface OidcModelKeys {
   expiresAt: Date | null;
 }
 
+/** One held write of an artefact: an upsert (its payload as JSON text, and its keys) or, without one, a delete. */
+export interface OidcWrite {
+  model: string;
+  id: string;
+  upsert?: { json: string; keys: OidcModelKeys };
+}
+
 const findSql = (where: 'id' | 'uid' | 'user_code') =>
   `SELECT payload, consumed_at FROM oidc_models
     WHERE model = $1 AND ${where} = $2 AND (expires_at IS NULL OR expires_at > now())`;
 const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
+
+/**
+ * A request's held writes in one statement (so all or none of them are written): the destroyed keys are
+ * deleted and the upserted ones inserted or replaced. unnest() over typed arrays, so one text (one prepared
+ * statement) serves every size. A key is never in both lists (the adapter keeps one write per key).
+ */
+const FLUSH_SQL = `WITH deleted AS (
+    DELETE FROM oidc_models m USING unnest($1::text[], $2::text[]) AS d(model, id)
+     WHERE m.model = d.model AND m.id = d.id
+  )
+  INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+  SELECT * FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+  ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+    user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
 
 const DELETE_EXPIRED_SQL = `DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING 1`;
 
@@ -45,6 +66,23 @@ export class OidcStorageRepository {
          user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
       [model, id, JSON.stringify(payload), keys.grantId, keys.userCode, keys.uid, keys.expiresAt],
     );
+  }
+
+  /** Writes them all in one statement: the upserts as `upsert` does, the others deleted as `destroy` does. */
+  async flush(writes: OidcWrite[]): Promise<void> {
+    const deletes = writes.filter((w) => !w.upsert);
+    const upserts = writes.flatMap((w) => (w.upsert ? [{ ...w.upsert, model: w.model, id: w.id }] : []));
+    await this.run('flush', FLUSH_SQL, [
+      deletes.map((w) => w.model),
+      deletes.map((w) => w.id),
+      upserts.map((w) => w.model),
+      upserts.map((w) => w.id),
+      upserts.map((w) => w.json),
+      upserts.map((w) => w.keys.grantId),
+      upserts.map((w) => w.keys.userCode),
+      upserts.map((w) => w.keys.uid),
+      upserts.map((w) => w.keys.expiresAt),
+    ]);
   }
 
   /** The unexpired artefact of `model` whose `by` column equals `value`, or null. */

@@ -20,9 +20,12 @@ interface Seen {
   write: boolean;
 }
 
-/** Periodic jobs that run on their own timers, whatever the login does (webhook leases, job claims). */
+/**
+ * Periodic jobs that run on their own timers, whatever the login does (webhook leases, job claims, the
+ * JWT access tokens' sweep, the back-channel logout retry's claim).
+ */
 const BACKGROUND =
-  /^\s*(UPDATE webhook_endpoints w SET lease_until|INSERT INTO scheduled_jobs|UPDATE scheduled_jobs|UPDATE backchannel_deliveries SET next_attempt_at)/;
+  /^\s*(UPDATE webhook_endpoints w SET lease_until|INSERT INTO scheduled_jobs|UPDATE scheduled_jobs|UPDATE oidc_access_token_jtis j SET revoked_at|DELETE FROM oidc_access_token_jtis WHERE expires_at <=|UPDATE backchannel_deliveries SET next_attempt_at = now\(\) \+ interval)/;
 
 const WRITE = /\b(INSERT|UPDATE|DELETE)\b/i;
 
@@ -150,13 +153,55 @@ function stepOf(url: string): string {
     }
     expect(other).toEqual([]);
     const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
-    // The budget: 27 statements and 18 commits (the audit append after a known head is one statement).
-    expect(total('statements')).toBeLessThanOrEqual(27);
-    expect(total('commits')).toBeLessThanOrEqual(18);
+    // The budget: 21 statements and 14 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(21);
+    expect(total('commits')).toBeLessThanOrEqual(14);
     // The continue step (interaction callback and authorization resume in one request): the audit event
-    // and its public events in one statement, not five.
-    expect(table.find((r) => r.step === 'continue')?.statements).toBeLessThanOrEqual(13);
+    // and its public events in one statement, not five; oidc-provider's writes (interaction destroyed;
+    // session, grant, code saved) in one commit.
+    const step = table.find((r) => r.step === 'continue');
+    expect(step?.statements).toBeLessThanOrEqual(8);
+    expect(step?.commits).toBeLessThanOrEqual(6);
     // No separate resume hop.
     expect(table.find((r) => r.step === 'resume')?.statements).toBe(0);
+  }, 60_000);
+
+  it('keeps the token endpoint within its budget with refresh tokens (code exchange, then rotation)', async () => {
+    const tokenStep = (what: string) => {
+      const mine = seen.filter((x) => x.step === 'token');
+      const row = {
+        step: what,
+        statements: mine.length,
+        commits: commits.filter((c) => c.step === 'token').length,
+      };
+      if (process.env.LOGIN_STATEMENTS_REPORT === '1') {
+        const lines = [`## ${what}`, ...mine.map((x) => `${x.write ? 'W' : 'R'} ${x.sql}`)];
+        process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(row)}\n`);
+      }
+      seen.length = 0;
+      commits = [];
+      return row;
+    };
+    seen.length = 0;
+    commits = [];
+    recording = true;
+    const { refreshToken } = await login.login('warm-up', 'warm-up@example.com', evidence(), {
+      scope: 'openid email offline_access',
+      prompt: 'consent',
+    });
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const exchange = tokenStep('token (code exchange with a refresh token)');
+    const refreshed = await login.refresh(refreshToken as string);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    recording = false;
+    const rotation = tokenStep('token (refresh, rotated)');
+    expect(refreshed.refresh_token).toEqual(expect.any(String));
+    expect(refreshed.refresh_token).not.toBe(refreshToken);
+    // The code consumed (its own conditional update), then the refresh token saved with the response.
+    expect(exchange.statements).toBeLessThanOrEqual(6);
+    expect(exchange.commits).toBeLessThanOrEqual(3);
+    // The old refresh token consumed (the conditional update), then the new one saved with the response.
+    expect(rotation.statements).toBeLessThanOrEqual(6);
+    expect(rotation.commits).toBeLessThanOrEqual(3);
   }, 60_000);
 });
