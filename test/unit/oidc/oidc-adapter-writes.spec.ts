@@ -294,6 +294,67 @@ describe('OIDC adapter: one unit of work per oidc-provider request', () => {
     expect(fake.flushes[1]).toEqual([{ model: 'Session', id: 's-1' }]);
     expect(fake.rows.has('Session:s-1')).toBe(false);
   });
+
+  it('answers a read of an Interaction it holds from what it holds (the continue step hands its result to the resume)', async () => {
+    const { fake, request, adapter } = setup();
+    await fake.upsert('Interaction', 'i-1', { uid: 'i-1', result: null }, keysOf());
+    fake.calls.length = 0;
+    await request(async () => {
+      await adapter('Interaction').upsert('i-1', { uid: 'i-1', result: { login: { accountId: 'a' } } }, 600);
+      expect(await adapter('Interaction').find('i-1')).toEqual({
+        uid: 'i-1',
+        result: { login: { accountId: 'a' } },
+      });
+      await adapter('Interaction').destroy('i-1');
+      await adapter('Session').upsert('s-1', { accountId: 'a' }, 60);
+    });
+    // No read of the database, and the save and the destroy are one delete in the request's one flush.
+    expect(fake.calls).toEqual(['flush 2']);
+    expect(fake.flushes[0]).toEqual([
+      { model: 'Interaction', id: 'i-1' },
+      expect.objectContaining({ model: 'Session', id: 's-1' }),
+    ]);
+    expect(fake.rows.has('Interaction:i-1')).toBe(false);
+  });
+
+  it('reads other held models from the database, after sending what it holds (consumed state lives there)', async () => {
+    const { fake, request, adapter } = setup();
+    await request(async () => {
+      await adapter('AuthorizationCode').upsert('c-1', { grantId: 'g-1' }, 60);
+      await adapter('AuthorizationCode').find('c-1');
+    });
+    expect(fake.calls).toEqual(['flush 1', 'find AuthorizationCode c-1']);
+  });
+
+  it('joins the unit of work of an enclosing request (a Nest route handing over to oidc-provider) and writes when the inner part ends', async () => {
+    const { fake, request, adapter } = setup();
+    await request(async () => {
+      await adapter('Interaction').upsert('i-1', { uid: 'i-1' }, 600);
+      await request(async () => {
+        expect(await adapter('Interaction').find('i-1')).toEqual({ uid: 'i-1' });
+        await adapter('Interaction').destroy('i-1');
+        await adapter('Grant').upsert('g-1', { accountId: 'a' }, 60);
+      });
+      // Written before the inner part (oidc-provider) answers: one flush for both parts.
+      expect(fake.calls).toEqual(['flush 2']);
+    });
+    expect(fake.calls).toEqual(['flush 2']);
+  });
+
+  it('fails the inner part when the shared flush fails, and the enclosing request too', async () => {
+    const { fake, request, adapter } = setup();
+    fake.failNextFlush = new Error('Connection terminated unexpectedly');
+    let inner: unknown;
+    const outer = request(async () => {
+      await adapter('Interaction').upsert('i-1', { uid: 'i-1' }, 600);
+      inner = await request(async () => {
+        await adapter('Grant').upsert('g-1', { accountId: 'a' }, 60);
+      }).catch((err: unknown) => err);
+    });
+    await expect(outer).rejects.toBeInstanceOf(UnsavedOidcWrites);
+    expect(inner).toBeInstanceOf(UnsavedOidcWrites);
+    expect(fake.rows.size).toBe(0);
+  });
 });
 
 function keysOf(grantId: string | null = null): OidcModelKeys {
