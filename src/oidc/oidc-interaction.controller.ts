@@ -17,6 +17,7 @@ import { continuePath, OidcLoginConsumer, refusalDescription } from './oidc-logi
 import { OidcClientsService } from './oidc-clients.service';
 import { type Interaction, type InteractionResult, OidcLoginStart } from './oidc-login-start';
 import { withRequestWrites } from './oidc-adapter';
+import { rememberSignedIn } from './signed-in-account';
 import { OIDC_ROUTES, OidcProviderHost } from './oidc-provider.host';
 import { OidcStorageRepository } from './oidc-storage.repository';
 import { appAuthnRequest, idTokenAuthn, UNMET_AUTHENTICATION_REQUIREMENTS } from './step-up';
@@ -212,6 +213,7 @@ export class OidcInteractionController {
     }
     const { user, session, sessionToken } = signedIn;
     setSessionCookie(res, this.config, sessionToken, session.expiresAt);
+    rememberSignedIn(req, user);
     const { connection } = login;
     const params = interaction.params as Record<string, unknown>;
     const client = await this.clients.find(String(params.client_id));

@@ -21,6 +21,7 @@ import { loadImplicitGrant } from './implicit-grant';
 import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens';
 import { JwtUserinfo } from './jwt-userinfo';
 import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
+import { signedInAccount } from './signed-in-account';
 import { createOidcAdapter, UnsavedOidcWrites, withRequestWrites } from './oidc-adapter';
 import { OidcStorageRepository } from './oidc-storage.repository';
 import type { ClientLifetimes } from './oidc-client.entity';
@@ -403,7 +404,8 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         if (ctx && !perRequest) accountsByRequest.set(ctx, (perRequest = new Map()));
         let pending = perRequest?.get(sub);
         if (!pending) {
-          pending = users.findActive(sub);
+          const known = signedInAccount(ctx?.req, sub);
+          pending = known ? Promise.resolve(known) : users.findActive(sub);
           perRequest?.set(sub, pending);
         }
         const user = await pending;
