@@ -29,22 +29,28 @@ export class SsoTracesRepository {
 
   /**
    * Inserts the traces, all or none (one statement), with the ids they carry (chosen by the caller, so no
-   * row depends on the order of RETURNING); the ids inserted.
+   * row depends on the order of RETURNING); the ids inserted. A diagnostic: an ephemeral write (see
+   * `Statements.rows`).
    */
   async insertMany(traces: SsoTraceEntity[]): Promise<string[]> {
-    const rows = await this.statements.rows<{ id: string }>('insert_sso_traces', INSERT_TRACES_SQL, [
-      traces.map((t) => t.id),
-      traces.map((t) => t.connectionId),
-      traces.map((t) => t.createdAt.toISOString()),
-      traces.map((t) => t.kind),
-      traces.map((t) => t.outcome),
-      traces.map((t) => t.reason),
-      traces.map((t) => t.message),
-      traces.map((t) => JSON.stringify(t.detail)),
-      traces.map((t) => t.samlMessage),
-      traces.map((t) => t.userId),
-      traces.map((t) => t.requestId),
-    ]);
+    const rows = await this.statements.rows<{ id: string }>(
+      'insert_sso_traces',
+      INSERT_TRACES_SQL,
+      [
+        traces.map((t) => t.id),
+        traces.map((t) => t.connectionId),
+        traces.map((t) => t.createdAt.toISOString()),
+        traces.map((t) => t.kind),
+        traces.map((t) => t.outcome),
+        traces.map((t) => t.reason),
+        traces.map((t) => t.message),
+        traces.map((t) => JSON.stringify(t.detail)),
+        traces.map((t) => t.samlMessage),
+        traces.map((t) => t.userId),
+        traces.map((t) => t.requestId),
+      ],
+      { ephemeral: true },
+    );
     return rows.map((row) => row.id);
   }
 

@@ -1,4 +1,5 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Pool, type PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import type { BridgeConfig } from '../config/bridge-config';
 import { buildDataSourceOptions } from './data-source-options';
@@ -39,6 +40,7 @@ export class Database implements OnApplicationShutdown {
   /** Connections lost since the last warning about it (one warning per LOSS_LOG_MS, with the count). */
   private lostSinceLog = 0;
   private lostLoggedAt = 0;
+  private ephemeral?: Pool;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -65,6 +67,32 @@ export class Database implements OnApplicationShutdown {
     );
     this.lostSinceLog = 0;
     this.lostLoggedAt = now;
+  }
+
+  /**
+   * The pool for writes of state that lives for one hop of a login and is never worth a WAL flush of its
+   * own (see `Statements.rows`' `ephemeral`): the same server and database, on a few connections whose
+   * commits do not wait for the WAL to reach the disk (`synchronous_commit = off`). Such a commit is
+   * visible to every instance at once, as any commit; only a server crash in the following fraction of a
+   * second (3 × wal_writer_delay at most) can lose it, and the next ordinary commit on the server flushes
+   * it with its own. Undefined on the embedded database (one session: nothing to gain).
+   */
+  ephemeralPool(): Pool | undefined {
+    if (this.mode !== 'postgres') return undefined;
+    if (!this.ephemeral) {
+      const base = pgPoolOf(this.dataSource);
+      if (!base) return undefined;
+      const options = (base as unknown as { options: PoolConfig }).options;
+      this.ephemeral = new Pool({
+        ...options,
+        max: Math.min(4, options.max ?? 4),
+        options: `${options.options ?? ''} -c synchronous_commit=off`.trim(),
+      });
+      handleConnectionLoss(this.ephemeral, (err) => this.connectionLost(err));
+      // An idle connection the server dropped: the pool replaces it; never an unhandled 'error'.
+      this.ephemeral.on('error', (err) => this.connectionLost(err));
+    }
+    return this.ephemeral;
   }
 
   /** Opens the database (starting the embedded server when there is no DATABASE_URL), with retries. */
@@ -142,6 +170,9 @@ export class Database implements OnApplicationShutdown {
   }
 
   async close(): Promise<void> {
+    const ephemeral = this.ephemeral;
+    this.ephemeral = undefined;
+    await ephemeral?.end().catch(() => undefined);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.embedded?.stop();
   }

@@ -33,12 +33,24 @@ export class Statements {
     this.prepared = database.mode === 'postgres';
   }
 
-  /** Runs the statement `name` (`text` with `$n` placeholders) and returns its rows (RETURNING rows for writes). */
-  async rows<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
+  /**
+   * Runs the statement `name` (`text` with `$n` placeholders) and returns its rows (RETURNING rows for writes).
+   * `ephemeral`: a write of state that lives for one hop of a login (a pending request, a completion, an
+   * interaction) or of a diagnostic (an SSO trace), which a server crash may lose without harm: its commit
+   * does not wait for its own WAL flush (Database.ephemeralPool). Never for what must survive a crash
+   * (users, sessions, grants, tokens, the replay cache, the audit chain) nor for a single-use take.
+   */
+  async rows<R>(
+    name: string,
+    text: string,
+    values: unknown[],
+    { ephemeral = false }: { ephemeral?: boolean } = {},
+  ): Promise<R[]> {
     const known = this.texts.get(name);
     if (known === undefined) this.texts.set(name, text);
     else if (known !== text) throw new Error(`Statement name "${name}" is used for two different statements`);
-    const pool = pgPoolOf(this.database.dataSource) as Pool;
+    const pool = ((ephemeral ? this.database.ephemeralPool() : undefined) ??
+      pgPoolOf(this.database.dataSource)) as Pool;
     const result = await pool.query(this.prepared ? { name, text, values } : { text, values });
     return result.rows as R[];
   }
@@ -46,8 +58,13 @@ export class Statements {
   /**
    * Inserts a new entity with one statement (the columns it has values for; the others take their
    * defaults) and returns its primary key values, generated ones included, which are also set on it.
+   * `ephemeral`: see `rows`.
    */
-  async insert<T extends ObjectLiteral>(repository: Repository<T>, entity: T): Promise<ObjectLiteral> {
+  async insert<T extends ObjectLiteral>(
+    repository: Repository<T>,
+    entity: T,
+    options: { ephemeral?: boolean } = {},
+  ): Promise<ObjectLiteral> {
     const meta = repository.metadata;
     const columns = meta.columns.filter((column) => entity[column.propertyName] !== undefined);
     const statement = this.entityStatement(meta.tableName, 'insert', columns, () => {
@@ -59,6 +76,7 @@ export class Statements {
       statement.name,
       statement.text,
       columns.map((column) => columnValue(column, entity[column.propertyName])),
+      options,
     );
     if (row === undefined) throw new Error(`INSERT INTO ${meta.tableName} returned no row`);
     const keys: ObjectLiteral = {};

@@ -52,8 +52,13 @@ const DELETE_EXPIRED_SQL = `DELETE FROM oidc_models WHERE expires_at IS NOT NULL
 export class OidcStorageRepository {
   constructor(private readonly statements: Statements) {}
 
-  private run<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    return this.statements.rows<R>(`oidc_${name}`, text, values);
+  private run<R>(
+    name: string,
+    text: string,
+    values: unknown[],
+    options?: { ephemeral?: boolean },
+  ): Promise<R[]> {
+    return this.statements.rows<R>(`oidc_${name}`, text, values, options);
   }
 
   /** Inserts the artefact, or replaces it when (model, id) exists. */
@@ -72,17 +77,25 @@ export class OidcStorageRepository {
   async flush(writes: OidcWrite[]): Promise<void> {
     const deletes = writes.filter((w) => !w.upsert);
     const upserts = writes.flatMap((w) => (w.upsert ? [{ ...w.upsert, model: w.model, id: w.id }] : []));
-    await this.run('flush', FLUSH_SQL, [
-      deletes.map((w) => w.model),
-      deletes.map((w) => w.id),
-      upserts.map((w) => w.model),
-      upserts.map((w) => w.id),
-      upserts.map((w) => w.json),
-      upserts.map((w) => w.keys.grantId),
-      upserts.map((w) => w.keys.userCode),
-      upserts.map((w) => w.keys.uid),
-      upserts.map((w) => w.keys.expiresAt),
-    ]);
+    // Only interactions saved (the authorization request's): state of one hop, an ephemeral write (see
+    // Statements.rows). Anything else (a session, a grant, a code, a token, a destroy) is durable as ever.
+    const ephemeral = deletes.length === 0 && upserts.every((w) => w.model === 'Interaction');
+    await this.run(
+      'flush',
+      FLUSH_SQL,
+      [
+        deletes.map((w) => w.model),
+        deletes.map((w) => w.id),
+        upserts.map((w) => w.model),
+        upserts.map((w) => w.id),
+        upserts.map((w) => w.json),
+        upserts.map((w) => w.keys.grantId),
+        upserts.map((w) => w.keys.userCode),
+        upserts.map((w) => w.keys.uid),
+        upserts.map((w) => w.keys.expiresAt),
+      ],
+      { ephemeral },
+    );
   }
 
   /** The unexpired artefact of `model` whose `by` column equals `value`, or null. */

@@ -46,8 +46,9 @@ export class SamlStateRepository {
     return this.requests.create(fields);
   }
 
+  /** A pending request lives for one hop (its answer takes it): an ephemeral write (see `Statements.rows`). */
   async insertRequest(request: SamlRequestEntity): Promise<void> {
-    await this.statements.insert(this.requests, request);
+    await this.statements.insert(this.requests, request, { ephemeral: true });
   }
 
   /** Deletes and returns the pending request if it is unexpired at `now` (one caller wins), else null. */
@@ -77,6 +78,7 @@ export class SamlStateRepository {
     return rows.length === 1;
   }
 
+  /** A completion lives for one hop (its continue step takes it): an ephemeral write (see `Statements.rows`). */
   async insertCompletion(c: NewCompletion): Promise<void> {
     await this.statements.rows(
       'login_completion_store',
@@ -91,6 +93,7 @@ export class SamlStateRepository {
         JSON.stringify(c.context),
         c.expiresAt,
       ],
+      { ephemeral: true },
     );
   }
 

@@ -1,0 +1,92 @@
+import { Database } from '../../src/database/database';
+import { Statements } from '../../src/database/statements';
+import { LoginClient, type LoginEvidence } from '../support/login-client';
+import { createTestConnection } from '../support/saml-flow';
+import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
+
+const REDIRECT = 'https://app.example.com/callback';
+const SETTING = `SELECT current_setting('synchronous_commit') AS value`;
+
+/**
+ * Ephemeral writes (Statements.rows' `ephemeral`): state of one login hop and diagnostics commit without
+ * waiting for their own WAL flush; everything that must survive a crash commits as ever.
+ */
+describe.each(databaseKinds())('ephemeral writes on %s', (kind) => {
+  let t: TestApp;
+  let statements: Statements;
+  beforeAll(async () => {
+    t = await startTestApp(kind, {}, undefined, { listen: true });
+    statements = t.app.get(Statements);
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it('commits ephemeral writes asynchronously and every other statement synchronously', async () => {
+    const [ephemeral] = await statements.rows<{ value: string }>('test_sync_setting', SETTING, [], {
+      ephemeral: true,
+    });
+    const [durable] = await statements.rows<{ value: string }>('test_sync_setting', SETTING, []);
+    expect(durable?.value).toBe('on');
+    // The embedded database has one session: nothing to gain, so everything commits as ever.
+    expect(ephemeral?.value).toBe(kind === 'postgres' ? 'off' : 'on');
+    expect(Boolean(t.app.get(Database).ephemeralPool())).toBe(kind === 'postgres');
+  });
+
+  it('writes only the login hops’ state and the SSO traces as ephemeral, never users, sessions, tokens, the replay cache or the audit chain', async () => {
+    const saml = await createTestConnection(t, `ephemeral-${kind}`);
+    const client = (
+      await t.admin
+        .post('/api/v1/clients')
+        .send({ name: 'Ephemeral app', redirectUris: [REDIRECT] })
+        .expect(201)
+    ).body as { clientId: string; clientSecret: string };
+    const login = new LoginClient({
+      publicBase: t.config.baseUrl,
+      instances: () => [`http://127.0.0.1:${t.config.port}`],
+      connection: saml,
+      client: { ...client, redirectUri: REDIRECT },
+    });
+    const rows = jest.spyOn(statements, 'rows');
+    try {
+      const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };
+      await login.login('eph-0001', 'eph@example.com', evidence);
+      await new Promise((r) => setTimeout(r, 100));
+      const sent = rows.mock.calls.map(([name, text, values, options]) => ({
+        name,
+        text,
+        values,
+        ephemeral: options?.ephemeral === true,
+      }));
+      const ephemeral = sent.filter((s) => s.ephemeral);
+      const names = new Set(ephemeral.map((s) => s.name));
+      expect(names).toEqual(
+        new Set([
+          'login_completion_store',
+          'insert_sso_traces',
+          'oidc_flush',
+          expect.stringMatching(/^insert_saml_requests_/),
+        ]),
+      );
+      // The only ephemeral flush of oidc-provider's writes saves an interaction and nothing else.
+      for (const flush of ephemeral.filter((s) => s.name === 'oidc_flush')) {
+        const [deletedModels, , upsertedModels] = flush.values as string[][];
+        expect(deletedModels).toEqual([]);
+        expect(new Set(upsertedModels)).toEqual(new Set(['Interaction']));
+      }
+      // What must survive a crash is written synchronously.
+      for (const table of [
+        'users',
+        'login_sessions',
+        'saml_replay_cache',
+        'audit_events',
+        'oidc_access_token_jtis',
+      ]) {
+        expect(ephemeral.filter((s) => s.text.includes(table))).toEqual([]);
+        expect(sent.some((s) => !s.ephemeral && s.text.includes(table))).toBe(true);
+      }
+      // The takes of single-use state are synchronous too.
+      expect(ephemeral.filter((s) => /^\s*(DELETE|UPDATE)/i.test(s.text))).toEqual([]);
+    } finally {
+      rows.mockRestore();
+    }
+  }, 60_000);
+});
