@@ -1,7 +1,7 @@
 import { Database } from '../../src/database/database';
 import { Statements } from '../../src/database/statements';
-import { LoginClient, type LoginEvidence } from '../support/login-client';
-import { createTestConnection } from '../support/saml-flow';
+import type { LoginEvidence } from '../support/login-client';
+import { appLoginClient, createTestConnection } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -33,18 +33,7 @@ describe.each(databaseKinds())('ephemeral writes on %s', (kind) => {
 
   it('writes only the login hops’ state and the SSO traces as ephemeral, never users, sessions, tokens, the replay cache or the audit chain', async () => {
     const saml = await createTestConnection(t, `ephemeral-${kind}`);
-    const client = (
-      await t.admin
-        .post('/api/v1/clients')
-        .send({ name: 'Ephemeral app', redirectUris: [REDIRECT] })
-        .expect(201)
-    ).body as { clientId: string; clientSecret: string };
-    const login = new LoginClient({
-      publicBase: t.config.baseUrl,
-      instances: () => [`http://127.0.0.1:${t.config.port}`],
-      connection: saml,
-      client: { ...client, redirectUri: REDIRECT },
-    });
+    const { login } = await appLoginClient(t, saml, 'Ephemeral app', REDIRECT);
     const rows = jest.spyOn(statements, 'rows');
     try {
       const evidence: LoginEvidence = { samlResponses: [], continues: [], codes: [] };

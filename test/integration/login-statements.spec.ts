@@ -1,6 +1,6 @@
-import { Client } from 'pg';
-import { LoginClient, type LoginEvidence } from '../support/login-client';
-import { createTestConnection } from '../support/saml-flow';
+import type { LoginClient, LoginEvidence } from '../support/login-client';
+import { watchStatements } from '../support/pg-statements';
+import { appLoginClient, createTestConnection } from '../support/saml-flow';
 import { postgresAvailable, startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -48,7 +48,7 @@ function stepOf(url: string): string {
   const seen: Seen[] = [];
   let step = 'setup';
   let recording = false;
-  const originalQuery = Client.prototype.query;
+  let unwatch: (() => void) | undefined;
   const originalFetch = globalThis.fetch;
   const inTransaction = new WeakSet<object>();
   const wroteInTransaction = new WeakSet<object>();
@@ -79,17 +79,9 @@ function stepOf(url: string): string {
         seen.push({ step, sql: sql.replace(/\s+/g, ' ').slice(0, 160), write });
       }
     };
-    Client.prototype.query = function (this: Client, ...args: unknown[]) {
-      const first = args[0];
-      const text =
-        typeof first === 'string'
-          ? first
-          : typeof first === 'object' && first !== null && 'text' in first
-            ? String((first as { text: unknown }).text)
-            : '';
-      if (recording && text && !BACKGROUND.test(text)) record.call(this, text);
-      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof Client.prototype.query;
+    unwatch = watchStatements((client, text) => {
+      if (recording && !BACKGROUND.test(text)) record.call(client, text);
+    });
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       step = stepOf(url);
@@ -104,21 +96,10 @@ function stepOf(url: string): string {
 
     t = await startTestApp('postgres', {}, undefined, { listen: true });
     const saml = await createTestConnection(t, 'statements-login');
-    const client = (
-      await t.admin
-        .post('/api/v1/clients')
-        .send({ name: 'Statements app', redirectUris: [REDIRECT] })
-        .expect(201)
-    ).body as { clientId: string; clientSecret: string };
-    login = new LoginClient({
-      publicBase: t.config.baseUrl,
-      instances: () => [`http://127.0.0.1:${t.config.port}`],
-      connection: saml,
-      client: { ...client, redirectUri: REDIRECT },
-    });
+    ({ login } = await appLoginClient(t, saml, 'Statements app', REDIRECT));
   }, 120_000);
   afterAll(async () => {
-    Client.prototype.query = originalQuery;
+    unwatch?.();
     globalThis.fetch = originalFetch;
     await t?.close();
   });

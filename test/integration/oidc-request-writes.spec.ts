@@ -1,6 +1,6 @@
 import { OidcStorageRepository } from '../../src/oidc/oidc-storage.repository';
-import { LoginClient, type Browser, type LoginEvidence } from '../support/login-client';
-import { createTestConnection } from '../support/saml-flow';
+import type { Browser, LoginClient, LoginEvidence } from '../support/login-client';
+import { appLoginClient, createTestConnection } from '../support/saml-flow';
 import { postgresAvailable, startTestApp, type TestApp } from '../support/test-app';
 
 const REDIRECT = 'https://app.example.com/callback';
@@ -24,18 +24,7 @@ const connectionLost = () => new Error('Connection terminated unexpectedly');
   beforeAll(async () => {
     t = await startTestApp('postgres', {}, undefined, { listen: true });
     const saml = await createTestConnection(t, 'request-writes');
-    client = (
-      await t.admin
-        .post('/api/v1/clients')
-        .send({ name: 'Request writes app', redirectUris: [REDIRECT] })
-        .expect(201)
-    ).body as { clientId: string; clientSecret: string };
-    login = new LoginClient({
-      publicBase: t.config.baseUrl,
-      instances: () => [base()],
-      connection: saml,
-      client: { ...client, redirectUri: REDIRECT },
-    });
+    ({ login, client } = await appLoginClient(t, saml, 'Request writes app', REDIRECT));
     flush = jest.spyOn(t.app.get(OidcStorageRepository), 'flush');
   }, 120_000);
   afterAll(async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { SsoTraceEntity } from '../../src/audit/sso-trace.entity';
 import { SsoTracesRepository } from '../../src/audit/sso-traces.repository';
 import { SsoTracesService } from '../../src/audit/sso-traces.service';
-import { LoginClient, type LoginEvidence } from '../support/login-client';
-import { createTestConnection, type SamlConnectionFixture } from '../support/saml-flow';
+import type { LoginClient, LoginEvidence } from '../support/login-client';
+import { watchStatements } from '../support/pg-statements';
+import { appLoginClient, createTestConnection, type SamlConnectionFixture } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -26,38 +26,19 @@ describe.each(databaseKinds())('SSO trace group commit (%s)', (kind) => {
   let login: LoginClient;
   let db: DataSource;
   let traceInserts = 0;
-  const originalQuery = Client.prototype.query;
+  let unwatch: (() => void) | undefined;
 
   beforeAll(async () => {
-    Client.prototype.query = function (this: Client, ...args: unknown[]) {
-      const first = args[0];
-      const text =
-        typeof first === 'string'
-          ? first
-          : typeof first === 'object' && first !== null && 'text' in first
-            ? String((first as { text: unknown }).text)
-            : '';
+    unwatch = watchStatements((_client, text) => {
       if (TRACE_INSERT.test(text)) traceInserts++;
-      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof Client.prototype.query;
+    });
     t = await startTestApp(kind, {}, undefined, { listen: true });
     db = t.app.get(DataSource);
     saml = await createTestConnection(t, `trace-batch-${kind}`);
-    const client = (
-      await t.admin
-        .post('/api/v1/clients')
-        .send({ name: 'Trace batch app', redirectUris: [REDIRECT] })
-        .expect(201)
-    ).body as { clientId: string; clientSecret: string };
-    login = new LoginClient({
-      publicBase: t.config.baseUrl,
-      instances: () => [`http://127.0.0.1:${t.config.port}`],
-      connection: saml,
-      client: { ...client, redirectUri: REDIRECT },
-    });
+    ({ login } = await appLoginClient(t, saml, 'Trace batch app', REDIRECT));
   }, 120_000);
   afterAll(async () => {
-    Client.prototype.query = originalQuery;
+    unwatch?.();
     await t?.close();
   });
 

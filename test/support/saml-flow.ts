@@ -1,4 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
+import { LoginClient } from './login-client';
 import type { TestApp } from './test-app';
 import { generateTestKeyPair, TestIdp } from './saml-test-idp';
 
@@ -118,4 +119,29 @@ export async function followContinue(t: TestApp, location: string, xml: string) 
   const browser = inResponseTo ? browserCookies.get(inResponseTo) : undefined;
   const next = t.http().get(location);
   return browser ? next.set('Cookie', browser) : next;
+}
+
+/**
+ * Registers an app (authorization code, `redirectUri`) and a LoginClient that signs in to it through
+ * `connection`, against the test app's own port (started with `listen: true`).
+ */
+export async function appLoginClient(
+  t: TestApp,
+  connection: SamlConnectionFixture,
+  name: string,
+  redirectUri: string,
+): Promise<{ login: LoginClient; client: { clientId: string; clientSecret: string } }> {
+  const client = (
+    await t.admin
+      .post('/api/v1/clients')
+      .send({ name, redirectUris: [redirectUri] })
+      .expect(201)
+  ).body as { clientId: string; clientSecret: string };
+  const login = new LoginClient({
+    publicBase: t.config.baseUrl,
+    instances: () => [`http://127.0.0.1:${t.config.port}`],
+    connection,
+    client: { ...client, redirectUri },
+  });
+  return { login, client };
 }
