@@ -11,7 +11,7 @@ import type { RequestedAuthn } from '../saml/requested-authn';
 import { ensureBrowserBinding } from '../saml/session-cookie';
 import { OidcClientsService } from './oidc-clients.service';
 import { OidcLoginConsumer } from './oidc-login.consumer';
-import { OidcProviderHost } from './oidc-provider.host';
+import { interactionPath, OidcProviderHost } from './oidc-provider.host';
 import { appAuthnRequest, requestedAuthnFor, UNMET_AUTHENTICATION_REQUIREMENTS } from './step-up';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -144,7 +144,7 @@ export class OidcLoginStart implements OnModuleInit {
     const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
     const interaction = oidc?.entities?.Interaction as Interaction | undefined;
     if (oidc?.route !== 'authorization' || ctx.status !== 303 || !interaction) return;
-    if (ctx.response.get('Location') !== `/oidc/interaction/${interaction.uid}`) return;
+    if (ctx.response.get('Location') !== interactionPath(interaction.uid)) return;
     try {
       const plan = await this.plan(interaction, undefined);
       if (!('login' in plan)) return;

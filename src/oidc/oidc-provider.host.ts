@@ -50,6 +50,11 @@ export const REVOKED_JTIS_PATH = '/oidc/revoked-jtis';
  */
 export const LOGIN_CONTINUE_PATH = /^\/oidc\/auth\/[^/]+\/continue$/;
 
+/** The interaction page oidc-provider sends the browser to (`interactions.url`), a Nest route. */
+export function interactionPath(uid: string): string {
+  return `/oidc/interaction/${uid}`;
+}
+
 export const OIDC_ROUTES = {
   authorization: '/oidc/auth',
   token: '/oidc/token',
@@ -395,7 +400,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         Session: 14 * 86400,
         Grant: 14 * 86400,
       },
-      interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
+      interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
       // Consent is implicit: the grant is created or topped up before the interaction policy runs.
       loadExistingGrant: loadImplicitGrant,
       findAccount: async (ctx, sub) => {
