@@ -1,6 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OidcClientEntity } from './oidc-client.entity';
-import type { OidcModelKeys, OidcStorageRepository, OidcWrite } from './oidc-storage.repository';
+import type {
+  OidcModelKeys,
+  OidcStorageRepository,
+  OidcWrite,
+  StoredOidcModel,
+} from './oidc-storage.repository';
 
 type Payload = Record<string, unknown> & {
   grantId?: string;
@@ -68,6 +73,12 @@ export class UnsavedOidcWrites extends Error {
  */
 class RequestWrites {
   private held = new Map<string, OidcWrite>();
+  /**
+   * What a read of this request fetched ahead (a code's grant and session, see WITH_GRANT_AND_SESSION), by
+   * `model:column:value`, null for "not there": each answers the one read it was fetched for, and any write
+   * of the request drops them all (the next read goes to the database).
+   */
+  private ahead = new Map<string, Payload | null>();
   /** The flushes so far, in order; once one failed, every later one fails with its error. */
   private sent: Promise<void> = Promise.resolve();
   private closed = false;
@@ -76,6 +87,7 @@ class RequestWrites {
 
   /** Holds the write; once the request ended (e.g. an un-awaited write), sends it at once instead. */
   write(write: OidcWrite): Promise<void> {
+    this.dropAhead();
     if (!this.closed) {
       this.held.set(`${write.model}:${write.id}`, write);
       return Promise.resolve();
@@ -87,6 +99,24 @@ class RequestWrites {
   heldPayload(model: string, id: string): Payload | undefined {
     const held = this.held.get(`${model}:${id}`);
     return held?.upsert ? (JSON.parse(held.upsert.json) as Payload) : undefined;
+  }
+
+  /** Keeps what a read fetched ahead for a later read of (model, column, value) in this request. */
+  fetchedAhead(model: string, column: string, value: string, payload: Payload | null): void {
+    if (!this.closed) this.ahead.set(`${model}:${column}:${value}`, payload);
+  }
+
+  /** What was fetched ahead for this read (null: it is not there), once; undefined when nothing was. */
+  takeAhead(model: string, column: string, value: string): Payload | null | undefined {
+    const key = `${model}:${column}:${value}`;
+    const payload = this.ahead.get(key);
+    this.ahead.delete(key);
+    return payload;
+  }
+
+  /** The request changed something (a write, a consume, a revocation): what was fetched ahead may be stale. */
+  dropAhead(): void {
+    this.ahead.clear();
   }
 
   /** Sends what is held (one statement), after what was sent before. Once the request ended, only waits. */
@@ -102,6 +132,7 @@ class RequestWrites {
   close(): Promise<void> {
     const last = this.flush();
     this.closed = true;
+    this.dropAhead();
     return last;
   }
 }
@@ -155,6 +186,28 @@ const UNHELD = new Set(['ReplayDetection']);
 const READ_FROM_HELD = new Set(['Interaction']);
 
 /**
+ * Models issued under a grant and a session (payload `grantId` and `sessionUid`). oidc-provider reads such an
+ * artefact, then its session (the session binding), then its grant (the token endpoint's code exchange and
+ * refresh, userinfo and introspection of opaque tokens): inside a request, the first read fetches all three
+ * in one statement and the other two reads are answered from it.
+ */
+const WITH_GRANT_AND_SESSION = new Set([
+  'AuthorizationCode',
+  'RefreshToken',
+  'AccessToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+]);
+
+/** The payload oidc-provider expects of a stored artefact: with `consumed` (epoch seconds) once consumed. */
+function payloadOf(stored: StoredOidcModel): Payload {
+  const payload = stored.payload as Payload;
+  return stored.consumedAt
+    ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) }
+    : payload;
+}
+
+/**
  * oidc-provider's storage on PostgreSQL: every model (sessions, grants, codes, tokens, interactions…) in
  * one table keyed by (model, id), with atomic consume, revokeByGrantId and expiry. Clients come from the
  * apps table. Every instance shares it.
@@ -192,13 +245,25 @@ export function createOidcAdapter(
     }
 
     private async findWhere(where: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
+      const ahead = this.request?.takeAhead(this.model, where, value);
+      if (ahead !== undefined) return ahead ?? undefined;
       await this.flushed();
       const stored = await storage.find(this.model, where, value);
-      if (!stored) return undefined;
-      const payload = stored.payload as Payload;
-      return stored.consumedAt
-        ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) }
-        : payload;
+      return stored ? payloadOf(stored) : undefined;
+    }
+
+    /** The artefact, its grant and its session in one statement; the latter two kept for the reads to come. */
+    private async findWithGrantAndSession(request: RequestWrites, id: string): Promise<Payload | undefined> {
+      await request.flush();
+      const found = await storage.findWithGrantAndSession(this.model, id);
+      if (!found) return undefined;
+      const payload = payloadOf(found.source);
+      const { grantId, sessionUid } = payload;
+      if (typeof grantId === 'string')
+        request.fetchedAhead('Grant', 'id', grantId, found.grant && payloadOf(found.grant));
+      if (typeof sessionUid === 'string')
+        request.fetchedAhead('Session', 'uid', sessionUid, found.session && payloadOf(found.session));
+      return payload;
     }
 
     async find(id: string): Promise<Payload | undefined> {
@@ -207,7 +272,9 @@ export function createOidcAdapter(
         const client = await findClient(id);
         return client ? (clientMetadata(client) as Payload) : undefined;
       }
-      const held = READ_FROM_HELD.has(this.model) ? this.request?.heldPayload(this.model, id) : undefined;
+      const request = this.request;
+      if (request && WITH_GRANT_AND_SESSION.has(this.model)) return this.findWithGrantAndSession(request, id);
+      const held = READ_FROM_HELD.has(this.model) ? request?.heldPayload(this.model, id) : undefined;
       return held ?? this.findWhere('id', id);
     }
 
@@ -228,6 +295,7 @@ export function createOidcAdapter(
      * before anything is issued for it.
      */
     async consume(id: string): Promise<void> {
+      this.request?.dropAhead();
       await this.flushed();
       if (await storage.consume(this.model, id)) return;
       const revoked = await storage.revokeGrantOf(this.model, id);
@@ -242,6 +310,7 @@ export function createOidcAdapter(
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      this.request?.dropAhead();
       await this.flushed();
       await storage.revokeGrant(grantId);
     }

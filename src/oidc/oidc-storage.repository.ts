@@ -28,6 +28,39 @@ const findSql = (where: 'id' | 'uid' | 'user_code') =>
 const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
 
 /**
+ * An artefact issued under a grant and a session (a code, a token), with that grant and that session, in
+ * one statement: oidc-provider reads the three one after the other at the token endpoint (the code, its
+ * session binding, its grant). Each part as `find` reads it (unexpired, with when it was consumed).
+ */
+const FIND_WITH_GRANT_AND_SESSION_SQL = `WITH source AS (
+    SELECT payload, consumed_at FROM oidc_models
+     WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())
+  )
+  SELECT 'source' AS part, payload, consumed_at FROM source
+  UNION ALL
+  SELECT 'grant', g.payload, g.consumed_at FROM source
+    JOIN oidc_models g ON g.model = 'Grant' AND g.id = source.payload->>'grantId'
+   WHERE g.expires_at IS NULL OR g.expires_at > now()
+  UNION ALL
+  SELECT 'session', s.payload, s.consumed_at FROM source
+    JOIN oidc_models s ON s.model = 'Session' AND s.uid = source.payload->>'sessionUid'
+   WHERE s.expires_at IS NULL OR s.expires_at > now()`;
+
+/** An artefact as `findWithGrantAndSession` reads it: itself, and its grant and session (null: none found). */
+export interface StoredWithGrantAndSession {
+  source: StoredOidcModel;
+  grant: StoredOidcModel | null;
+  session: StoredOidcModel | null;
+}
+
+type StoredRow = { payload: Record<string, unknown>; consumed_at: Date | string | null };
+
+const storedOf = (row: StoredRow): StoredOidcModel => ({
+  payload: row.payload,
+  consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
+});
+
+/**
  * A request's held writes in one statement (so all or none of them are written): the destroyed keys are
  * deleted and the upserted ones inserted or replaced. unnest() over typed arrays, so one text (one prepared
  * statement) serves every size. A key is never in both lists (the adapter keeps one write per key).
@@ -100,13 +133,26 @@ export class OidcStorageRepository {
 
   /** The unexpired artefact of `model` whose `by` column equals `value`, or null. */
   async find(model: string, by: keyof typeof FIND, value: string): Promise<StoredOidcModel | null> {
-    const [row] = await this.run<{ payload: Record<string, unknown>; consumed_at: Date | string | null }>(
-      `find_by_${by}`,
-      FIND[by],
-      [model, value],
+    const [row] = await this.run<StoredRow>(`find_by_${by}`, FIND[by], [model, value]);
+    return row ? storedOf(row) : null;
+  }
+
+  /**
+   * The unexpired artefact (model, id) with the grant its payload's `grantId` names and the session its
+   * `sessionUid` names (each null when there is none, or it expired), or null when the artefact is not there.
+   */
+  async findWithGrantAndSession(model: string, id: string): Promise<StoredWithGrantAndSession | null> {
+    const rows = await this.run<StoredRow & { part: 'source' | 'grant' | 'session' }>(
+      'find_with_grant_and_session',
+      FIND_WITH_GRANT_AND_SESSION_SQL,
+      [model, id],
     );
-    if (!row) return null;
-    return { payload: row.payload, consumedAt: row.consumed_at ? new Date(row.consumed_at) : null };
+    const part = (name: 'source' | 'grant' | 'session') => {
+      const row = rows.find((r) => r.part === name);
+      return row ? storedOf(row) : null;
+    };
+    const source = part('source');
+    return source ? { source, grant: part('grant'), session: part('session') } : null;
   }
 
   /** Marks the artefact consumed if it was not yet (the conditional UPDATE): true when this call did. */

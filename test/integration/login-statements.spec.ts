@@ -134,8 +134,8 @@ function stepOf(url: string): string {
     }
     expect(other).toEqual([]);
     const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
-    // The budget: 20 statements and 14 commits (the audit append after a known head is one statement).
-    expect(total('statements')).toBeLessThanOrEqual(20);
+    // The budget: 18 statements and 14 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(18);
     expect(total('commits')).toBeLessThanOrEqual(14);
     // The continue step (interaction callback and authorization resume in one request): the audit event
     // and its public events in one statement, not five; oidc-provider's writes (interaction destroyed;
@@ -146,6 +146,8 @@ function stepOf(url: string): string {
     expect(step?.commits).toBeLessThanOrEqual(6);
     // No separate resume hop.
     expect(table.find((r) => r.step === 'resume')?.statements).toBe(0);
+    // The token endpoint reads the code with its grant and session in one statement (not three).
+    expect(table.find((r) => r.step === 'token')?.statements).toBeLessThanOrEqual(4);
   }, 60_000);
 
   it('keeps the token endpoint within its budget with refresh tokens (code exchange, then rotation)', async () => {
@@ -179,11 +181,13 @@ function stepOf(url: string): string {
     const rotation = tokenStep('token (refresh, rotated)');
     expect(refreshed.refresh_token).toEqual(expect.any(String));
     expect(refreshed.refresh_token).not.toBe(refreshToken);
-    // The code consumed (its own conditional update), then the refresh token saved with the response.
-    expect(exchange.statements).toBeLessThanOrEqual(6);
+    // The code read with its grant and session (one statement), consumed (its own conditional update), then
+    // the refresh token saved with the response.
+    expect(exchange.statements).toBeLessThanOrEqual(5);
     expect(exchange.commits).toBeLessThanOrEqual(3);
-    // The old refresh token consumed (the conditional update), then the new one saved with the response.
-    expect(rotation.statements).toBeLessThanOrEqual(6);
+    // The old refresh token read with its grant and session, consumed (the conditional update), then the new
+    // one saved with the response.
+    expect(rotation.statements).toBeLessThanOrEqual(5);
     expect(rotation.commits).toBeLessThanOrEqual(3);
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import type {
   OidcStorageRepository,
   OidcWrite,
   StoredOidcModel,
+  StoredWithGrantAndSession,
 } from '../../../src/oidc/oidc-storage.repository';
 
 interface Row {
@@ -69,6 +70,24 @@ class FakeStorage {
       return (by === 'uid' ? row.keys.uid : row.keys.userCode) === value;
     });
     return Promise.resolve(match ? { payload: match[1].payload, consumedAt: match[1].consumedAt } : null);
+  }
+
+  /** As the repository's one statement: the artefact, and the grant and session its payload names. */
+  async findWithGrantAndSession(model: string, id: string): Promise<StoredWithGrantAndSession | null> {
+    this.calls.push(`findWithGrantAndSession ${model} ${id}`);
+    const row = this.rows.get(this.key(model, id));
+    if (!row) return null;
+    const { grantId, sessionUid } = row.payload;
+    const grant = typeof grantId === 'string' ? this.rows.get(this.key('Grant', grantId)) : undefined;
+    const session = [...this.rows.entries()].find(
+      ([key, r]) => key.startsWith('Session:') && r.keys.uid === sessionUid,
+    )?.[1];
+    const stored = (r: Row | undefined) => (r ? { payload: r.payload, consumedAt: r.consumedAt } : null);
+    return Promise.resolve({
+      source: { payload: row.payload, consumedAt: row.consumedAt },
+      grant: stored(grant),
+      session: stored(session),
+    });
   }
 
   consume(model: string, id: string): Promise<boolean> {
@@ -323,7 +342,7 @@ describe('OIDC adapter: one unit of work per oidc-provider request', () => {
       await adapter('AuthorizationCode').upsert('c-1', { grantId: 'g-1' }, 60);
       await adapter('AuthorizationCode').find('c-1');
     });
-    expect(fake.calls).toEqual(['flush 1', 'find AuthorizationCode c-1']);
+    expect(fake.calls).toEqual(['flush 1', 'findWithGrantAndSession AuthorizationCode c-1']);
   });
 
   it('joins the unit of work of an enclosing request (a Nest route handing over to oidc-provider) and writes when the inner part ends', async () => {
@@ -354,6 +373,96 @@ describe('OIDC adapter: one unit of work per oidc-provider request', () => {
     await expect(outer).rejects.toBeInstanceOf(UnsavedOidcWrites);
     expect(inner).toBeInstanceOf(UnsavedOidcWrites);
     expect(fake.rows.size).toBe(0);
+  });
+});
+
+describe('OIDC adapter: a code or token read with its grant and session', () => {
+  /** A code issued under grant g-1 and session s-1 (uid u-1), as the token endpoint finds them. */
+  const issued = () => {
+    const ctx = setup();
+    ctx.fake.rows.set('AuthorizationCode:c-1', {
+      payload: { grantId: 'g-1', sessionUid: 'u-1', accountId: 'a' },
+      keys: keysOf('g-1'),
+      consumedAt: null,
+    });
+    ctx.fake.rows.set('Grant:g-1', { payload: { accountId: 'a' }, keys: keysOf(), consumedAt: null });
+    ctx.fake.rows.set('Session:s-1', {
+      payload: { accountId: 'a', uid: 'u-1' },
+      keys: { ...keysOf(), uid: 'u-1' },
+      consumedAt: null,
+    });
+    return ctx;
+  };
+
+  it("reads them in one statement and answers oidc-provider's next two reads from it (the code exchange)", async () => {
+    const { fake, request, adapter } = issued();
+    await request(async () => {
+      await expect(adapter('AuthorizationCode').find('c-1')).resolves.toMatchObject({ grantId: 'g-1' });
+      await expect(adapter('Session').findByUid('u-1')).resolves.toEqual({ accountId: 'a', uid: 'u-1' });
+      await expect(adapter('Grant').find('g-1')).resolves.toEqual({ accountId: 'a' });
+      await adapter('AuthorizationCode').consume('c-1');
+    });
+    expect(fake.calls).toEqual([
+      'findWithGrantAndSession AuthorizationCode c-1',
+      'consume AuthorizationCode c-1',
+    ]);
+  });
+
+  it('carries when each was consumed, and answers "not there" for a grant that is gone', async () => {
+    const { fake, request, adapter } = issued();
+    const consumedAt = new Date('2026-12-01T10:00:00Z');
+    fake.rows.get('AuthorizationCode:c-1')!.consumedAt = consumedAt;
+    fake.rows.delete('Grant:g-1');
+    await request(async () => {
+      await expect(adapter('AuthorizationCode').find('c-1')).resolves.toMatchObject({
+        consumed: consumedAt.getTime() / 1000,
+      });
+      await expect(adapter('Grant').find('g-1')).resolves.toBeUndefined();
+    });
+    expect(fake.calls).toEqual(['findWithGrantAndSession AuthorizationCode c-1']);
+  });
+
+  it('answers each read once; a second read of the same grant goes to the database', async () => {
+    const { fake, request, adapter } = issued();
+    fake.rows.set('RefreshToken:r-1', { ...fake.rows.get('AuthorizationCode:c-1')! });
+    await request(async () => {
+      await adapter('RefreshToken').find('r-1');
+      await adapter('Grant').find('g-1');
+      await adapter('Grant').find('g-1');
+    });
+    expect(fake.calls).toEqual(['findWithGrantAndSession RefreshToken r-1', 'find Grant g-1']);
+  });
+
+  it('drops what it fetched ahead once the request writes, consumes or revokes anything', async () => {
+    for (const change of [
+      (a: (m: string) => InstanceType<ReturnType<typeof createOidcAdapter>>) =>
+        a('Grant').upsert('g-1', {}, 60),
+      (a: (m: string) => InstanceType<ReturnType<typeof createOidcAdapter>>) => a('Session').destroy('s-9'),
+      (a: (m: string) => InstanceType<ReturnType<typeof createOidcAdapter>>) =>
+        a('AuthorizationCode').consume('c-1'),
+      (a: (m: string) => InstanceType<ReturnType<typeof createOidcAdapter>>) =>
+        a('AccessToken').revokeByGrantId('g-2'),
+    ]) {
+      const { fake, request, adapter } = issued();
+      await request(async () => {
+        await adapter('AuthorizationCode').find('c-1');
+        await change(adapter);
+        await adapter('Grant').find('g-1');
+        await adapter('Session').findByUid('u-1');
+      });
+      expect(fake.calls.filter((c) => c.startsWith('find'))).toEqual([
+        'findWithGrantAndSession AuthorizationCode c-1',
+        'find Grant g-1',
+        'find Session u-1',
+      ]);
+    }
+  });
+
+  it('reads one row at a time outside a request (nothing to answer later reads from)', async () => {
+    const { fake, adapter } = issued();
+    await adapter('AuthorizationCode').find('c-1');
+    await adapter('Grant').find('g-1');
+    expect(fake.calls).toEqual(['find AuthorizationCode c-1', 'find Grant g-1']);
   });
 });
 
