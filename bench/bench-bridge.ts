@@ -57,8 +57,10 @@ export function startBenchBridge(databaseUrl?: string, profileDir?: string): Pro
   // each of its threads there when it exits.
   const dir = profileDir ?? (process.env.BENCH_CPU_PROF === '1' ? 'bench/results/profiles' : undefined);
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  // BENCH_NODE_ARGS (space-separated) adds Node/V8 options to the bridge's command line, for A/B runs of them.
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   return startBridgeProcess({
-    nodeArgs: profile,
+    nodeArgs: [...extra, ...profile],
     stdio: 'inherit',
     env: {
       NODE_ENV: 'production',
