@@ -43,13 +43,24 @@ export class LoginSessionsService {
   }
 
   async create(input: NewSession): Promise<{ token: string; session: LoginSessionEntity }> {
+    const opened = this.prepare(input);
+    opened.session.userId = input.userId;
+    await this.sessions.insert(opened.session);
+    return opened;
+  }
+
+  /**
+   * A new session and its token, not saved yet: for a statement that saves it with more (the sign-in
+   * provisions the user and opens their session in one, see SignInRepository), which sets its `userId`.
+   */
+  prepare(input: Omit<NewSession, 'userId'>): { token: string; session: LoginSessionEntity } {
     const token = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const cap = now.getTime() + DEFAULT_SESSION_MS;
     const expires = input.sessionNotOnOrAfter ? Math.min(input.sessionNotOnOrAfter.getTime(), cap) : cap;
     const session = this.sessions.build({
       id: hashSessionToken(token),
-      userId: input.userId,
+      userId: '',
       connectionId: input.connectionId,
       nameId: input.nameId,
       nameIdFormat: input.nameIdFormat ?? null,
@@ -61,7 +72,6 @@ export class LoginSessionsService {
       endedAt: null,
       endReason: null,
     });
-    await this.sessions.insert(session);
     return { token, session };
   }
 

@@ -8,6 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { UsersModule } from '../users/users.module';
 import { AppSessionConsumer } from './app-session/app-session.consumer';
 import { AppSignInService } from './app-session/app-sign-in.service';
+import { SignInRepository } from './app-session/sign-in.repository';
 import { LoginConsumers, LoginFailures } from './login-consumers';
 import { LoginSessionsRepository } from './login-sessions.repository';
 import { LoginSessionsService } from './login-sessions.service';
@@ -48,6 +49,7 @@ import { SloService } from './slo.service';
     LoginFailures,
     LoginPort,
     AppSignInService,
+    SignInRepository,
     AppSessionConsumer,
     SamlAcsStrategy,
     SamlSloStrategy,

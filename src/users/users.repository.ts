@@ -26,6 +26,43 @@ export interface ProvisionedUser {
   inserted: boolean;
 }
 
+/** A row of the user upsert: the user's columns and whether this statement inserted it. */
+export type UpsertedUserRow = ObjectLiteral & { inserted: boolean };
+
+/**
+ * The user upsert of a login (parameters $1–$10): creates the user, or updates their profile when the
+ * (connection, subject) exists, returning the row and `inserted`. Groups are replaced. Other statements
+ * build on it as a CTE (the sign-in also opens the user's session in the same statement).
+ */
+export function userUpsertStatement(
+  connectionId: string,
+  mapped: MappedUser,
+  attributes: Record<string, string[]>,
+  now: Date,
+): { text: string; values: unknown[] } {
+  return {
+    text: `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
+       ON CONFLICT (connection_id, subject) DO UPDATE SET
+         email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
+         family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
+         attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
+       RETURNING *, (xmax = 0) AS inserted`,
+    values: [
+      connectionId,
+      mapped.subject,
+      mapped.email,
+      mapped.emailVerified,
+      mapped.givenName,
+      mapped.familyName,
+      mapped.displayName,
+      mapped.groups,
+      JSON.stringify(attributes),
+      now,
+    ],
+  };
+}
+
 /**
  * The users table as SAML logins and the admin API read and write it. The login path's statements
  * (provision, find by id or subject) are prepared statements (see `Statements`); the admin reads use
@@ -52,29 +89,8 @@ export class UsersRepository {
     attributes: Record<string, string[]>,
     now: Date,
   ): Promise<ProvisionedUser> {
-    const rows = await this.statements.rows<ObjectLiteral & { inserted: boolean }>(
-      'user_provision',
-      `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
-       ON CONFLICT (connection_id, subject) DO UPDATE SET
-         email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
-         family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
-         attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
-       RETURNING *, (xmax = 0) AS inserted`,
-      [
-        connectionId,
-        mapped.subject,
-        mapped.email,
-        mapped.emailVerified,
-        mapped.givenName,
-        mapped.familyName,
-        mapped.displayName,
-        mapped.groups,
-        JSON.stringify(attributes),
-        now,
-      ],
-    );
-    const [row] = rows;
+    const upsert = userUpsertStatement(connectionId, mapped, attributes, now);
+    const [row] = await this.statements.rows<UpsertedUserRow>('user_provision', upsert.text, upsert.values);
     if (!row) throw new Error('The user upsert returned no row');
     return { user: entityFromRow(this.users, row), inserted: row.inserted };
   }

@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { Transactions } from '../database/transactions';
 import type { MappedUser } from '../mapping/attribute-mapping';
 import { isDeprovisioned, UserEntity } from './user.entity';
-import { UsersRepository } from './users.repository';
+import { type ProvisionedUser, UsersRepository } from './users.repository';
 
 /** What the audit log keeps of a provisioned user (the profile, not every raw attribute). */
 function userAuditView(u: UserEntity): Record<string, unknown> {
@@ -48,13 +48,20 @@ export class UsersService {
     mapped: MappedUser,
     attributes: Record<string, string[]>,
   ): Promise<UserEntity> {
-    const { user, inserted } = await this.users.provision(connectionId, mapped, attributes, this.clock.now());
+    return this.provisioned(await this.users.provision(connectionId, mapped, attributes, this.clock.now()));
+  }
+
+  /**
+   * What follows a provisioning (this service's, or a statement that provisions the user with more, like
+   * the sign-in's): a user it created is recorded (`user.provisioned`). The user, for the caller.
+   */
+  async provisioned({ user, inserted }: ProvisionedUser): Promise<UserEntity> {
     if (inserted) {
       // On the login path: the user exists now whatever happens to the audit log (see AuditService).
       await this.audit.recordSafely({
         type: 'user.provisioned',
         actor: { type: 'system', id: null, name: 'just-in-time provisioning' },
-        connectionId,
+        connectionId: user.connectionId,
         userId: user.id,
         data: { after: userAuditView(user) },
       });

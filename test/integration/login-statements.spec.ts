@@ -134,16 +134,16 @@ function stepOf(url: string): string {
     }
     expect(other).toEqual([]);
     const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
-    // The budget: 18 statements and 14 commits (the audit append after a known head is one statement).
-    expect(total('statements')).toBeLessThanOrEqual(18);
-    expect(total('commits')).toBeLessThanOrEqual(14);
+    // The budget: 17 statements and 13 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(17);
+    expect(total('commits')).toBeLessThanOrEqual(13);
     // The continue step (interaction callback and authorization resume in one request): the audit event
     // and its public events in one statement, not five; oidc-provider's writes (interaction destroyed;
-    // session, grant, code saved) in one commit; the account the resume asks for is the user just signed
-    // in, not read back.
+    // session, grant, code saved) in one commit; the user provisioned and their session opened in one
+    // statement; the account the resume asks for is the user just signed in, not read back.
     const step = table.find((r) => r.step === 'continue');
-    expect(step?.statements).toBeLessThanOrEqual(7);
-    expect(step?.commits).toBeLessThanOrEqual(6);
+    expect(step?.statements).toBeLessThanOrEqual(6);
+    expect(step?.commits).toBeLessThanOrEqual(5);
     // No separate resume hop.
     expect(table.find((r) => r.step === 'resume')?.statements).toBe(0);
     // The token endpoint reads the code with its grant and session in one statement (not three).

@@ -8,6 +8,7 @@ import { LoginFailures, type LoginState, type VerifiedLogin } from '../login-con
 import type { LoginSessionEntity } from '../login-session.entity';
 import { LoginSessionsService } from '../login-sessions.service';
 import { SamlRejection } from '../saml-rejection';
+import { SignInRepository } from './sign-in.repository';
 
 /** A user signed in to the bridge: the user (provisioned now) and the bridge session opened for them. */
 export interface AppSignIn {
@@ -19,7 +20,7 @@ export interface AppSignIn {
 
 /**
  * Turns a verified login into a signed-in user of the bridge: provisions the user (just in time), refuses a
- * disabled or deprovisioned one, opens the bridge session (which SLO and RP-initiated logout end), and
+ * disabled or deprovisioned one, opens the bridge session (with the provisioning, in one statement) (which SLO and RP-initiated logout end), and
  * records the sign-in (metrics, SSO trace, `login.succeeded`). Used by the consumers that sign someone in:
  * the app session and the OIDC interaction.
  */
@@ -28,6 +29,7 @@ export class AppSignInService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: LoginSessionsService,
+    private readonly signIns: SignInRepository,
     private readonly traces: SsoTracesService,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
@@ -38,7 +40,18 @@ export class AppSignInService {
   async signIn(login: VerifiedLogin<LoginState>, clientId: string | null): Promise<AppSignIn> {
     const { connection, identity } = login;
     try {
-      const user = await this.users.provision(connection.id, identity, login.attributes);
+      const { token, session } = this.sessions.prepare({
+        connectionId: connection.id,
+        nameId: login.nameId,
+        nameIdFormat: login.nameIdFormat,
+        sessionIndex: login.sessionIndex,
+        authnContextClassRef: login.authnContextClassRef,
+        authnInstant: login.authnInstant,
+        sessionNotOnOrAfter: login.sessionNotOnOrAfter,
+      });
+      // The user provisioned and the session opened in one statement (none for a user who may not sign in).
+      const write = await this.signIns.provisionAndOpen(connection.id, identity, login.attributes, session);
+      const user = await this.users.provisioned(write);
       if (isDeprovisioned(user)) {
         throw new SamlRejection(
           'user_deprovisioned',
@@ -48,16 +61,7 @@ export class AppSignInService {
       if (user.disabled) {
         throw new SamlRejection('saml_user_disabled', 'Your account is disabled; ask your administrator.');
       }
-      const { token, session } = await this.sessions.create({
-        userId: user.id,
-        connectionId: connection.id,
-        nameId: login.nameId,
-        nameIdFormat: login.nameIdFormat,
-        sessionIndex: login.sessionIndex,
-        authnContextClassRef: login.authnContextClassRef,
-        authnInstant: login.authnInstant,
-        sessionNotOnOrAfter: login.sessionNotOnOrAfter,
-      });
+      if (!write.sessionOpened) throw new Error('The sign-in opened no session for a user who may sign in');
       this.metrics.logins.inc({ connection: connection.slug, result: 'success' });
       // The trace and the audit event are independent writes: done together, not one after the other.
       await Promise.all([
