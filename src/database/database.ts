@@ -89,8 +89,9 @@ export class Database implements OnApplicationShutdown {
         options: `${options.options ?? ''} -c synchronous_commit=off`.trim(),
       });
       handleConnectionLoss(this.ephemeral, (err) => this.connectionLost(err));
-      // An idle connection the server dropped: the pool replaces it; never an unhandled 'error'.
-      this.ephemeral.on('error', (err) => this.connectionLost(err));
+      // An idle connection the server dropped: the pool replaces it and re-emits the connection's 'error',
+      // which the listener above counted already; heard here only so that it is never unhandled.
+      this.ephemeral.on('error', () => undefined);
     }
     return this.ephemeral;
   }

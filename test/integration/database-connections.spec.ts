@@ -73,6 +73,37 @@ describe.each(databaseKinds())('database connections on %s', (kind) => {
     expect((await pool.query('SELECT 3 AS three')).rows).toEqual([{ three: 3 }]);
     await t.http().get('/readyz').expect(200);
   });
+
+  (kind === 'postgres' ? it : it.skip)(
+    'replaces an idle ephemeral connection the server dropped, counted once in the warning',
+    async () => {
+      const database = t.app.get(Database);
+      const ephemeral = database.ephemeralPool() as Pool;
+      const [{ pid }] = (await ephemeral.query('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+      const logged = database as unknown as {
+        logger: { warn: (message: string) => void };
+        lostLoggedAt: number;
+        lostSinceLog: number;
+      };
+      logged.lostLoggedAt = 0;
+      logged.lostSinceLog = 0;
+      const warn = jest.spyOn(logged.logger, 'warn').mockImplementation(() => undefined);
+      try {
+        // The connection is idle in the pool: the pool re-emits its 'error' (which must not count twice).
+        const dropped = new Promise<void>((resolve) => ephemeral.once('error', () => resolve()));
+        await dataSource.query('SELECT pg_terminate_backend($1)', [pid]);
+        await dropped;
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn.mock.calls[0]?.[0]).toMatch(/^Lost 1 database connection\(s\)/);
+        // Nothing left over for the next warning to count.
+        expect(logged.lostSinceLog).toBe(0);
+      } finally {
+        warn.mockRestore();
+      }
+      expect((await ephemeral.query('SELECT 4 AS four')).rows).toEqual([{ four: 4 }]);
+    },
+  );
 });
 
 /** Needs PostgreSQL's server binaries, to stop and start a server of the test's own. */
