@@ -10,6 +10,7 @@ import { ChainedEventFields, eventHash, GENESIS_HASH } from './audit-hash';
 import { type AuditEvent, type AuditFilter, AuditRepository, type ChainHead } from './audit.repository';
 import { redactSecrets } from './redact';
 import { runInBackground } from '../common/background';
+import { GroupCommit } from '../common/group-commit';
 
 export type { AuditEvent, AuditFilter } from './audit.repository';
 
@@ -70,12 +71,15 @@ function clip(value: string | null | undefined, max: number): string | null {
 @Injectable()
 export class AuditService implements OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
-  private readonly queue: Array<{
-    draft: Draft;
-    resolve: (e: AuditEvent) => void;
-    reject: (err: unknown) => void;
-  }> = [];
-  private flushing = false;
+  /**
+   * Group commit for events outside a caller's transaction (logins, logouts): one transaction at a time
+   * per instance; events that arrive meanwhile go together into the next one (see appendBatch).
+   */
+  private readonly appends = new GroupCommit<Draft, AuditEvent>({
+    name: 'audit',
+    nextBatch: (queued) => Math.min(queued.length, MAX_BATCH),
+    write: (drafts) => this.appendBatch(drafts),
+  });
   /** Events of `recordSafely` not appended because the database was unreachable, oldest first. */
   private readonly deferred: Draft[] = [];
   private deferTimer?: NodeJS.Timeout;
@@ -117,10 +121,7 @@ export class AuditService implements OnApplicationShutdown {
 
   private append(draft: Draft, manager?: Transaction): Promise<AuditEvent> {
     if (manager) return this.appendInTransaction(draft, manager);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ draft, resolve, reject });
-      if (!this.flushing) runInBackground('Audit group commit', this.flush());
-    });
+    return this.appends.submit(draft);
   }
 
   /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
@@ -133,35 +134,13 @@ export class AuditService implements OnApplicationShutdown {
   }
 
   /**
-   * Group commit for events outside a caller's transaction (logins, logouts): one transaction at a time
-   * per instance; events that arrive meanwhile go together into the next one. A batch is one statement
-   * (one round trip, one commit) after the head this instance wrote last, when that is still the head;
-   * otherwise (the first batch, another instance or an admin change appended since) one short transaction
-   * that locks the head (4 round trips). Under load one commit (its fsync) serves a whole batch, so
-   * throughput is not bounded by one commit per event. The chain stays single and gap-free either way: the
-   * head only advances from exactly the seq and hash the batch was chained after.
+   * One batch of the group commit: one statement (one round trip, one commit) after the head this instance
+   * wrote last, when that is still the head; otherwise (the first batch, another instance or an admin change
+   * appended since) one short transaction that locks the head (4 round trips). Under load one commit (its
+   * fsync) serves a whole batch, so throughput is not bounded by one commit per event. The chain stays
+   * single and gap-free either way: the head only advances from exactly the seq and hash the batch was
+   * chained after.
    */
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          const events = await this.appendBatch(batch.map((b) => b.draft));
-          batch.forEach((b, i) => {
-            const event = events[i];
-            if (event) b.resolve(event);
-            else b.reject(new Error('The audit batch appended fewer events than it was given'));
-          });
-        } catch (err) {
-          batch.forEach((b) => b.reject(err));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
   private async appendBatch(drafts: Draft[]): Promise<AuditEvent[]> {
     const known = this.knownHead;
     this.knownHead = undefined;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { runInBackground } from '../common/background';
+import { GroupCommit } from '../common/group-commit';
 import { Clock } from '../common/clock';
 import type { BridgeConfig } from '../config/bridge-config';
 import { BRIDGE_CONFIG } from '../config/config.module';
@@ -35,20 +35,36 @@ export interface TraceInput {
 const weightOf = (trace: SsoTraceEntity): number =>
   (trace.samlMessage?.length ?? 0) + (trace.message?.length ?? 0);
 
+/** How many of the queued traces go into the next statement (at least one). */
+function nextBatchLength(queued: readonly SsoTraceEntity[]): number {
+  let length = 0;
+  let chars = 0;
+  for (const trace of queued) {
+    chars += weightOf(trace);
+    if (length === MAX_TRACE_BATCH || (length > 0 && chars > MAX_TRACE_BATCH_CHARS)) break;
+    length++;
+  }
+  return length;
+}
+
 /**
  * SSO traces: what happened in each SAML exchange, for admins (never shown to end users).
  *
- * Recording is a group commit, like the audit log's appends (AuditService): one statement at a time per
- * instance; traces recorded meanwhile go together into the next one (one multi-row INSERT, one commit). A
- * lone trace is written at once (no timer), so at low load nothing waits longer than its own INSERT; under
- * load one commit serves a whole batch. Each caller's promise resolves once the statement holding its row
- * committed, with its row's id.
+ * Recording is a group commit (GroupCommit, as the audit log's appends): one statement at a time per
+ * instance; traces recorded meanwhile go together into the next one (one multi-row INSERT, one commit).
+ * Each caller's promise resolves once the statement holding its row committed, with its row's id.
  */
 @Injectable()
 export class SsoTracesService implements OnApplicationBootstrap {
   private readonly logger = new Logger('SsoTraces');
-  private readonly queue: Array<{ trace: SsoTraceEntity; resolve: (id: string | undefined) => void }> = [];
-  private flushing = false;
+  private readonly writes = new GroupCommit<SsoTraceEntity, string | undefined>({
+    name: 'SSO trace',
+    nextBatch: (queued) => nextBatchLength(queued),
+    write: async (traces) => {
+      const written = await this.write(traces);
+      return traces.map((t) => (written.has(t.id) ? t.id : undefined));
+    },
+  });
 
   constructor(
     private readonly traces: SsoTracesRepository,
@@ -86,36 +102,7 @@ export class SsoTracesService implements OnApplicationBootstrap {
       this.logger.warn(`Could not record an SSO trace: ${(err as Error).message}`);
       return Promise.resolve(undefined);
     }
-    return new Promise((resolve) => {
-      this.queue.push({ trace, resolve });
-      if (!this.flushing) runInBackground('SSO trace group commit', this.flush());
-    });
-  }
-
-  /** Writes the queued traces, a batch at a time, until none is left; resolves each caller. */
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.nextBatchLength());
-        const written = await this.write(batch.map((b) => b.trace));
-        for (const b of batch) b.resolve(written.has(b.trace.id) ? b.trace.id : undefined);
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** How many of the queued traces go into the next statement (at least one). */
-  private nextBatchLength(): number {
-    let length = 0;
-    let chars = 0;
-    for (const { trace } of this.queue) {
-      chars += weightOf(trace);
-      if (length === MAX_TRACE_BATCH || (length > 0 && chars > MAX_TRACE_BATCH_CHARS)) break;
-      length++;
-    }
-    return length;
+    return this.writes.submit(trace);
   }
 
   /**
