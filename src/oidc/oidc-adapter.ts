@@ -32,6 +32,7 @@ export function clientMetadata(c: OidcClientEntity): Record<string, unknown> {
       ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
       : {}),
     'urn:saml-bridge:access_token_format': c.accessTokenFormat,
+    'urn:saml-bridge:access_token_signing_alg': c.accessTokenSigningAlg,
     'urn:saml-bridge:allowed_connections': c.allowedConnections,
     'urn:saml-bridge:lifetimes': c.lifetimes,
   };

@@ -106,6 +106,17 @@ class ClientFieldsDto {
   @IsIn(['RS256', 'ES256'])
   idTokenSignedResponseAlg?: 'RS256' | 'ES256';
 
+  @ApiPropertyOptional({
+    enum: ['RS256', 'ES256'],
+    default: 'RS256',
+    description:
+      "What the app's JWT access tokens are signed with: RS256, or ES256 (much cheaper to sign) when every " +
+      'resource server that verifies them accepts it. Both keys are in the JWKS.',
+  })
+  @IsOptional()
+  @IsIn(['RS256', 'ES256'])
+  accessTokenSigningAlg?: 'RS256' | 'ES256';
+
   @ApiPropertyOptional({ type: ClientLifetimesDto })
   @IsOptional()
   @ValidateNested()

@@ -52,6 +52,10 @@ export class OidcClientEntity {
   @Column({ name: 'id_token_signed_response_alg', type: 'varchar', length: 8, default: 'RS256' })
   idTokenSignedResponseAlg!: 'RS256' | 'ES256';
 
+  /** What the app's JWT access tokens are signed with (its resource servers verify them). */
+  @Column({ name: 'access_token_signing_alg', type: 'varchar', length: 8, default: 'RS256' })
+  accessTokenSigningAlg!: 'RS256' | 'ES256';
+
   @Column({ type: 'jsonb', default: () => "'{}'" })
   lifetimes!: ClientLifetimes;
 

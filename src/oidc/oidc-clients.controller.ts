@@ -48,6 +48,8 @@ export class ClientView {
   @ApiProperty({ nullable: true, type: [String] }) allowedConnections!: string[] | null;
   @ApiProperty() accessTokenFormat!: string;
   @ApiProperty() idTokenSignedResponseAlg!: string;
+  @ApiProperty({ description: "What the app's JWT access tokens are signed with" })
+  accessTokenSigningAlg!: string;
   @ApiProperty() lifetimes!: Record<string, number>;
   @ApiProperty({ description: 'Whether the app has a client secret (never shown again)' })
   hasSecret!: boolean;
@@ -90,6 +92,7 @@ function view(
     allowedConnections: c.allowedConnections,
     accessTokenFormat: c.accessTokenFormat,
     idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
+    accessTokenSigningAlg: c.accessTokenSigningAlg,
     lifetimes: { ...c.lifetimes } as Record<string, number>,
     hasSecret: c.secretHash !== null,
     backchannelLogout: deliveryView(delivery),

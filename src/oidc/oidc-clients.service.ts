@@ -148,6 +148,7 @@ export class OidcClientsService {
       allowedConnections: dto.allowedConnections ?? null,
       accessTokenFormat: dto.accessTokenFormat ?? 'jwt',
       idTokenSignedResponseAlg: dto.idTokenSignedResponseAlg ?? 'RS256',
+      accessTokenSigningAlg: dto.accessTokenSigningAlg ?? 'RS256',
       lifetimes: { ...dto.lifetimes },
       secretHash: null,
     });
@@ -202,6 +203,7 @@ export class OidcClientsService {
     if (dto.accessTokenFormat !== undefined) client.accessTokenFormat = dto.accessTokenFormat;
     if (dto.idTokenSignedResponseAlg !== undefined)
       client.idTokenSignedResponseAlg = dto.idTokenSignedResponseAlg;
+    if (dto.accessTokenSigningAlg !== undefined) client.accessTokenSigningAlg = dto.accessTokenSigningAlg;
     if (dto.lifetimes !== undefined)
       client.lifetimes = { ...client.lifetimes, ...definedFields(dto.lifetimes) };
     this.validate(client);
@@ -274,6 +276,7 @@ function clientAuditView(c: OidcClientEntity): Record<string, unknown> {
     allowedConnections: c.allowedConnections ? [...c.allowedConnections] : null,
     accessTokenFormat: c.accessTokenFormat,
     idTokenSignedResponseAlg: c.idTokenSignedResponseAlg,
+    accessTokenSigningAlg: c.accessTokenSigningAlg,
     lifetimes: { ...c.lifetimes },
     secretHash: c.secretHash,
   };

@@ -89,6 +89,10 @@ function databaseUnavailable(ctx: KoaContextWithOIDC): void {
     : { error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE };
 }
 
+/** What an app's JWT access tokens are signed with (its setting; RS256 unless it chose ES256). */
+const accessTokenSigningAlg = (client: { [key: string]: unknown }): 'RS256' | 'ES256' =>
+  client['urn:saml-bridge:access_token_signing_alg'] === 'ES256' ? 'ES256' : 'RS256';
+
 const lifetimes = (client: { [key: string]: unknown } | undefined): ClientLifetimes =>
   ((client?.['urn:saml-bridge:lifetimes'] as ClientLifetimes | undefined) ?? {}) as ClientLifetimes;
 
@@ -306,6 +310,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
       extraClientMetadata: {
         properties: [
           'urn:saml-bridge:access_token_format',
+          'urn:saml-bridge:access_token_signing_alg',
           'urn:saml-bridge:allowed_connections',
           'urn:saml-bridge:lifetimes',
         ],
@@ -381,7 +386,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
               audience: API_RESOURCE,
               accessTokenTTL: lifetimes(client).accessTokenSeconds ?? 3600,
               accessTokenFormat: format,
-              ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+              ...(format === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg(client) } } } : {}),
             };
           },
         },

@@ -51,7 +51,7 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
 
   async function createClient(body: Record<string, unknown>) {
     const res = await t.admin.post('/api/v1/clients').send(body).expect(201);
-    return res.body as { clientId: string; clientSecret?: string };
+    return res.body as { clientId: string; clientSecret?: string; accessTokenSigningAlg?: string };
   }
 
   it('publishes discovery and a JWKS with current and next keys for RS256 and ES256 (public parts only)', async () => {
@@ -195,6 +195,49 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
     });
     const fresh = await discover(svc.clientId, rotated.body.clientSecret);
     await expect(oc.clientCredentialsGrant(fresh, { scope: 'api' })).resolves.toHaveProperty('access_token');
+  });
+
+  it("signs an app's JWT access tokens with ES256 when it chose so: they verify with the JWKS, introspect and revoke as RS256 ones do", async () => {
+    const svc = await createClient({
+      name: 'ES256 service',
+      grantTypes: ['client_credentials'],
+      accessTokenSigningAlg: 'ES256',
+    });
+    expect(svc.accessTokenSigningAlg).toBe('ES256');
+    const config = await discover(svc.clientId, svc.clientSecret);
+    const tokens = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/oidc/jwks`));
+    const verified = await jose.jwtVerify(tokens.access_token, jwks, {
+      issuer,
+      audience: 'urn:saml-bridge:api',
+      typ: 'at+jwt',
+    });
+    expect(verified.protectedHeader.alg).toBe('ES256');
+    expect(verified.payload.client_id).toBe(svc.clientId);
+    await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
+      active: true,
+      client_id: svc.clientId,
+    });
+    await oc.tokenRevocation(config, tokens.access_token);
+    await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
+      active: false,
+    });
+
+    // Back to RS256 (the default every app starts with), and a bad value is refused with its field.
+    const patched = await t.admin
+      .patch(`/api/v1/clients/${svc.clientId}`)
+      .send({ accessTokenSigningAlg: 'RS256' })
+      .expect(200);
+    expect(patched.body.accessTokenSigningAlg).toBe('RS256');
+    const again = await oc.clientCredentialsGrant(config, { scope: 'api' });
+    expect(jose.decodeProtectedHeader(again.access_token).alg).toBe('RS256');
+    const refused = await t.admin
+      .patch(`/api/v1/clients/${svc.clientId}`)
+      .send({ accessTokenSigningAlg: 'HS256' })
+      .expect(400);
+    expect(JSON.stringify(refused.body)).toContain('accessTokenSigningAlg');
+    const plain = await createClient({ name: 'Default alg', grantTypes: ['client_credentials'] });
+    expect(plain.accessTokenSigningAlg).toBe('RS256');
   });
 
   it('authenticates private_key_jwt apps with the keys they publish', async () => {
@@ -452,6 +495,42 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
           expectedState: 's2',
         }),
       ).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
+        active: false,
+      });
+    });
+
+    it("signs a user's JWT access token with ES256 for an app that chose it, recorded for revocation as ever", async () => {
+      const es = await createClient({
+        name: 'ES256 app',
+        redirectUris: ['https://es256.example.com/cb'],
+        idTokenSignedResponseAlg: 'ES256',
+        accessTokenSigningAlg: 'ES256',
+      });
+      const config = await discover(es.clientId, es.clientSecret);
+      const { url, verifier } = await authorizationUrl(config, {
+        redirect_uri: 'https://es256.example.com/cb',
+        scope: 'openid email',
+        state: 'es',
+      });
+      const callback = await follow(url.toString());
+      const tokens = await oc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'es',
+      });
+      expect(jose.decodeProtectedHeader(tokens.id_token as string).alg).toBe('ES256');
+      const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/oidc/jwks`));
+      const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
+        issuer,
+        audience: 'urn:saml-bridge:api',
+        typ: 'at+jwt',
+      });
+      expect(protectedHeader.alg).toBe('ES256');
+      expect(payload.sub).toBe(tokens.claims()?.sub);
+      await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
+        active: true,
+      });
+      await oc.tokenRevocation(config, tokens.access_token);
       await expect(oc.tokenIntrospection(config, tokens.access_token)).resolves.toMatchObject({
         active: false,
       });

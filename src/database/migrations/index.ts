@@ -12,6 +12,7 @@ import { ChangeNotifications1764800000000 } from './1764800000000-change-notific
 import { DirectorySync1765000000000 } from './1765000000000-directory-sync';
 import { EventsAndWebhooks1765100000000 } from './1765100000000-events-and-webhooks';
 import { JwtAccessTokenRevocation1765200000000 } from './1765200000000-jwt-access-token-revocation';
+import { AccessTokenSigningAlg1765300000000 } from './1765300000000-access-token-signing-alg';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   DirectorySync1765000000000,
   EventsAndWebhooks1765100000000,
   JwtAccessTokenRevocation1765200000000,
+  AccessTokenSigningAlg1765300000000,
 ];
