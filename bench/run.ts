@@ -317,9 +317,15 @@ async function seed(base: string): Promise<Seeded> {
   if (!spCertificatePem) throw new Error('the bench connection has no current SP key');
   const basicOf = (c: { clientId: string; clientSecret: string }) =>
     `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
+  // BENCH_TOKEN_ALG=ES256 registers the bench's apps with ES256 ID and access tokens (default: RS256).
+  const algs =
+    process.env.BENCH_TOKEN_ALG === 'ES256'
+      ? { idTokenSignedResponseAlg: 'ES256', accessTokenSigningAlg: 'ES256' }
+      : {};
   const svc = await adminCall<{ clientId: string; clientSecret: string }>(base, 'POST', '/api/v1/clients', {
     name: 'Bench service',
     grantTypes: ['client_credentials'],
+    ...algs,
   });
   const opaque = await adminCall<{ clientId: string; clientSecret: string }>(
     base,
@@ -341,6 +347,7 @@ async function seed(base: string): Promise<Seeded> {
   const app = await adminCall<{ clientId: string; clientSecret: string }>(base, 'POST', '/api/v1/clients', {
     name: 'Bench app',
     redirectUris: [REDIRECT],
+    ...algs,
   });
   const login = new LoginClient({
     publicBase: BASE_URL,
