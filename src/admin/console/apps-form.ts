@@ -30,6 +30,7 @@ export function appFormValues(body: FormBody): AppFormValues {
     grantTypes: formText(body, 'grantTypes', 100),
     tokenEndpointAuthMethod: formText(body, 'tokenEndpointAuthMethod', 40),
     allowedConnections: formText(body, 'allowedConnections', 50_000),
+    ...tokenSettings(body),
   };
 }
 
@@ -46,5 +47,15 @@ export function appFormInput(body: FormBody, creating: boolean): Record<string, 
     tokenEndpointAuthMethod: formText(body, 'tokenEndpointAuthMethod', 40),
     // Empty means every connection (the service stores null for "all").
     allowedConnections: allowed && allowed.length ? allowed : creating ? undefined : null,
+    ...tokenSettings(body),
+  };
+}
+
+/** The token settings as typed (absent: the default when registering, unchanged when editing). */
+function tokenSettings(body: FormBody): Record<string, string | undefined> {
+  return {
+    accessTokenFormat: formText(body, 'accessTokenFormat', 16),
+    idTokenSignedResponseAlg: formText(body, 'idTokenSignedResponseAlg', 16),
+    accessTokenSigningAlg: formText(body, 'accessTokenSigningAlg', 16),
   };
 }

@@ -31,7 +31,11 @@ export function appDetailsPage(input: {
       (g, i) => html`${i ? ' ' : ''}<code>${g}</code>`,
     )} · authentication <code>${client.tokenEndpointAuthMethod}</code>${
       hasSecret ? ' · has a client secret' : ''
-    }</p>${deliverySection(client, input.delivery)}<h2>Edit</h2><form method="post" action="${base}" class="main">${csrfField(
+    }</p><p>Access tokens <code>${client.accessTokenFormat}</code>${
+      client.accessTokenFormat === 'jwt'
+        ? html` signed with <code>${client.accessTokenSigningAlg}</code>`
+        : ''
+    } · ID tokens signed with <code>${client.idTokenSignedResponseAlg}</code></p>${deliverySection(client, input.delivery)}<h2>Edit</h2><form method="post" action="${base}" class="main">${csrfField(
       session.csrfToken,
     )}${appFields(client, (_n, current) => current, {})}<button type="submit">Save changes</button></form>${
       hasSecret

@@ -75,6 +75,33 @@ export function appFields(
     error: errors.allowedConnections,
     rows: 2,
     hint: 'One per line; empty allows every connection.',
+  })}${selectField({
+    name: 'accessTokenFormat',
+    label: 'Access tokens',
+    value: pick('accessTokenFormat', client?.accessTokenFormat ?? 'jwt'),
+    options: [
+      ['jwt', 'JWT (RFC 9068): resource servers verify them offline with the JWKS'],
+      ['opaque', 'Opaque: resource servers use introspection, the app userinfo'],
+    ],
+    error: errors.accessTokenFormat,
+  })}${selectField({
+    name: 'accessTokenSigningAlg',
+    label: 'JWT access tokens signed with',
+    value: pick('accessTokenSigningAlg', client?.accessTokenSigningAlg ?? 'RS256'),
+    options: [
+      ['RS256', 'RS256 (every resource server accepts it)'],
+      ['ES256', 'ES256 (cheaper; only if every resource server accepts it)'],
+    ],
+    error: errors.accessTokenSigningAlg,
+  })}${selectField({
+    name: 'idTokenSignedResponseAlg',
+    label: 'ID tokens signed with',
+    value: pick('idTokenSignedResponseAlg', client?.idTokenSignedResponseAlg ?? 'RS256'),
+    options: [
+      ['RS256', 'RS256 (what OpenID Connect libraries expect by default)'],
+      ['ES256', 'ES256 (only if the app accepts it)'],
+    ],
+    error: errors.idTokenSignedResponseAlg,
   })}`;
 }
 
