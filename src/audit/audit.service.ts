@@ -77,7 +77,7 @@ export class AuditService implements OnApplicationShutdown {
    */
   private readonly appends = new GroupCommit<Draft, AuditEvent>({
     name: 'audit',
-    nextBatch: (queued) => Math.min(queued.length, MAX_BATCH),
+    nextBatch: () => MAX_BATCH,
     write: (drafts) => this.appendBatch(drafts),
   });
   /** Events of `recordSafely` not appended because the database was unreachable, oldest first. */

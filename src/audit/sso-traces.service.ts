@@ -36,7 +36,7 @@ const weightOf = (trace: SsoTraceEntity): number =>
   (trace.samlMessage?.length ?? 0) + (trace.message?.length ?? 0);
 
 /** How many of the queued traces go into the next statement (at least one). */
-function nextBatchLength(queued: readonly SsoTraceEntity[]): number {
+function nextBatchLength(queued: Iterable<SsoTraceEntity>): number {
   let length = 0;
   let chars = 0;
   for (const trace of queued) {

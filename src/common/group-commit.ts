@@ -3,8 +3,11 @@ import { runInBackground } from './background';
 export interface GroupCommitOptions<I, O> {
   /** What is written, for the log line of a write that failed outside any caller (never expected). */
   name: string;
-  /** How many of the queued items (oldest first) go into the next write: at least one. */
-  nextBatch: (queued: readonly I[]) => number;
+  /**
+   * At most how many of the queued items (oldest first) go into the next write (at least one is taken); it
+   * may stop reading `queued` as soon as it knows.
+   */
+  nextBatch: (queued: Iterable<I>) => number;
   /**
    * Writes a batch (one statement or one short transaction: one commit) and answers each item's result, in
    * order. An item without a result fails; a write that throws fails the whole batch with its error.
@@ -33,12 +36,17 @@ export class GroupCommit<I, O> {
     });
   }
 
+  /** The queued items, oldest first, read in place. */
+  private *items(): Iterable<I> {
+    for (const queued of this.queue) yield queued.item;
+  }
+
   /** Writes the queued items, a batch at a time, until none is left. */
   private async drain(): Promise<void> {
     this.writing = true;
     try {
       while (this.queue.length > 0) {
-        const length = Math.max(1, this.options.nextBatch(this.queue.map((q) => q.item)));
+        const length = Math.max(1, this.options.nextBatch(this.items()));
         const batch = this.queue.splice(0, length);
         try {
           const results = await this.options.write(batch.map((b) => b.item));

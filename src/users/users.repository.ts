@@ -30,37 +30,37 @@ export interface ProvisionedUser {
 export type UpsertedUserRow = ObjectLiteral & { inserted: boolean };
 
 /**
- * The user upsert of a login (parameters $1–$10): creates the user, or updates their profile when the
- * (connection, subject) exists, returning the row and `inserted`. Groups are replaced. Other statements
- * build on it as a CTE (the sign-in also opens the user's session in the same statement).
+ * The user upsert of a login (parameters $1–$10, see `userUpsertValues`): creates the user, or updates their
+ * profile when the (connection, subject) exists, returning the row and `inserted`. Groups are replaced.
+ * Other statements build on it as a CTE (the sign-in also opens the user's session in the same statement).
  */
-export function userUpsertStatement(
-  connectionId: string,
-  mapped: MappedUser,
-  attributes: Record<string, string[]>,
-  now: Date,
-): { text: string; values: unknown[] } {
-  return {
-    text: `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
+export const USER_UPSERT_SQL = `INSERT INTO users (connection_id, subject, email, email_verified, given_name, family_name, display_name, groups, attributes, last_login_at, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
        ON CONFLICT (connection_id, subject) DO UPDATE SET
          email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, given_name = EXCLUDED.given_name,
          family_name = EXCLUDED.family_name, display_name = EXCLUDED.display_name, groups = EXCLUDED.groups,
          attributes = EXCLUDED.attributes, last_login_at = EXCLUDED.last_login_at, updated_at = EXCLUDED.updated_at
-       RETURNING *, (xmax = 0) AS inserted`,
-    values: [
-      connectionId,
-      mapped.subject,
-      mapped.email,
-      mapped.emailVerified,
-      mapped.givenName,
-      mapped.familyName,
-      mapped.displayName,
-      mapped.groups,
-      JSON.stringify(attributes),
-      now,
-    ],
-  };
+       RETURNING *, (xmax = 0) AS inserted`;
+
+/** The parameters $1–$10 of USER_UPSERT_SQL. */
+export function userUpsertValues(
+  connectionId: string,
+  mapped: MappedUser,
+  attributes: Record<string, string[]>,
+  now: Date,
+): unknown[] {
+  return [
+    connectionId,
+    mapped.subject,
+    mapped.email,
+    mapped.emailVerified,
+    mapped.givenName,
+    mapped.familyName,
+    mapped.displayName,
+    mapped.groups,
+    JSON.stringify(attributes),
+    now,
+  ];
 }
 
 /**
@@ -89,8 +89,11 @@ export class UsersRepository {
     attributes: Record<string, string[]>,
     now: Date,
   ): Promise<ProvisionedUser> {
-    const upsert = userUpsertStatement(connectionId, mapped, attributes, now);
-    const [row] = await this.statements.rows<UpsertedUserRow>('user_provision', upsert.text, upsert.values);
+    const [row] = await this.statements.rows<UpsertedUserRow>(
+      'user_provision',
+      USER_UPSERT_SQL,
+      userUpsertValues(connectionId, mapped, attributes, now),
+    );
     if (!row) throw new Error('The user upsert returned no row');
     return { user: entityFromRow(this.users, row), inserted: row.inserted };
   }

@@ -19,9 +19,9 @@ export interface AppSignIn {
 }
 
 /**
- * Turns a verified login into a signed-in user of the bridge: provisions the user (just in time), refuses a
- * disabled or deprovisioned one, opens the bridge session (with the provisioning, in one statement) (which SLO and RP-initiated logout end), and
- * records the sign-in (metrics, SSO trace, `login.succeeded`). Used by the consumers that sign someone in:
+ * Turns a verified login into a signed-in user of the bridge: provisions the user (just in time) and opens
+ * the bridge session (which SLO and RP-initiated logout end) in one statement, refuses a disabled or
+ * deprovisioned one (who gets no session), and records the sign-in (metrics, SSO trace, `login.succeeded`). Used by the consumers that sign someone in:
  * the app session and the OIDC interaction.
  */
 @Injectable()

@@ -7,7 +7,8 @@ import { UserEntity } from '../../users/user.entity';
 import {
   type ProvisionedUser,
   type UpsertedUserRow,
-  userUpsertStatement,
+  USER_UPSERT_SQL,
+  userUpsertValues,
 } from '../../users/users.repository';
 import type { LoginSessionEntity } from '../login-session.entity';
 
@@ -18,11 +19,11 @@ export interface SignInWrite extends ProvisionedUser {
 }
 
 /**
- * The user upsert (users.repository's, $1–$10) as CTE `u`, then the session inserted for the user it
+ * The user upsert (users.repository's USER_UPSERT_SQL, $1–$10) as CTE `u`, then the session inserted for the user it
  * returned ($11–$18) when that user may sign in: not disabled and not deprovisioned by the directory (the
  * predicate of `isDeprovisioned` in user.entity.ts, in SQL). One statement, one commit.
  */
-const sql = (upsert: string) => `WITH u AS (${upsert}),
+const SIGN_IN_SQL = `WITH u AS (${USER_UPSERT_SQL}),
   s AS (
     INSERT INTO login_sessions (id, user_id, connection_id, name_id, name_id_format, session_index,
         authn_context_class_ref, authn_instant, created_at, expires_at)
@@ -57,12 +58,11 @@ export class SignInRepository {
     attributes: Record<string, string[]>,
     session: LoginSessionEntity,
   ): Promise<SignInWrite> {
-    const upsert = userUpsertStatement(connectionId, mapped, attributes, session.createdAt);
     const [row] = await this.statements.rows<UpsertedUserRow & { session_opened: boolean }>(
       'sign_in',
-      sql(upsert.text),
+      SIGN_IN_SQL,
       [
-        ...upsert.values,
+        ...userUpsertValues(connectionId, mapped, attributes, session.createdAt),
         session.id,
         session.nameId,
         session.nameIdFormat,

@@ -21,7 +21,7 @@ describe('GroupCommit', () => {
     const writer = gatedWriter<number>();
     const group = new GroupCommit<number, string>({
       name: 'test',
-      nextBatch: (q) => q.length,
+      nextBatch: (q) => [...q].length,
       write: writer.write,
     });
     const first = group.submit(1);
@@ -38,7 +38,7 @@ describe('GroupCommit', () => {
     const writer = gatedWriter<number>();
     const group = new GroupCommit<number, string>({
       name: 'test',
-      nextBatch: (q) => (q[0] === 1 ? 0 : 2),
+      nextBatch: (q) => ([...q][0] === 1 ? 0 : 2),
       write: writer.write,
     });
     const all = [1, 2, 3, 4, 5].map((n) => group.submit(n));
@@ -51,7 +51,7 @@ describe('GroupCommit', () => {
     let calls = 0;
     const group = new GroupCommit<string, string>({
       name: 'test',
-      nextBatch: (q) => q.length,
+      nextBatch: (q) => [...q].length,
       write: async (batch) => {
         calls++;
         await Promise.resolve();
@@ -71,7 +71,7 @@ describe('GroupCommit', () => {
   it('fails the items a write gave no result for', async () => {
     const group = new GroupCommit<number, number>({
       name: 'audit',
-      nextBatch: (q) => q.length,
+      nextBatch: (q) => [...q].length,
       write: (batch) => Promise.resolve(batch.slice(0, 1)),
     });
     const first = group.submit(1);
