@@ -49,6 +49,14 @@ export async function createBenchDatabase(
 }
 
 /**
+ * The Node.js binary the bench runs the servers with (the bridge and Polis): BENCH_SERVER_NODE, a path, for
+ * A/B runs of the runtime; by default the one running the load generator.
+ */
+export function benchServerNode(): string {
+  return process.env.BENCH_SERVER_NODE || process.execPath;
+}
+
+/**
  * The production build on `databaseUrl` (or, without one, on the embedded database in a fresh data
  * directory), as its own process (the load generator is this process).
  */
@@ -61,6 +69,7 @@ export function startBenchBridge(databaseUrl?: string, profileDir?: string): Pro
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   return startBridgeProcess({
     nodeArgs: [...extra, ...profile],
+    node: benchServerNode(),
     stdio: 'inherit',
     env: {
       NODE_ENV: 'production',

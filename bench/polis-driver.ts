@@ -4,13 +4,13 @@
  * test IdP, and drives a full login (authorize → the IdP → ACS → code → token) following Polis' own
  * redirects, as the bridge's driver does for the bridge.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { execFileSync } from 'node:child_process';
 import { freeLoopbackPort } from '../test/support/bridge-process';
+import { benchServerNode } from './bench-bridge';
 import type { TestIdp } from '../test/support/saml-test-idp';
 
 const POLIS_DIR = join(__dirname, '..', '..', 'bench', 'polis');
@@ -33,7 +33,7 @@ export function ensurePolisInstalled(): void {
 export async function startPolis(databaseUrl: string): Promise<Polis> {
   ensurePolisInstalled();
   const port = await freeLoopbackPort();
-  const child = spawn(process.execPath, [join(POLIS_DIR, 'server.mjs')], {
+  const child = spawn(benchServerNode(), [join(POLIS_DIR, 'server.mjs')], {
     cwd: POLIS_DIR,
     env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],

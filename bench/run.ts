@@ -9,6 +9,7 @@
 import 'reflect-metadata';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -27,6 +28,7 @@ import {
   adminCall,
   benchProfileAttributes,
   BASE_URL,
+  benchServerNode,
   createBenchDatabase,
   cpuMs,
   ownCpuMs,
@@ -1352,6 +1354,8 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     memGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    /** The Node.js the bridge and Polis ran on (BENCH_SERVER_NODE; by default the load generator's). */
+    serverNode: execFileSync(benchServerNode(), ['-v'], { encoding: 'utf8' }).trim(),
   };
   const ratio = (scenario: string, floor: (r: Row) => number) =>
     rows
@@ -1391,7 +1395,7 @@ async function main(): Promise<void> {
   const md = [
     `# Benchmark ${summary.date}${SMOKE ? ' (smoke)' : ''}`,
     '',
-    `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
+    `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}${machine.serverNode === machine.node ? '' : ` (the bridge and Polis on Node ${machine.serverNode})`}; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
     '',
     '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | of which event loop | of which engine threads | PostgreSQL CPU ms/op | load generator CPU ms/op | peak RSS MB | max loop stall ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

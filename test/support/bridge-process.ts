@@ -69,10 +69,12 @@ export async function startBridgeProcess(options: {
   env: Record<string, string>;
   port?: number;
   nodeArgs?: string[];
+  /** The Node.js binary to run it with (default: the one running this process). */
+  node?: string;
   stdio?: 'inherit' | 'ignore';
 }): Promise<BridgeProcess> {
   const port = options.port ?? (await freeLoopbackPort());
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), MAIN], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', ...options.env, PORT: String(port) },
     stdio: ['ignore', options.stdio ?? 'ignore', options.stdio ?? 'inherit'],
