@@ -173,6 +173,28 @@ function expectedCount(result: autocannon.Result, status: number): number {
   return stats[String(status)]?.count ?? 0;
 }
 
+/** Below this much load-generator CPU per operation (autocannon's requests), it is no reference. */
+const LOAD_GENERATOR_UNIT_MIN_MS = 0.5;
+
+/**
+ * The server's CPU (and with PostgreSQL's) per operation over the load generator's in the same run: the
+ * load generator signs, sends and checks the same things for every operation of a multi-step scenario, so
+ * the ratio takes the machine's drift (40 % between runs on a shared VM) out of an A/B comparison.
+ */
+function inLoadGeneratorUnits(rows: Row[]) {
+  return rows
+    .filter((r) => r.loadGeneratorCpuMsPerOp >= LOAD_GENERATOR_UNIT_MIN_MS)
+    .map((r) => ({
+      database: r.database,
+      scenario: r.scenario,
+      concurrency: r.concurrency,
+      server: Number((r.cpuMsPerRequest / r.loadGeneratorCpuMsPerOp).toFixed(2)),
+      serverAndPostgres: Number(
+        ((r.cpuMsPerRequest + r.postgresCpuMsPerOp) / r.loadGeneratorCpuMsPerOp).toFixed(2),
+      ),
+    }));
+}
+
 /** Starts counting CPU in the bridge, PostgreSQL and this process; `per(ops)` gives each per operation. */
 function cpuMeter(bridge: Bridge) {
   const bridgeBefore = cpuMs(bridge.pid);
@@ -1381,6 +1403,7 @@ async function main(): Promise<void> {
     acsOverheadRatio: ratio(acsScenario('assertion-signed'), () => acsFloorMs['assertion-signed']),
     acsEncryptedOverheadRatio: ratio(acsScenario('encrypted'), () => acsFloorMs.encrypted),
     clientCredentialsOverJwtFloor: ratio('client_credentials', () => jwtFloorMs),
+    inLoadGeneratorUnits: inLoadGeneratorUnits(rows),
     targets: [...targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles), ...polisTargets(rows)],
     polis: polisRatios(rows),
     profiles,
@@ -1408,6 +1431,11 @@ async function main(): Promise<void> {
     `ACS responses (XML, average): ${ACS_KINDS.map((k) => `${k} ${((responseBytes[k] ?? 0) / 1024).toFixed(1)} KB`).join(', ')}.`,
     `ACS CPU / node-saml floor, assertion-signed: ${ratioList(summary.acsOverheadRatio)}; encrypted: ${ratioList(summary.acsEncryptedOverheadRatio)}.`,
     `client_credentials CPU / jose floor: ${ratioList(summary.clientCredentialsOverJwtFloor)}.`,
+    ...(summary.inLoadGeneratorUnits.length
+      ? [
+          `CPU per operation in units of the load generator's own CPU per operation in the same run (it does the same work for every operation of a scenario, so its CPU moves only with the machine's speed: compare these across runs and versions; the server's (the bridge's or Polis') / with PostgreSQL's): ${summary.inLoadGeneratorUnits.map((u) => `${u.database} ${u.scenario} c=${u.concurrency}: ${u.server} / ${u.serverAndPostgres}`).join(', ')}.`,
+        ]
+      : []),
     '',
     ...(summary.polis.length
       ? [
