@@ -10,7 +10,6 @@ import {
   constants,
   createPrivateKey,
   createVerify,
-  generateKeyPairSync,
   privateDecrypt,
   publicEncrypt,
   X509Certificate,
@@ -1069,9 +1068,8 @@ describe('node-saml 5.1.0 rejects on its own', () => {
     }
   });
 
-  // Not node-saml: Node 20.11+ (through 20.x and 22.x) refuses RSA_PKCS1_PADDING private decryption
-  // (CVE-2023-46809), but Node 24 decrypts it (its OpenSSL answers a bad padding with implicit rejection), so
-  // on Node 24 node-saml accepts rsa-1_5 key transport on its own. The bridge refuses it itself on every
+  // Not node-saml: Node 20 (from 20.11) refuses RSA_PKCS1_PADDING private decryption (CVE-2023-46809), but
+  // Node 24 performs it (CI runs this on both), so on Node 24 node-saml accepts rsa-1_5 key transport on its own. The bridge refuses it itself on every
   // runtime (saml_encryption_algorithm_forbidden: acs-checks.spec.ts, saml-attacks.api.spec.ts).
   test('rsa-1_5 key transport: refused only where the Node runtime refuses PKCS#1 v1.5 decryption', async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -1080,7 +1078,7 @@ describe('node-saml 5.1.0 rejects on its own', () => {
         'assertion',
         await encrypted('assertion', { keyAlgorithm: 'rsa-1_5' })(),
       );
-      if (runtimeRefusesPkcs1Decryption()) {
+      if (runtimeRefusesPkcs1Decryption(spKeys)) {
         await expect(outcome).rejects.toThrow(
           'RSA_PKCS1_PADDING is no longer supported for private decryption',
         );
@@ -1291,15 +1289,14 @@ describe('size attacks', () => {
   });
 });
 
-/** Whether this Node.js refuses RSA PKCS#1 v1.5 private decryption (CVE-2023-46809), probed on a fresh key. */
-function runtimeRefusesPkcs1Decryption(): boolean {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** Whether this Node.js refuses RSA PKCS#1 v1.5 private decryption (CVE-2023-46809), probed with the key pair. */
+function runtimeRefusesPkcs1Decryption(keys: TestKeyPair): boolean {
   const sealed = publicEncrypt(
-    { key: publicKey, padding: constants.RSA_PKCS1_PADDING },
+    { key: keys.certificatePem, padding: constants.RSA_PKCS1_PADDING },
     Buffer.from('probe'),
   );
   try {
-    privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, sealed);
+    privateDecrypt({ key: keys.privateKeyPem, padding: constants.RSA_PKCS1_PADDING }, sealed);
     return false;
   } catch (err) {
     if (/RSA_PKCS1_PADDING is no longer supported/.test((err as Error).message)) return true;
