@@ -56,6 +56,11 @@ export function benchServerNode(): string {
   return process.env.BENCH_SERVER_NODE || process.execPath;
 }
 
+/** BENCH_NODE_ARGS (space-separated): Node/V8 options added after the production ones, for A/B runs of them. */
+export function benchNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}
+
 /**
  * The production build on `databaseUrl` (or, without one, on the embedded database in a fresh data
  * directory), as its own process (the load generator is this process).
@@ -65,10 +70,9 @@ export function startBenchBridge(databaseUrl?: string, profileDir?: string): Pro
   // each of its threads there when it exits.
   const dir = profileDir ?? (process.env.BENCH_CPU_PROF === '1' ? 'bench/results/profiles' : undefined);
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-  // BENCH_NODE_ARGS (space-separated) adds Node/V8 options to the bridge's command line, for A/B runs of them.
-  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  // The bridge runs with the production command's options (startBridgeProcess), then BENCH_NODE_ARGS.
   return startBridgeProcess({
-    nodeArgs: [...extra, ...profile],
+    nodeArgs: [...benchNodeArgs(), ...profile],
     node: benchServerNode(),
     stdio: 'inherit',
     env: {

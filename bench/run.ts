@@ -22,12 +22,14 @@ import {
   type LoginEvidence,
   type PendingLogin,
 } from '../test/support/login-client';
+import { productionNodeArgs } from '../test/support/bridge-process';
 import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
 import {
   ADMIN_KEY,
   adminCall,
   benchProfileAttributes,
   BASE_URL,
+  benchNodeArgs,
   benchServerNode,
   createBenchDatabase,
   cpuMs,
@@ -1378,6 +1380,8 @@ async function main(): Promise<void> {
     node: process.version,
     /** The Node.js the bridge and Polis ran on (BENCH_SERVER_NODE; by default the load generator's). */
     serverNode: execFileSync(benchServerNode(), ['-v'], { encoding: 'utf8' }).trim(),
+    /** The bridge's Node.js options: the production command's (package.json start), then BENCH_NODE_ARGS. */
+    bridgeNodeArgs: [...productionNodeArgs(), ...benchNodeArgs()],
   };
   const ratio = (scenario: string, floor: (r: Row) => number) =>
     rows
@@ -1418,7 +1422,7 @@ async function main(): Promise<void> {
   const md = [
     `# Benchmark ${summary.date}${SMOKE ? ' (smoke)' : ''}`,
     '',
-    `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}${machine.serverNode === machine.node ? '' : ` (the bridge and Polis on Node ${machine.serverNode})`}; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
+    `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}${machine.serverNode === machine.node ? '' : ` (the bridge and Polis on Node ${machine.serverNode})`}; the bridge started as \`node ${[...machine.bridgeNodeArgs, 'dist/src/main.js'].join(' ')}\`; ${DURATION_S} s per run; the bridge and PostgreSQL share the machine with the load generator.`,
     '',
     '| database | scenario | c | ops | ops/s | p50 ms | p95 ms | p99 ms | errors | unexpected | server CPU ms/op | of which event loop | of which engine threads | PostgreSQL CPU ms/op | load generator CPU ms/op | peak RSS MB | max loop stall ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -16,6 +16,24 @@ function projectRoot(): string {
 
 const ROOT = projectRoot();
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+/**
+ * The Node.js options the production command gives the build: package.json's start script is
+ * `node <options> dist/src/main.js`, and every bridge process that tests and the benchmark start runs with
+ * the same options, so they measure and test what `npm start` runs.
+ */
+export function productionNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+  if (words.length < 2 || words[0] !== 'node' || words[words.length - 1] !== 'dist/src/main.js') {
+    throw new Error(
+      `package.json's start script is not "node [options] dist/src/main.js": ${pkg.scripts?.start}`,
+    );
+  }
+  return words.slice(1, -1);
+}
 
 /** A free TCP port on loopback. */
 export function freeLoopbackPort(): Promise<number> {
@@ -62,8 +80,9 @@ export interface BridgeProcess {
 const READY_TIMEOUT_MS = 30_000;
 
 /**
- * Starts the production build (`node dist/src/main.js`) as its own process: for tests that kill instances,
- * and for benchmarks. Resolves once `/readyz` answers 200.
+ * Starts the production build as `npm start` does (`node <productionNodeArgs> dist/src/main.js`, then
+ * `nodeArgs`, which can override them) as its own process: for tests that kill instances, and for
+ * benchmarks. Resolves once `/readyz` answers 200.
  */
 export async function startBridgeProcess(options: {
   env: Record<string, string>;
@@ -74,11 +93,15 @@ export async function startBridgeProcess(options: {
   stdio?: 'inherit' | 'ignore';
 }): Promise<BridgeProcess> {
   const port = options.port ?? (await freeLoopbackPort());
-  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', ...options.env, PORT: String(port) },
-    stdio: ['ignore', options.stdio ?? 'ignore', options.stdio ?? 'inherit'],
-  });
+  const child = spawn(
+    options.node ?? process.execPath,
+    [...productionNodeArgs(), ...(options.nodeArgs ?? []), MAIN],
+    {
+      cwd: ROOT,
+      env: { ...process.env, HOST: '127.0.0.1', ...options.env, PORT: String(port) },
+      stdio: ['ignore', options.stdio ?? 'ignore', options.stdio ?? 'inherit'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
