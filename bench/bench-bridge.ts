@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -156,7 +156,21 @@ function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 
-/** Peak resident set size so far, MB. */
+/** Peak resident set size since the process started, or since the last resetPeakRss, MB. */
 export const peakRssMb = (pid: number): number => statusMb(pid, 'VmHWM');
+
+/**
+ * Starts the kernel's peak-RSS mark again from the current RSS (Linux: `5` to /proc/<pid>/clear_refs), so
+ * that a run's peak is its own, not the start-up's (the embedded database's first start, its initdb, peaks
+ * at about twice the bridge's RSS under load). False where the system refuses: the peak is then since start.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
 /** Current resident set size, MB. */
 export const rssMb = (pid: number): number => statusMb(pid, 'VmRSS');

@@ -36,6 +36,7 @@ import {
   ownCpuMs,
   peakRssMb,
   postgresCpuSince,
+  resetPeakRss,
   startBenchBridge,
 } from './bench-bridge';
 import {
@@ -94,6 +95,7 @@ interface Row {
   /** CPU the PostgreSQL server (on this machine) and the load generator spent per operation. */
   postgresCpuMsPerOp: number;
   loadGeneratorCpuMsPerOp: number;
+  /** The bridge's peak RSS during the run (the kernel's mark, reset at its start where Linux allows). */
   peakRssMb: number;
   /** The longest event-loop stall in the bridge during the run (prom-client's monitor, ~10 ms resolution). */
   loopLagMaxMs: number;
@@ -139,6 +141,7 @@ async function bridgeMetrics(
  * longest loop stall; `end(ops)` gives them per operation.
  */
 async function runMeter(bridge: Bridge) {
+  resetPeakRss(bridge.pid);
   const before = await bridgeMetrics(bridge);
   const cpu = cpuMeter(bridge);
   const fromUs = monotonicUs();
@@ -1151,11 +1154,7 @@ function cpuBudget(r: Row, rate: number, engine?: string): string {
  * The performance issues' targets (PostgreSQL, concurrency 32: #6's, with #19's where it set them higher or
  * added them), checked against the rows, with the measured reason.
  */
-function targets(
-  rows: Row[],
-  floors: Floors,
-  profiles: ScenarioProfile[],
-): Target[] {
+function targets(rows: Row[], floors: Floors, profiles: ScenarioProfile[]): Target[] {
   const profiled = (scenario: string) => {
     const p = profiles.find((x) => x.scenario === scenario);
     return p ? `; the profiled pass at c=32: ${profileLine(p)}` : '';
