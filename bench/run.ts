@@ -1159,7 +1159,8 @@ function targets(rows: Row[], floors: Floors, profiles: ScenarioProfile[]): Targ
     const p = profiles.find((x) => x.scenario === scenario);
     return p ? `; the profiled pass at c=32: ${profileLine(p)}` : '';
   };
-  const allPg = rows.filter((r) => r.database === 'postgresql');
+  // The bridge's rows (Polis' own rows, 'polis: …', are compared in polisTargets).
+  const allPg = rows.filter((r) => r.database === 'postgresql' && !r.scenario.startsWith('polis: '));
   const pgRows = allPg.filter((r) => !r.scenario.includes(' @ '));
   const at = (scenario: string) => pgRows.find((r) => r.scenario === scenario && r.concurrency === 32);
   const rate = (
