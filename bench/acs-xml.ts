@@ -10,6 +10,10 @@
  *     --mode pool | inline                          node-saml on a worker thread (as the bridge runs it), or
  *                                                   in this thread with the CPU time of each check
  *     --n 600                                       measured responses (after --warmup 200)
+ *     --keys <file>                                 the IdP's and SP's test keys from this file (written
+ *                                                   with fresh keys when it does not exist), so that runs
+ *                                                   differ only in what they measure (for instruction
+ *                                                   counts: `npm run bench:instructions`)
  *
  * Prints one JSON line: CPU ms per response of the main thread, the engine thread and the whole process
  * (which adds V8's helper threads: concurrent GC), and in inline mode each check's. Thread CPU time comes
@@ -27,7 +31,8 @@ import { decryptAssertions } from '../src/saml/saml-decryption';
 import { SamlEngineFactory } from '../src/saml/saml-engine';
 import { type AssertionDecryption, type EngineOutcome, SamlEnginePool } from '../src/saml/saml-engine-pool';
 import type { SamlRequestEntity } from '../src/saml/saml-request.entity';
-import { generateTestKeyPair, TestIdp } from '../test/support/saml-test-idp';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateTestKeyPair, TestIdp, type TestKeyPair } from '../test/support/saml-test-idp';
 import { benchProfileAttributes } from './bench-bridge';
 
 type Kind = 'assertion-signed' | 'encrypted' | 'login';
@@ -51,12 +56,20 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** The IdP's and SP's key pairs: from `--keys <file>` when given (created there on first use), else fresh. */
+async function benchKeys(): Promise<{ idp: TestKeyPair; sp: TestKeyPair }> {
+  const file = option('keys', '');
+  if (file && existsSync(file))
+    return JSON.parse(readFileSync(file, 'utf8')) as { idp: TestKeyPair; sp: TestKeyPair };
+  const keys = { idp: await generateTestKeyPair('Bench IdP'), sp: await generateTestKeyPair('Bench SP') };
+  if (file) writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
 async function main(): Promise<void> {
-  const idp = new TestIdp({
-    entityId: 'https://idp.bench/metadata',
-    keys: await generateTestKeyPair('Bench IdP'),
-  });
-  const sp = await generateTestKeyPair('Bench SP');
+  const keys = await benchKeys();
+  const idp = new TestIdp({ entityId: 'https://idp.bench/metadata', keys: keys.idp });
+  const sp = keys.sp;
   const spKey: LoadedSpKey = { id: 'sp-key-1', status: 'current', ...sp } as LoadedSpKey;
   const connection = {
     id: '00000000-0000-4000-8000-000000000001',
