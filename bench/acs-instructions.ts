@@ -15,12 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchServerNode } from './bench-bridge';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
+import { benchServerNode, cliOption as option } from './bench-bridge';
 
 const KINDS = option('kind', 'assertion-signed,encrypted').split(',');
 const N1 = Number(option('n1', '10'));

@@ -33,15 +33,10 @@ import { type AssertionDecryption, type EngineOutcome, SamlEnginePool } from '..
 import type { SamlRequestEntity } from '../src/saml/saml-request.entity';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateTestKeyPair, TestIdp, type TestKeyPair } from '../test/support/saml-test-idp';
-import { benchProfileAttributes } from './bench-bridge';
+import { benchProfileAttributes, cliOption as option } from './bench-bridge';
 
 type Kind = 'assertion-signed' | 'encrypted' | 'login';
 type Mode = 'pool' | 'inline';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
 
 const KIND = option('kind', 'assertion-signed') as Kind;
 const MODE = option('mode', 'pool') as Mode;

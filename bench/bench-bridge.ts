@@ -48,6 +48,12 @@ export async function createBenchDatabase(
   };
 }
 
+/** The value after `--<name>` on this process's command line (bench scripts' options), else `fallback`. */
+export function cliOption(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
 /**
  * The Node.js binary the bench runs the servers with (the bridge and Polis): BENCH_SERVER_NODE, a path, for
  * A/B runs of the runtime; by default the one running the load generator.
