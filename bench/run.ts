@@ -4,7 +4,8 @@
  * closed-loop driver for multi-step flows; bounded concurrency and duration). Writes
  * bench/results/<date>.json and .md: requests/s, p50/p95/p99, errors, server CPU per request, peak RSS and
  * the longest event-loop stall, per scenario and concurrency; plus the floors (node-saml validating the same
- * responses, jose signing the same tokens) and each target of issue #6, met or not. `--smoke`: a short run.
+ * responses, jose signing the same tokens, on the bridge's Node.js) and each target of issues #6 and #19
+ * (Polis' ratios included), met or not. `--smoke`: a short run.
  */
 import 'reflect-metadata';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';

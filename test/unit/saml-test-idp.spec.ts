@@ -1069,8 +1069,9 @@ describe('node-saml 5.1.0 rejects on its own', () => {
   });
 
   // Not node-saml: Node 20 (from 20.11) refuses RSA_PKCS1_PADDING private decryption (CVE-2023-46809), but
-  // Node 24 performs it (CI runs this on both), so on Node 24 node-saml accepts rsa-1_5 key transport on its own. The bridge refuses it itself on every
-  // runtime (saml_encryption_algorithm_forbidden: acs-checks.spec.ts, saml-attacks.api.spec.ts).
+  // Node 24 performs it (CI runs this on both), so on Node 24 node-saml accepts rsa-1_5 key transport on its
+  // own. The bridge refuses it itself on every runtime (saml_encryption_algorithm_forbidden:
+  // acs-checks.spec.ts, saml-attacks.api.spec.ts).
   test('rsa-1_5 key transport: refused only where the Node runtime refuses PKCS#1 v1.5 decryption', async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
