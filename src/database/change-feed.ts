@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Client, type Notification, type PoolClient } from 'pg';
 import type { EntitySubscriberInterface, QueryRunner } from 'typeorm';
@@ -10,6 +11,8 @@ import { pgPoolOf } from './pg-pool';
 export type AnnouncedTable = (typeof ANNOUNCED_TABLES)[number];
 
 const CHANNEL = 'bridge_changes';
+/** The payload prefix of `caughtUp`'s markers: they announce no table. */
+const MARKER = 'marker:';
 
 const announced = (name: string): AnnouncedTable | undefined => ANNOUNCED_TABLES.find((t) => t === name);
 const RETRY_MAX_MS = 10_000;
@@ -32,6 +35,8 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
   private stopped = false;
   private retryMs = 500;
   private retryTimer?: NodeJS.Timeout;
+  /** `caughtUp`'s markers not heard yet, with what to do when they are (or when listening stops). */
+  private readonly markers = new Map<string, () => void>();
 
   constructor(
     private readonly database: Database,
@@ -47,6 +52,10 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
 
   private readonly heard = (msg: Notification): void => {
     if (msg.channel !== CHANNEL) return;
+    if (msg.payload?.startsWith(MARKER)) {
+      this.markers.get(msg.payload)?.();
+      return;
+    }
     const table = announced(msg.payload ?? '');
     // An unknown payload (a newer instance's table) moves every stamp: never keep a stale row.
     this.bump(table ? [table] : ANNOUNCED_TABLES);
@@ -115,6 +124,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.listening = false;
+    this.releaseMarkers();
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -134,6 +144,30 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     let sum = 0;
     for (const t of tables) sum += this.stamps.get(t) ?? 0;
     return sum;
+  }
+
+  /**
+   * Resolves once this instance has heard every change committed anywhere before the call. Another
+   * instance's commit reaches this one's caches when its notification arrives, usually well under a
+   * millisecond later, never before the commit; this is the barrier for a caller that must know it has
+   * arrived. It sends a marker on the channel and waits to hear it back: PostgreSQL delivers notifications
+   * in commit order. When not listening there is nothing to wait for: nothing is cached.
+   */
+  async caughtUp(): Promise<void> {
+    if (!this.listening) return;
+    const marker = `${MARKER}${randomUUID()}`;
+    const heard = new Promise<void>((resolve) => this.markers.set(marker, resolve));
+    try {
+      await this.database.dataSource.query('SELECT pg_notify($1, $2)', [CHANNEL, marker]);
+      await heard;
+    } finally {
+      this.markers.delete(marker);
+    }
+  }
+
+  /** Listening stopped: every stamp moved and caches are bypassed, so no marker needs to arrive. */
+  private releaseMarkers(): void {
+    for (const release of this.markers.values()) release();
   }
 
   private bump(tables: readonly AnnouncedTable[]): void {
@@ -177,6 +211,7 @@ export class ChangeFeed implements OnModuleInit, OnModuleDestroy {
     this.client = undefined;
     this.listening = false;
     this.bump(ANNOUNCED_TABLES);
+    this.releaseMarkers();
     client.end().catch(() => undefined);
     this.retry(err ?? new Error('connection ended'));
   }

@@ -39,25 +39,11 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
     }
   });
   /**
-   * Waits until every notification committed so far has been heard: the set-up's own writes move the
-   * stamps at once and again when their NOTIFY arrives over the LISTEN connection, which may be after the
-   * first cached read. PostgreSQL delivers notifications in commit order, so once a marker sent after
-   * them is heard, the stamps are still until the next change.
+   * Waits until every notification committed so far has been heard (ChangeFeed.caughtUp): the set-up's own
+   * writes move the stamps at once and again when their NOTIFY arrives over the LISTEN connection, which
+   * may be after the first cached read.
    */
-  async function announced(): Promise<void> {
-    const listener = (feed as unknown as { client: Client }).client;
-    const marker = `test-marker-${Math.random()}`;
-    const heard = new Promise<void>((resolve) => {
-      const hear = (msg: { payload?: string }) => {
-        if (msg.payload !== marker) return;
-        listener.off('notification', hear);
-        resolve();
-      };
-      listener.on('notification', hear);
-    });
-    await sql?.query(`SELECT pg_notify('bridge_changes', $1)`, [marker]);
-    await heard;
-  }
+  const announced = (): Promise<void> => feed.caughtUp();
 
   afterAll(async () => {
     await sql?.end();
@@ -82,6 +68,8 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
         .get(DataSource)
         .query(`UPDATE connections SET name = 'Renamed by SQL' WHERE id = $1`, [conn.id]);
       expect(feed.stamp(['connections'])).not.toBe(stamp);
+      // Every commit's notification comes with its answer: the barrier's marker too.
+      await feed.caughtUp();
       expect((await lookup.bySlug('embedded-feed'))?.name).toBe('Renamed by SQL');
       const res = await t.http().get('/saml/embedded-feed/login');
       expect(res.status).toBe(403);
@@ -103,9 +91,14 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
       (before as { enabled: boolean }).enabled = false;
     }).toThrow(TypeError);
 
+    // The barrier's own marker announces no table: the stamps stay while nothing changes.
     const stamp = feed.stamp(['connections']);
+    await feed.caughtUp();
+    expect(feed.stamp(['connections'])).toBe(stamp);
     await sql?.query(`UPDATE connections SET enabled = false WHERE id = $1`, [conn.id]);
-    await until(() => feed.stamp(['connections']) !== stamp, 'the notification');
+    // Another writer's commit is heard by the time the barrier returns (notifications come in commit order).
+    await feed.caughtUp();
+    expect(feed.stamp(['connections'])).not.toBe(stamp);
     const after = await lookup.bySlug('feed-sql');
     expect(after?.enabled).toBe(false);
     // The login path sees it: the connection is refused as disabled.
@@ -147,7 +140,8 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
     expect(await clients.find(clientId)).toBe(first);
     const stamp = feed.stamp(['oidc_clients']);
     await sql?.query(`UPDATE oidc_clients SET name = 'Renamed by SQL' WHERE client_id = $1`, [clientId]);
-    await until(() => feed.stamp(['oidc_clients']) !== stamp, 'the notification');
+    await feed.caughtUp();
+    expect(feed.stamp(['oidc_clients'])).not.toBe(stamp);
     expect((await clients.find(clientId))?.name).toBe('Renamed by SQL');
 
     const conn = await createTestConnection(t, 'feed-keys');
@@ -167,12 +161,18 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
     await until(() => feed.live, 'the listener');
     await announced();
     const cached = await lookup.bySlug('feed-down');
+    // A barrier waiting when the listener is lost returns then: its marker will never be heard.
+    (feed as unknown as { client: Client }).client.removeAllListeners('notification');
+    const waiting = feed.caughtUp();
     await sql?.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE application_name = 'saml-bridge-changes' AND datname = current_database()`,
     );
-    await until(() => !feed.live, 'the listener to be lost');
+    await waiting;
+    expect(feed.live).toBe(false);
     expect(feed.stamp(['connections'])).toBeUndefined();
+    // Nothing is cached, so there is nothing to catch up on: the barrier does not wait for the listener.
+    await feed.caughtUp();
     // A change no notification announces (the listener is gone) is still seen: nothing is cached.
     await sql?.query(`UPDATE connections SET name = 'Changed while down' WHERE id = $1`, [conn.id]);
     const fresh = await lookup.bySlug('feed-down');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ConnectionsService } from '../../src/connections/connections.service';
+import { ChangeFeed } from '../../src/database/change-feed';
 import { PeriodicJobs } from '../../src/database/periodic-jobs';
 import { OidcLogoutService } from '../../src/oidc/oidc-logout.service';
 import { OidcProviderHost } from '../../src/oidc/oidc-provider.host';
@@ -67,6 +68,13 @@ class Receiver {
     await b?.close();
     await a?.close();
   });
+
+  /**
+   * Waits until B and C have heard every change committed so far. Another instance applies a change when
+   * PostgreSQL's notification reaches it, usually well under a millisecond after the commit; a request
+   * sent the moment A answers may arrive first, and this barrier (ChangeFeed.caughtUp) says when it has.
+   */
+  const heardOnBAndC = () => Promise.all([b, c].map((t) => t.app.get(ChangeFeed).caughtUp()));
 
   async function app(body: Record<string, unknown> = {}) {
     return (
@@ -144,12 +152,13 @@ class Receiver {
       nameId: 'replay-0001',
       attributes: { email: 'r@example.com' },
     }) as string;
-    await post(a, unsolicited).expect(303);
+    const fresh = await post(a, unsolicited);
+    expect([fresh.status, reasonOf(fresh.text)]).toEqual([303, undefined]);
     expect(reasonOf((await post(b, unsolicited).expect(400)).text)).toBe('saml_replay');
     expect(reasonOf((await post(c, unsolicited).expect(400)).text)).toBe('saml_replay');
   });
 
-  it('applies app, connection and metadata changes made on A at once on B and C', async () => {
+  it('applies app, connection and metadata changes made on A on B and C as soon as they hear of them', async () => {
     const token = (t: TestApp, id: string, secret: string) =>
       t
         .http()
@@ -160,26 +169,31 @@ class Receiver {
     const svc = await app({ grantTypes: ['client_credentials'], redirectUris: undefined });
     await token(b, svc.clientId, svc.clientSecret).expect(200);
     const rotated = (await a.admin.post(`/api/v1/clients/${svc.clientId}/rotate-secret`).expect(200)).body;
+    await heardOnBAndC();
     expect((await token(c, svc.clientId, svc.clientSecret).expect(401)).body.error).toBe('invalid_client');
     await token(b, svc.clientId, rotated.clientSecret).expect(200);
     await a.admin.delete(`/api/v1/clients/${svc.clientId}`).expect(204);
+    await heardOnBAndC();
     await token(c, svc.clientId, rotated.clientSecret).expect(401);
 
     const saml = await createTestConnection(a, 'change-co');
     await a.admin.patch(`/api/v1/connections/${saml.id}`).send({ enabled: false }).expect(200);
+    await heardOnBAndC();
     expect(reasonOf((await b.http().get(`/saml/${saml.slug}/login`).expect(403)).text)).toBe(
       'saml_connection_disabled',
     );
     await a.admin.patch(`/api/v1/connections/${saml.id}`).send({ enabled: true }).expect(200);
+    await heardOnBAndC();
     await b.http().get(`/saml/${saml.slug}/login`).expect(303);
 
-    // The IdP moves to a new signing key: A gets the new metadata; B and C trust only the new key at once.
+    // The IdP moves to a new signing key: A gets the new metadata; B and C trust only the new key once they hear of it.
     const moved = new TestIdp({ entityId: saml.idp.entityId, keys: await generateTestKeyPair('IdP moved') });
     await a.admin
       .put(`/api/v1/connections/${saml.id}/metadata`)
       .set('content-type', 'application/samlmetadata+xml')
       .send(moved.metadataXml())
       .expect(200);
+    await heardOnBAndC();
     const loginWith = async (t: TestApp, idp: TestIdp, status: number) => {
       const { requestId } = await startLogin(t, saml.slug);
       const xml = idp.responseXml({
