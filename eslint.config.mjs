@@ -3,6 +3,14 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+// The bridge's XML parser is @xmldom/xmldom 0.9 under the name `xmldom-0.9` (src/common/xmldom-0.9.d.ts);
+// `@xmldom/xmldom` itself is the 0.8 copy that node-saml, xml-crypto and xml-encryption share, while the
+// typings of that name are 0.9's: importing it would type 0.8 objects as 0.9's.
+const xmldomImport = {
+  name: '@xmldom/xmldom',
+  message: "Import the bridge's XML parser as 'xmldom-0.9' (@xmldom/xmldom is node-saml's 0.8 copy).",
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'data/**', 'coverage/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -25,6 +33,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
+      'no-restricted-imports': ['error', { paths: [xmldomImport] }],
     },
   },
   {
@@ -59,6 +68,7 @@ export default tseslint.config(
                 'Database handles belong in a *.repository.ts; a service takes repositories and Transactions (its Transaction type).',
             },
             { name: 'pg', message: 'The pg driver is used only in src/database and repositories.' },
+            xmldomImport,
           ],
           patterns: [
             {

@@ -1,4 +1,4 @@
-import type { Element, Node } from '@xmldom/xmldom';
+import type { Element, Node } from 'xmldom-0.9';
 
 /**
  * The DOM helpers every XML reader of the bridge uses (the ACS, single logout, IdP metadata): elements by

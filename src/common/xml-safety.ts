@@ -1,5 +1,5 @@
-import { DOMParser } from '@xmldom/xmldom';
-import type { Document, Element, Node } from '@xmldom/xmldom';
+import { DOMParser } from 'xmldom-0.9';
+import type { Document, Element, Node } from 'xmldom-0.9';
 
 /**
  * Hardened XML intake, shared by IdP metadata import and SAML message handling.
@@ -237,7 +237,7 @@ function prescan(text: string, maxDepth: number, maxNodes: number): void {
 }
 
 /**
- * Parses with @xmldom/xmldom, treating every warning and error as fatal; refuses DOCTYPE/ENTITY, forbidden
+ * Parses with @xmldom/xmldom 0.9 (the dependency `xmldom-0.9`), treating every warning and error as fatal; refuses DOCTYPE/ENTITY, forbidden
  * characters, trailing content or a second root, nesting deeper than `maxDepth` and more than `maxNodes`
  * nodes. The returned document has exactly one root element.
  */

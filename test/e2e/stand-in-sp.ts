@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import { DOMParser, type Element } from 'xmldom-0.9';
 import { certificateToPem, generateTestKeyPair, type TestKeyPair } from './certs.js';
 import { NAMEID_FORMAT, SAML_BINDING } from './simplesamlphp.js';
 

@@ -7,7 +7,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser } from 'xmldom-0.9';
 import type supertest from 'supertest';
 import { SignedXml } from 'xml-crypto';
 import type { SamlReason } from '../../src/saml/saml-rejection';

@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import { DOMParser, XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
+import { DOMParser, XMLSerializer, type Document, type Element, type Node } from 'xmldom-0.9';
 import { SignedXml } from 'xml-crypto';
 import {
   C14N_EXC,

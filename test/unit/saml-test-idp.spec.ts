@@ -22,7 +22,7 @@ import {
   type Profile,
   type SamlConfig,
 } from '@node-saml/node-saml';
-import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
+import { DOMParser, type Document, type Element } from 'xmldom-0.9';
 import { SignedXml } from 'xml-crypto';
 import {
   AUTHN_CONTEXT_PPT,

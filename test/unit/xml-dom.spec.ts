@@ -1,4 +1,4 @@
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser } from 'xmldom-0.9';
 import {
   attribute,
   childElement,

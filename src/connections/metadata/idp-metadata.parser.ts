@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { Document, Element, Node } from '@xmldom/xmldom';
+import type { Document, Element, Node } from 'xmldom-0.9';
 import { SignedXml } from 'xml-crypto';
 import { soleItem } from '../../common/defined';
 import { attribute, childElements, parseXsDateTime } from '../../common/xml-dom';

@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import type { ConnectionEntity } from '../../connections/connection.entity';
 import type { LoadedSpKey } from '../../keys/sp-keys.service';
 import type { MappedUser } from '../../mapping/attribute-mapping';

@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import type { ConnectionEntity } from '../../connections/connection.entity';
 import type { SamlRequestEntity } from '../saml-request.entity';
 

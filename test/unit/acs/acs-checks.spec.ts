@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import type { ConnectionEntity } from '../../../src/connections/connection.entity';
 import { type AcsMessage, type PolicyContext } from '../../../src/saml/acs/acs-message';
 import { checkAssertionIssuer, MAX_ASSERTION_AGE_MS } from '../../../src/saml/acs/checks/assertion-issuer';

@@ -1,4 +1,4 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import type { AssertionDecryption } from '../../saml-engine-pool';
 import { NS } from '../../saml-namespaces';
 import { SamlRejection } from '../../saml-rejection';

@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import { soleItem } from '../../../common/defined';
 import {
   childElement,

@@ -1,4 +1,4 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import { childElement, nonEmptyAttribute, textOf } from '../../../common/xml-dom';
 import { NS } from '../../saml-namespaces';
 import { reject } from '../acs-message';

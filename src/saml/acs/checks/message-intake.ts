@@ -1,4 +1,4 @@
-import type { Document } from '@xmldom/xmldom';
+import type { Document } from 'xmldom-0.9';
 import { assertNoDoctype, parseXmlStrict, XmlSafetyError } from '../../../common/xml-safety';
 import { SamlRejection } from '../../saml-rejection';
 

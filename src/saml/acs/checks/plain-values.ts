@@ -1,4 +1,4 @@
-import type { Node } from '@xmldom/xmldom';
+import type { Node } from 'xmldom-0.9';
 import { elementsNamed, NODE, walk } from '../../../common/xml-dom';
 import { NS } from '../../saml-namespaces';
 import { reject } from '../acs-message';

@@ -1,4 +1,4 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import { childElement, childElements, nonEmptyAttribute, textOf } from '../../../common/xml-dom';
 import { NS } from '../../saml-namespaces';
 import { type PolicyContext, reject, type ResponseFacts } from '../acs-message';

@@ -1,4 +1,4 @@
-import type { Element, Node } from '@xmldom/xmldom';
+import type { Element, Node } from 'xmldom-0.9';
 import { soleItem } from '../../../common/defined';
 import {
   childElement,

@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import { NODE, nonEmptyAttribute, parseXsDateTime, walk } from '../../../common/xml-dom';
 import { NS } from '../../saml-namespaces';
 import { reject } from '../acs-message';

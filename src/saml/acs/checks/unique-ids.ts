@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import { NODE, walk } from '../../../common/xml-dom';
 import { reject } from '../acs-message';
 

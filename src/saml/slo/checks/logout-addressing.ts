@@ -1,4 +1,4 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import { childElements, nonEmptyAttribute, textOf } from '../../../common/xml-dom';
 import { reject } from '../../acs/acs-message';
 import { NS } from '../../saml-namespaces';

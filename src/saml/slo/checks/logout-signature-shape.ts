@@ -1,4 +1,4 @@
-import type { Document, Element } from '@xmldom/xmldom';
+import type { Document, Element } from 'xmldom-0.9';
 import { childElements } from '../../../common/xml-dom';
 import { reject } from '../../acs/acs-message';
 import { acceptedSignatureHash, checkSignatureShapes } from '../../acs/checks/signature-shape';

@@ -1,4 +1,4 @@
-import type { Element } from '@xmldom/xmldom';
+import type { Element } from 'xmldom-0.9';
 import { reject } from '../../acs/acs-message';
 import { MAX_ASSERTION_AGE_MS } from '../../acs/checks/assertion-issuer';
 import { timeAttribute } from '../../acs/checks/timestamps';
