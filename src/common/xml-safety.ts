@@ -237,9 +237,9 @@ function prescan(text: string, maxDepth: number, maxNodes: number): void {
 }
 
 /**
- * Parses with @xmldom/xmldom 0.9 (the dependency `xmldom-0.9`), treating every warning and error as fatal; refuses DOCTYPE/ENTITY, forbidden
- * characters, trailing content or a second root, nesting deeper than `maxDepth` and more than `maxNodes`
- * nodes. The returned document has exactly one root element.
+ * Parses with @xmldom/xmldom 0.9 (the dependency `xmldom-0.9`), treating every warning and error as fatal;
+ * refuses DOCTYPE/ENTITY, forbidden characters, trailing content or a second root, nesting deeper than
+ * `maxDepth` and more than `maxNodes` nodes. The returned document has exactly one root element.
  */
 export function parseXmlStrict(text: string, limits?: XmlLimits): Document {
   const maxDepth = limits?.maxDepth ?? DEFAULT_MAX_XML_DEPTH;

@@ -38,13 +38,6 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
       await sql.connect();
     }
   });
-  /**
-   * Waits until every notification committed so far has been heard (ChangeFeed.caughtUp): the set-up's own
-   * writes move the stamps at once and again when their NOTIFY arrives over the LISTEN connection, which
-   * may be after the first cached read.
-   */
-  const announced = (): Promise<void> => feed.caughtUp();
-
   afterAll(async () => {
     await sql?.end();
     await t?.close();
@@ -81,7 +74,9 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   it('listens, and a change made with plain SQL moves the table stamp and drops the cached row', async () => {
     const conn = await createTestConnection(t, 'feed-sql');
     await until(() => feed.live, 'the listener');
-    await announced();
+    // Every notification committed so far heard: the set-up's own writes move the stamps at once and again
+    // when their NOTIFY arrives over the LISTEN connection, which may be after the first cached read.
+    await feed.caughtUp();
     const before = await lookup.bySlug('feed-sql');
     expect(before?.enabled).toBe(true);
     // Cached: the same (frozen) object while nothing changes.
@@ -135,7 +130,7 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
       .send({ name: 'Feed app', redirectUris: ['https://app.feed.test/cb'] })
       .expect(201);
     const clientId = created.body.clientId as string;
-    await announced();
+    await feed.caughtUp();
     const first = await clients.find(clientId);
     expect(await clients.find(clientId)).toBe(first);
     const stamp = feed.stamp(['oidc_clients']);
@@ -159,7 +154,7 @@ describe.each(databaseKinds())('change feed and caches on %s', (kind) => {
   it('bypasses the caches while the listener is down, and resumes after it reconnects', async () => {
     const conn = await createTestConnection(t, 'feed-down');
     await until(() => feed.live, 'the listener');
-    await announced();
+    await feed.caughtUp();
     const cached = await lookup.bySlug('feed-down');
     // A barrier waiting when the listener is lost returns then: its marker will never be heard.
     (feed as unknown as { client: Client }).client.removeAllListeners('notification');

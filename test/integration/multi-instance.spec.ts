@@ -186,7 +186,8 @@ class Receiver {
     await heardOnBAndC();
     await b.http().get(`/saml/${saml.slug}/login`).expect(303);
 
-    // The IdP moves to a new signing key: A gets the new metadata; B and C trust only the new key once they hear of it.
+    // The IdP moves to a new signing key: A gets the new metadata; B and C trust only the new key once they
+    // hear of it.
     const moved = new TestIdp({ entityId: saml.idp.entityId, keys: await generateTestKeyPair('IdP moved') });
     await a.admin
       .put(`/api/v1/connections/${saml.id}/metadata`)
