@@ -12,6 +12,7 @@ import { inflateRawSync } from 'node:zlib';
 import { freeLoopbackPort } from '../test/support/bridge-process';
 import { benchServerNode } from './bench-bridge';
 import type { TestIdp } from '../test/support/saml-test-idp';
+import type { ScimClient } from './scim-sync';
 
 const POLIS_DIR = join(__dirname, '..', '..', 'bench', 'polis');
 export const POLIS_AUDIENCE = 'https://saml.boxyhq.com';
@@ -61,6 +62,8 @@ export interface PolisSeeded {
   clientId: string;
   clientSecret: string;
   acsUrl: string;
+  /** Polis' SP certificate (its default one, generated and stored on first use): what an IdP encrypts to. */
+  spCertificatePem: string;
 }
 
 export async function seedPolis(polis: Polis, idp: TestIdp): Promise<PolisSeeded> {
@@ -77,7 +80,15 @@ export async function seedPolis(polis: Polis, idp: TestIdp): Promise<PolisSeeded
   });
   if (res.status !== 201) throw new Error(`Polis connection: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { clientID: string; clientSecret: string };
-  return { clientId: body.clientID, clientSecret: body.clientSecret, acsUrl: `${polis.base}/api/oauth/saml` };
+  const sp = await fetch(`${polis.base}/admin/sp-config`);
+  if (sp.status !== 200) throw new Error(`Polis SP config: ${sp.status} ${await sp.text()}`);
+  const { certificatePem } = (await sp.json()) as { certificatePem: string };
+  return {
+    clientId: body.clientID,
+    clientSecret: body.clientSecret,
+    acsUrl: `${polis.base}/api/oauth/saml`,
+    spCertificatePem: certificatePem,
+  };
 }
 
 const expectRedirect = (res: Response, what: string): string => {
@@ -189,4 +200,34 @@ export async function polisExchange(polis: Polis, s: PolisSeeded, c: PolisCode):
   if (token.status !== 200) throw new Error(`Polis token: ${token.status} ${await token.text()}`);
   const tokens = (await token.json()) as { access_token?: string; id_token?: string };
   if (!tokens.access_token || !tokens.id_token) throw new Error('Polis token: no access or ID token');
+}
+
+/** A SCIM client of a new Polis directory (Entra ID's type), in the bench's ScimClient shape. */
+export async function polisScimClient(polis: Polis): Promise<ScimClient> {
+  const res = await fetch(`${polis.base}/admin/directories`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'Bench directory',
+      tenant: 'bench.example',
+      product: 'bench',
+      type: 'azure-scim-v2',
+    }),
+  });
+  if (res.status !== 201) throw new Error(`Polis directory: ${res.status} ${await res.text()}`);
+  const { id, secret } = (await res.json()) as { id: string; secret: string };
+  return {
+    request: async (method, path, body) => {
+      const answer = await fetch(`${polis.base}/api/scim/v2.0/${id}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${secret}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      return { status: answer.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+  };
 }

@@ -50,9 +50,11 @@ import {
   type PolisSeeded,
   polisFromIdp,
   polisToIdp,
+  polisScimClient,
+  POLIS_AUDIENCE,
   type PolisPending,
 } from './polis-driver';
-import { runAll, scimClient, syncGroup, syncUser } from './scim-sync';
+import { runAll, type ScimClient, scimClient, syncGroup, syncUser } from './scim-sync';
 import { mainThreadProfile, Shares, summarizeProfile, topShares } from './top-frames';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -432,6 +434,60 @@ async function benchResponse(
   return Buffer.from(xml).toString('base64');
 }
 
+/**
+ * The bodies of an ACS run: `count` bench responses of `kind`, each answering its own pending AuthnRequest
+ * (`start` begins a login and gives its request ID and RelayState), for the SP `sp`.
+ */
+async function acsBodies(
+  idp: TestIdp,
+  sp: { entityId: string; acsUrl: string; certificatePem: string },
+  kind: AcsKind,
+  count: number,
+  start: () => Promise<{ inResponseTo: string; relayState?: string }>,
+  nameId: (i: number) => string,
+): Promise<string[]> {
+  const bodies: string[] = [];
+  let xmlBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const { inResponseTo, relayState } = await start();
+    const response = await benchResponse(idp, sp, kind, sp.certificatePem, inResponseTo, nameId(i), i);
+    const form = new URLSearchParams({ SAMLResponse: response });
+    if (relayState !== undefined) form.set('RelayState', relayState);
+    bodies.push(form.toString());
+    xmlBytes += (response.length * 3) / 4;
+  }
+  responseBytes[kind] = xmlBytes / count;
+  return bodies;
+}
+
+/** An autocannon run POSTing each of `bodies` once to `url` (a fixed number of ACS requests). */
+function acsLoad(
+  target: Bridge,
+  scenario: string,
+  c: number,
+  url: string,
+  bodies: string[],
+  expected: number,
+) {
+  let next = 0;
+  return load(
+    target,
+    scenario,
+    c,
+    {
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      amount: bodies.length,
+      duration: 600,
+      requests: [
+        { setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }) },
+      ],
+    },
+    expected,
+  );
+}
+
 /** The ACS alone: `count` genuinely signed responses, each answering its own pending AuthnRequest. */
 async function acsRun(
   bridge: Bridge,
@@ -441,45 +497,52 @@ async function acsRun(
   label = '',
   kind: AcsKind = 'assertion-signed',
 ) {
-  const bodies: string[] = [];
-  let xmlBytes = 0;
-  for (let i = 0; i < count; i++) {
-    const started = await fetch(`${bridge.base}/saml/bench/login`, { redirect: 'manual' });
-    const location = new URL(started.headers.get('location') as string);
-    const xml = inflateRawSync(
-      Buffer.from(location.searchParams.get('SAMLRequest') as string, 'base64'),
-    ).toString();
-    const id = /ID="([^"]+)"/.exec(xml)?.[1] as string;
-    const response = await benchResponse(
-      s.idp,
-      s.sp,
-      kind,
-      s.spCertificatePem,
-      id,
-      `user-${c}-${i}${label}`,
-      i,
-    );
-    bodies.push(`SAMLResponse=${encodeURIComponent(response)}`);
-    xmlBytes += (response.length * 3) / 4;
-  }
-  responseBytes[kind] = xmlBytes / count;
-  let next = 0;
-  return load(
-    bridge,
-    `${acsScenario(kind)}${label}`,
-    c,
-    {
-      url: `${bridge.base}/saml/bench/acs`,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      amount: count,
-      duration: 600,
-      requests: [
-        { setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }) },
-      ],
+  const bodies = await acsBodies(
+    s.idp,
+    { ...s.sp, certificatePem: s.spCertificatePem },
+    kind,
+    count,
+    async () => {
+      const started = await fetch(`${bridge.base}/saml/bench/login`, { redirect: 'manual' });
+      const location = new URL(started.headers.get('location') as string);
+      const xml = inflateRawSync(
+        Buffer.from(location.searchParams.get('SAMLRequest') as string, 'base64'),
+      ).toString();
+      return { inResponseTo: /ID="([^"]+)"/.exec(xml)?.[1] as string };
     },
-    303,
+    (i) => `user-${c}-${i}${label}`,
   );
+  return acsLoad(bridge, `${acsScenario(kind)}${label}`, c, `${bridge.base}/saml/bench/acs`, bodies, 303);
+}
+
+/**
+ * Polis' ACS alone, with the same kind of response as the bridge's ACS run (encrypted to Polis' own SP
+ * certificate): logins started beforehand, then each response POSTed once; Polis answers with its redirect
+ * to the app, carrying the code.
+ */
+async function polisAcsRun(p: PolisUnderTest, c: number, count: number, kind: AcsKind) {
+  const bodies = await acsBodies(
+    p.idp,
+    { entityId: POLIS_AUDIENCE, acsUrl: p.seeded.acsUrl, certificatePem: p.seeded.spCertificatePem },
+    kind,
+    count + 1,
+    () => polisToIdp(p.polis, p.seeded, p.idp),
+    (i) => `polis-${c}-${i}`,
+  );
+  // Polis also answers a refused response with a redirect (carrying error=): the first one is sent here
+  // and must come back with a code, so the run measures accepted responses.
+  const first = await fetch(p.seeded.acsUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: bodies.shift(),
+  });
+  const back = new URL(first.headers.get('location') ?? 'about:blank');
+  if (first.status !== 302 || !back.searchParams.get('code'))
+    throw new Error(
+      `Polis ${acsScenario(kind)}: HTTP ${first.status}, ${back.searchParams.get('error') ?? back.href}`,
+    );
+  return acsLoad(p.meterTarget, `polis: ${acsScenario(kind)}`, c, p.seeded.acsUrl, bodies, 302);
 }
 
 let loginCounter = 0;
@@ -625,8 +688,8 @@ async function acsToCodeRun(bridge: Bridge, s: Seeded, c: number) {
 
 let polisCounter = 0;
 /** Polis' full login (authorize → ACS → token), closed loop. */
-function polisLoginRun(p: PolisUnderTest, c: number) {
-  return closedLoop(p.meterTarget, 'polis: full login', c, async () => {
+function polisLoginRun(p: PolisUnderTest, c: number, label = '') {
+  return closedLoop(p.meterTarget, `polis: full login${label}`, c, async () => {
     const user = `login-${polisCounter++ % 1000}`;
     await polisExchange(p.polis, p.seeded, await polisCodeFor(p, user));
   });
@@ -690,32 +753,38 @@ async function webhookRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
 /**
  * Directory sync (PostgreSQL): an initial SCIM sync of BENCH_SCIM_USERS users (default 100,000) and
  * BENCH_SCIM_GROUPS groups (default 1,000, 100 members each) in Entra ID's pattern at 8 concurrent
- * requests; CPU per user (bridge and PostgreSQL); then the full login at c=8 while a sync runs beside it.
+ * requests; CPU per user (server and PostgreSQL); then the full login at c=8 while a sync runs beside it.
+ * The same for the bridge and for Polis: `scim` is a SCIM client of one of them, `target` its process,
+ * `login(label)` its full login at c=8, and each row's scenario starts with `prefix`.
  */
-async function scimRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
+async function scimRuns(
+  target: Bridge,
+  scim: ScimClient,
+  login: (label: string) => Promise<Row>,
+  prefix = '',
+): Promise<Row[]> {
   const users = Number(process.env.BENCH_SCIM_USERS ?? (SMOKE ? 300 : 100_000));
   const groups = Number(process.env.BENCH_SCIM_GROUPS ?? (SMOKE ? 6 : 1000));
   const membersPerGroup = Math.min(100, users);
   const c = 8;
-  const scim = await scimClient(bridge.base, s.connectionId, 'bench');
   const rows: Row[] = [];
   const ids: string[] = new Array<string>(users);
-  let meter = await runMeter(bridge);
+  let meter = await runMeter(target);
   let t0 = performance.now();
   const userLatencies = await runAll(users, c, async (i) => {
     ids[i] = await syncUser(scim, i, 'sync');
   });
   rows.push(
     await fixedRunRow(
-      bridge,
-      'scim sync: users (lookup + create)',
+      target,
+      `${prefix}scim sync: users (lookup + create)`,
       c,
       userLatencies,
       (performance.now() - t0) / 1000,
       meter,
     ),
   );
-  meter = await runMeter(bridge);
+  meter = await runMeter(target);
   t0 = performance.now();
   let requests = 0;
   const groupLatencies = await runAll(groups, c, async (g) => {
@@ -728,15 +797,15 @@ async function scimRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
   });
   rows.push(
     await fixedRunRow(
-      bridge,
-      `scim sync: groups (lookup + create + ${membersPerGroup} members)`,
+      target,
+      `${prefix}scim sync: groups (lookup + create + ${membersPerGroup} members)`,
       c,
       groupLatencies,
       (performance.now() - t0) / 1000,
       meter,
     ),
   );
-  process.stdout.write(`scim: ${groups} groups in ${requests} requests\n`);
+  process.stdout.write(`${prefix}scim: ${groups} groups in ${requests} requests\n`);
   // The login rate while the directory keeps syncing (4 concurrent SCIM requests beside the logins).
   let stop = false;
   let synced = 0;
@@ -749,11 +818,11 @@ async function scimRuns(bridge: Bridge, s: Seeded): Promise<Row[]> {
     }),
   );
   const t1 = performance.now();
-  rows.push(await fullLoginRun(bridge, s, 8, ' (during a SCIM sync)'));
+  rows.push(await login(' (during a SCIM sync)'));
   stop = true;
   await background;
   process.stdout.write(
-    `scim: ${Math.round(synced / ((performance.now() - t1) / 1000))} users/s synced beside the logins\n`,
+    `${prefix}scim: ${Math.round(synced / ((performance.now() - t1) / 1000))} users/s synced beside the logins\n`,
   );
   return rows;
 }
@@ -873,19 +942,37 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
           }),
       ],
     ];
-    for (const c of concurrency) for (const [name, run] of single) if (runs(name)) record(await run(c));
-
-    // ACS: genuinely signed responses (assertion-signed, then also encrypted), each answering its own
-    // pending AuthnRequest.
-    for (const kind of ACS_KINDS)
-      if (runs(kind === 'encrypted' ? 'acs-encrypted' : 'acs'))
-        for (const c of concurrency) record(await acsRun(bridge, s, c, SMOKE ? 200 : 3000, '', kind));
-
-    // The full login without a browser: authorize → AuthnRequest → signed response → ACS → interaction callback → code → token.
     // Polis beside the bridge (PostgreSQL; BENCH_POLIS=0 skips it): the same driver, the same IdP, the same
-    // kind of signed response, each product's own redirects; Polis' run right before the bridge's at each c.
+    // kind of signed response, each product's own redirects; Polis' run right before the bridge's at each c,
+    // for every scenario Polis has (polisRatios names the ones it has not).
     const polis = db && runs('polis') && process.env.BENCH_POLIS !== '0' ? await startPolisFor(s) : undefined;
     try {
+      const polisSingle: Record<string, (p: PolisUnderTest, c: number) => Promise<Row>> = {
+        discovery: (p, c) =>
+          load(p.meterTarget, 'polis: discovery', c, {
+            url: `${p.polis.base}/.well-known/openid-configuration`,
+          }),
+        jwks: (p, c) => load(p.meterTarget, 'polis: jwks', c, { url: `${p.polis.base}/oauth/jwks` }),
+      };
+      for (const c of concurrency)
+        for (const [name, run] of single) {
+          if (!runs(name)) continue;
+          const polisRun = polisSingle[name];
+          if (polis && polisRun) record(await polisRun(polis, c));
+          record(await run(c));
+        }
+
+      // ACS: genuinely signed responses (assertion-signed, then also encrypted), each answering its own
+      // pending AuthnRequest.
+      const acsCount = SMOKE ? 200 : 3000;
+      for (const kind of ACS_KINDS)
+        if (runs(kind === 'encrypted' ? 'acs-encrypted' : 'acs'))
+          for (const c of concurrency) {
+            if (polis) record(await polisAcsRun(polis, c, acsCount, kind));
+            record(await acsRun(bridge, s, c, acsCount, '', kind));
+          }
+
+      // The full login without a browser: authorize → AuthnRequest → signed response → ACS → continue → code → token.
       if (runs('acs-to-code'))
         for (const c of concurrency) {
           if (polis) record(await polisAcsToCodeRun(polis, c));
@@ -926,29 +1013,44 @@ async function suite(database: DatabaseKind, plan: Plan = MEASURED): Promise<Row
           ),
         );
       }
+
+      // Refresh: each worker rotates its own refresh token.
+      for (const c of runs('refresh') ? concurrency : []) {
+        const tokens: string[] = [];
+        for (let w = 0; w < c; w++) {
+          const t = await s.login.login(`refresh-${w}`, `refresh-${w}@bench.example`, noEvidence(), {
+            scope: 'openid email offline_access',
+            prompt: 'consent',
+          });
+          tokens.push(t.refreshToken as string);
+        }
+        record(
+          await closedLoop(bridge, 'refresh', c, async (w) => {
+            const token = tokens[w];
+            if (token === undefined) throw new Error(`refresh: worker ${w} has no refresh token`);
+            tokens[w] = (await s.login.refresh(token)).refresh_token as string;
+          }),
+        );
+      }
+      // Directory sync: Polis' directory first (its own database), then the bridge's.
+      if (db && runs('scim')) {
+        if (polis) {
+          const scim = await polisScimClient(polis.polis);
+          for (const row of await scimRuns(
+            polis.meterTarget,
+            scim,
+            (label) => polisLoginRun(polis, 8, label),
+            'polis: ',
+          ))
+            record(row);
+        }
+        const scim = await scimClient(bridge.base, s.connectionId, 'bench');
+        for (const row of await scimRuns(bridge, scim, (label) => fullLoginRun(bridge, s, 8, label)))
+          record(row);
+      }
     } finally {
       await polis?.stop();
     }
-
-    // Refresh: each worker rotates its own refresh token.
-    for (const c of runs('refresh') ? concurrency : []) {
-      const tokens: string[] = [];
-      for (let w = 0; w < c; w++) {
-        const t = await s.login.login(`refresh-${w}`, `refresh-${w}@bench.example`, noEvidence(), {
-          scope: 'openid email offline_access',
-          prompt: 'consent',
-        });
-        tokens.push(t.refreshToken as string);
-      }
-      record(
-        await closedLoop(bridge, 'refresh', c, async (w) => {
-          const token = tokens[w];
-          if (token === undefined) throw new Error(`refresh: worker ${w} has no refresh token`);
-          tokens[w] = (await s.login.refresh(token)).refresh_token as string;
-        }),
-      );
-    }
-    if (db && runs('scim')) for (const row of await scimRuns(bridge, s)) record(row);
     if (db && runs('webhooks')) for (const row of await webhookRuns(bridge, s)) record(row);
     if (db && !SMOKE && process.env.BENCH_SCALE !== '0' && runs('scale'))
       for (const row of await scaleRuns(bridge, s, db.url)) record(row);
@@ -1390,6 +1492,46 @@ function polisRatios(rows: Row[]) {
     });
 }
 
+/**
+ * Why a scenario the bridge ran has no Polis run beside it: what Polis (@boxyhq/saml-jackson 26) does not
+ * have. Every other scenario is run on both (polisRatios).
+ */
+const POLIS_HAS_NO: ReadonlyArray<{ scenario: RegExp; reason: string }> = [
+  {
+    scenario: /^client_credentials$/,
+    reason: "Polis' token endpoint accepts only the authorization_code grant",
+  },
+  { scenario: /^introspection$/, reason: 'Polis has no token introspection endpoint' },
+  {
+    scenario: /^refresh$/,
+    reason: 'Polis issues no refresh tokens: its token endpoint accepts only authorization_code',
+  },
+  {
+    scenario: /webhook/,
+    reason: 'Polis sends no events for logins: its webhooks carry connection and directory-sync events only',
+  },
+  {
+    scenario: / @ \d+ conns \/ \d+ users$/,
+    reason:
+      'Polis keeps no users (no provisioning at login), so its login does not grow with them; its connections are not seeded to 10,000 here',
+  },
+];
+
+/** The bridge's PostgreSQL scenarios that have no Polis run beside them, each with why. */
+function polisNotCompared(rows: Row[]) {
+  const compared = new Set(polisRatios(rows).map((p) => p.scenario));
+  const seen = new Set<string>();
+  return rows
+    .filter((r) => r.database === 'postgresql' && !r.scenario.startsWith('polis: '))
+    .filter((r) => !compared.has(r.scenario) && !seen.has(r.scenario) && seen.add(r.scenario))
+    .map((r) => ({
+      scenario: r.scenario,
+      reason:
+        POLIS_HAS_NO.find((n) => n.scenario.test(r.scenario))?.reason ??
+        'no Polis run in this invocation (BENCH_POLIS=0, or the scenario list left Polis out)',
+    }));
+}
+
 /** Issue #19's targets against Polis: the full login at ≥ 3× Polis' rate and ≤ a third of its CPU (c=32). */
 function polisTargets(rows: Row[]): Target[] {
   const at = polisRatios(rows).find((p) => p.scenario === 'full login' && p.concurrency === 32);
@@ -1480,6 +1622,7 @@ async function main(): Promise<void> {
     inLoadGeneratorUnits: inLoadGeneratorUnits(rows),
     targets: [...targets(rows, { acsMs: acsFloorMs, jwtMs: jwtFloorMs }, profiles), ...polisTargets(rows)],
     polis: polisRatios(rows),
+    polisNotCompared: polisNotCompared(rows),
     profiles,
     failures,
     rows: rows.map(({ windowUs: _window, ...row }) => row),
@@ -1522,6 +1665,12 @@ async function main(): Promise<void> {
               `| ${p.scenario} | ${p.concurrency} | ${p.polisRps} | ${p.bridgeRps} | ${p.ratio}× | ${p.polisCpuMs} | ${p.bridgeCpuMs} | ${p.cpuRatio}× |`,
           ),
           '',
+          ...(summary.polisNotCompared.length
+            ? [
+                `Not compared with Polis: ${summary.polisNotCompared.map((n) => `${n.scenario} (${n.reason})`).join('; ')}.`,
+                '',
+              ]
+            : []),
         ]
       : []),
     ...(failures.length ? [`**Failed configurations:** ${failures.join('; ')}`, ''] : []),

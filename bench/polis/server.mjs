@@ -1,7 +1,10 @@
 // Polis (the npm package @boxyhq/saml-jackson, the library Polis' own API routes call) behind a plain HTTP
-// server with Polis' routes, for `npm run bench` only: /api/oauth/authorize, /api/oauth/saml (the ACS),
-// /api/oauth/token, /api/oauth/userinfo, and an admin route that creates a SAML connection. Each handler
-// does what the matching route of Polis' Next.js app does (redirect to redirect_url, or send the form).
+// server with Polis' routes, for `npm run bench` only: /.well-known/openid-configuration, /oauth/jwks,
+// /api/oauth/authorize, /api/oauth/saml (the ACS), /api/oauth/token, /api/oauth/userinfo, and admin routes
+// that create a SAML connection and give its SP certificate (what an IdP encrypts assertions to); and
+// directory sync: an admin route that creates a SCIM directory, and /api/scim/v2.0/{directory}/Users|Groups.
+// Each handler does what the matching route of Polis' Next.js app does (redirect to redirect_url, or send
+// the form or the JSON).
 // Env: PORT, DATABASE_URL.
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -28,10 +31,17 @@ const jackson = await init({
   logger: {
     info: () => {},
     warn: () => {},
-    error: (m, e) => process.stderr.write(`polis: ${m} ${e ?? ''}\n`),
+    // Polis logs an error for every directory-sync event of a directory without a webhook (the bench's
+    // directory has none, as the bridge's SCIM runs have none): that one is not an error here.
+    error: (m, e) =>
+      String(m).startsWith('Webhook not configured')
+        ? undefined
+        : process.stderr.write(`polis: ${m} ${e ?? ''}\n`),
   },
 });
-const { apiController, oauthController } = jackson;
+const { apiController, oauthController, oidcDiscoveryController, spConfig, directorySyncController } =
+  jackson;
+const SCIM = /^\/api\/scim\/v2\.0\/([^/]+)\/(Users|Groups)(?:\/([^/]+))?$/;
 
 const readBody = (req) =>
   new Promise((resolve, reject) => {
@@ -54,6 +64,42 @@ createServer(async (req, res) => {
       const c = await apiController.createSAMLConnection(JSON.parse(await readBody(req)));
       return send(res, 201, { clientID: c.clientID, clientSecret: c.clientSecret });
     }
+    if (url.pathname === '/admin/directories' && req.method === 'POST') {
+      const { data, error } = await directorySyncController.directories.create(
+        JSON.parse(await readBody(req)),
+      );
+      if (error) return send(res, error.code ?? 500, { error: error.message });
+      return send(res, 201, { id: data.id, secret: data.scim.secret });
+    }
+    const scim = SCIM.exec(url.pathname);
+    if (scim) {
+      // As Polis' pages/api/scim/v2.0/[...directory] route builds the request.
+      const body = await readBody(req);
+      const { status, data } = await directorySyncController.requests.handle({
+        method: req.method,
+        body: body ? JSON.parse(body) : undefined,
+        directoryId: scim[1],
+        resourceType: scim[2] === 'Users' ? 'users' : 'groups',
+        resourceId: scim[3],
+        apiSecret: (req.headers.authorization ?? '').replace(/^Bearer /i, '') || null,
+        query: {
+          count: url.searchParams.has('count') ? Number(url.searchParams.get('count')) : undefined,
+          startIndex: url.searchParams.has('startIndex')
+            ? Number(url.searchParams.get('startIndex'))
+            : undefined,
+          filter: url.searchParams.get('filter') ?? undefined,
+        },
+      });
+      return send(res, status, data, 'application/scim+json');
+    }
+    if (url.pathname === '/admin/sp-config') {
+      const { publicKey } = await spConfig.get();
+      return send(res, 200, { certificatePem: publicKey });
+    }
+    if (url.pathname === '/.well-known/openid-configuration') {
+      return send(res, 200, oidcDiscoveryController.openidConfig());
+    }
+    if (url.pathname === '/oauth/jwks') return send(res, 200, await oidcDiscoveryController.jwks());
     if (url.pathname === '/api/oauth/authorize') {
       const { redirect_url, authorize_form } = await oauthController.authorize(
         Object.fromEntries(url.searchParams),
