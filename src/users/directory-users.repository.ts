@@ -161,11 +161,17 @@ export class DirectoryUsersRepository {
     return { items: rows.map((r) => this.entity(r)), total };
   }
 
-  /** Which of these ids are live directory users of the connection. */
+  /**
+   * Which of these ids are live directory users of the connection. One primary-key lookup per id, whatever
+   * the statistics say: written as `id = ANY(…)` beside `connection_id = …`, PostgreSQL's plan scanned every
+   * user of the connection when its statistics were stale, as they are during an initial sync (3,000 users:
+   * 4 ms instead of 0.2 ms per 50 ids, growing with the directory).
+   */
   async liveIds(m: EntityManager, connectionId: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows: Array<{ id: string }> = await m.query(
-      `SELECT u.id FROM users u WHERE u.connection_id = $1 AND u.id = ANY($2::uuid[]) AND ${LIVE}`,
+      `SELECT u.id FROM unnest($2::uuid[]) AS wanted(id) JOIN users u ON u.id = wanted.id
+        WHERE u.connection_id = $1 AND ${LIVE}`,
       [connectionId, ids],
     );
     return new Set(rows.map((r) => r.id));
