@@ -162,15 +162,18 @@ export class DirectoryUsersRepository {
   }
 
   /**
-   * Which of these ids are live directory users of the connection. One primary-key lookup per id, whatever
-   * the statistics say: written as `id = ANY(…)` beside `connection_id = …`, PostgreSQL's plan scanned every
-   * user of the connection when its statistics were stale, as they are during an initial sync (3,000 users:
-   * 4 ms instead of 0.2 ms per 50 ids, growing with the directory).
+   * Which of these ids are live directory users of the connection: one primary-key lookup per id, whatever
+   * the statistics say. The lateral subquery (its OFFSET keeps the connection's condition out of it) leaves
+   * the planner only the primary key. Written as `id = ANY(…)` or as a plain join beside `connection_id`,
+   * the plan scanned every user of the connection whenever the statistics were stale, as they are during an
+   * initial sync (3,000 users: 5.6 ms instead of 0.2 ms per 50 ids, growing with the directory).
    */
   async liveIds(m: EntityManager, connectionId: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows: Array<{ id: string }> = await m.query(
-      `SELECT u.id FROM unnest($2::uuid[]) AS wanted(id) JOIN users u ON u.id = wanted.id
+      `SELECT u.id FROM unnest($2::uuid[]) AS wanted(id)
+         CROSS JOIN LATERAL (SELECT id, connection_id, scim_active, scim_deleted_at FROM users
+          WHERE id = wanted.id OFFSET 0) AS u
         WHERE u.connection_id = $1 AND ${LIVE}`,
       [connectionId, ids],
     );
