@@ -5,7 +5,7 @@ import { pgPoolOf } from '../database/pg-pool';
 import { returnedRows } from '../database/returned-rows';
 import { Statements } from '../database/statements';
 import { eventsForAudit } from '../events/event-catalog';
-import { appendEvents, appendEventsCtes, appendEventsParams } from '../events/events.repository';
+import { appendEventsCtes, appendEventsParams } from '../events/events.repository';
 import type { ChainedEventFields } from './audit-hash';
 
 /** One stored event, as the API shows it. */
@@ -65,23 +65,15 @@ const EVENT_RECORDSET = `jsonb_to_recordset($4::jsonb) AS e(seq bigint, id uuid,
            actor_type text, actor_id text, actor_name text, connection_id uuid, user_id uuid, client_id text,
            request_id text, ip text, data jsonb, prev_hash char(64), hash char(64))`;
 
-// The head only advances from the seq read under its row lock, and the events are inserted only if it did.
-const APPEND_SQL = `
-  WITH head AS (
-    UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
-     WHERE id = 1 AND last_seq = $1::bigint RETURNING 1)
-  INSERT INTO audit_events (${COLUMNS})
-  SELECT ${COLUMNS} FROM ${EVENT_RECORDSET}, head
-  RETURNING seq`;
-
 /**
- * The same append without a lock or a transaction of its own, after a head the caller knows (the last one
- * it wrote): the head advances only if it is still exactly that one (seq and hash), the events and their
- * public events (the change feed and its webhook deliveries) are inserted only if it did, all in one
- * statement, so one commit. Another writer that moved the head in between (another instance, an admin
- * change) makes it append nothing: the caller then appends under the lock.
+ * Appends events after a head, in one statement: the head advances only if it is still exactly that one
+ * (seq and hash), and the events and their public events (the change feed and its webhook deliveries) are
+ * inserted only if it did. Under the head's row lock (a transaction's append, the locked fallback) the head
+ * is the one read under it. Without a lock or a transaction of its own (the group commit, after the head
+ * this instance wrote last) it is one commit; another writer that moved the head in between (another
+ * instance, an admin change) makes it append nothing, and the caller then appends under the lock.
  */
-const APPEND_AFTER_KNOWN_HEAD_SQL = `
+const APPEND_SQL = `
   WITH head AS (
     UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
      WHERE id = 1 AND last_seq = $1::bigint AND last_hash = $5::char(64) RETURNING 1),
@@ -138,6 +130,15 @@ function appendParams(head: ChainHead, events: AuditEvent[]): unknown[] {
   return [head.lastSeq, last.seq, last.hash, JSON.stringify(rows)];
 }
 
+/** APPEND_SQL's parameters: the append's, the head's hash, the public events. */
+function appendAfterParams(head: ChainHead, events: AuditEvent[]): unknown[] {
+  return [
+    ...appendParams(head, events),
+    head.lastHash,
+    ...appendEventsParams(events.flatMap(eventsForAudit)),
+  ];
+}
+
 /**
  * The audit tables: `audit_events` (append-only, hash-chained) and the single-row `audit_chain_head`, and
  * the public events each audit event gives (events.repository). The login path's append is a prepared
@@ -152,7 +153,8 @@ export class AuditRepository {
 
   /**
    * Inside the caller's transaction: locks the head (until the caller commits), chains the events after
-   * it and appends them with their public events.
+   * it and appends them with their public events, in one statement after the lock (the head is held from
+   * here to the caller's COMMIT, so every round trip in between is a wait for every other writer).
    */
   async appendInTransaction(manager: EntityManager, chain: ChainAfter): Promise<AuditEvent[]> {
     if (!manager.queryRunner?.isTransactionActive) {
@@ -162,10 +164,11 @@ export class AuditRepository {
     if (!row) throw new Error('The audit chain head row is missing');
     const head = headOf(row);
     const events = chain(head);
-    const inserted = returnedRows(await manager.query(APPEND_SQL, appendParams(head, events)));
-    if (inserted.length !== events.length) throw new Error('The audit chain head moved while it was locked');
-    // The public events of this change commit with it (and with its audit event), or not at all.
-    await appendEvents((sql, params) => manager.query(sql, params), events.flatMap(eventsForAudit));
+    const [appended] = returnedRows(
+      await manager.query(APPEND_SQL, appendAfterParams(head, events)),
+    ) as Array<{ appended: number }>;
+    if (appended?.appended !== events.length)
+      throw new Error('The audit chain head moved while it was locked');
     return events;
   }
 
@@ -176,8 +179,8 @@ export class AuditRepository {
   async appendAfterKnownHead(head: ChainHead, events: AuditEvent[]): Promise<boolean> {
     const [row] = await this.statements.rows<{ appended: number }>(
       'audit_append_after_known_head',
-      APPEND_AFTER_KNOWN_HEAD_SQL,
-      [...appendParams(head, events), head.lastHash, ...appendEventsParams(events.flatMap(eventsForAudit))],
+      APPEND_SQL,
+      appendAfterParams(head, events),
     );
     const appended = row?.appended ?? 0;
     if (appended !== 0 && appended !== events.length) {
@@ -196,10 +199,9 @@ export class AuditRepository {
       if (!row) throw new Error('The audit chain head row is missing');
       const head = headOf(row);
       const events = chain(head);
-      const inserted = await client.query(APPEND_SQL, appendParams(head, events));
-      if (inserted.rowCount !== events.length)
+      const appended = await client.query<{ appended: number }>(APPEND_SQL, appendAfterParams(head, events));
+      if (appended.rows[0]?.appended !== events.length)
         throw new Error('The audit chain head moved while it was locked');
-      await appendEvents((sql, params) => client.query(sql, params), events.flatMap(eventsForAudit));
       await client.query('COMMIT');
       return events;
     } catch (err) {

@@ -85,8 +85,9 @@ export class AuditService implements OnApplicationShutdown {
   private deferTimer?: NodeJS.Timeout;
   private deferRetryMs = DEFER_RETRY_MIN_MS;
   /**
-   * The head this instance's last group commit wrote: the next one appends after it in one statement, and
-   * falls back to locking the head when it has moved (another instance, an admin change).
+   * The head this instance wrote last (a group commit, or a transaction's append): the next group commit
+   * appends after it in one statement, and falls back to locking the head when it has moved (another
+   * instance, a transaction that rolled back).
    */
   private knownHead?: ChainHead;
 
@@ -126,17 +127,24 @@ export class AuditService implements OnApplicationShutdown {
 
   /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
   private async appendInTransaction(draft: Draft, manager: Transaction): Promise<AuditEvent> {
-    // The head moves when (and if) the caller commits: the next group commit reads it under the lock.
-    this.knownHead = undefined;
     const [event] = await this.repository.appendInTransaction(manager, (head) => this.chain([draft], head));
     if (!event) throw new Error('The audit chain appended nothing');
+    // The head once the caller commits. If it rolls back instead, the next group commit's append after this
+    // head appends nothing (no head has this hash) and that batch takes the lock.
+    this.appended(event);
     return event;
+  }
+
+  /** Remembers the newest head this instance appended (by seq): the next group commit appends after it. */
+  private appended(last: AuditEvent | undefined): void {
+    if (last && (!this.knownHead || last.seq > this.knownHead.lastSeq))
+      this.knownHead = { lastSeq: last.seq, lastHash: last.hash };
   }
 
   /**
    * One batch of the group commit: one statement (one round trip, one commit) after the head this instance
    * wrote last, when that is still the head; otherwise (the first batch, another instance or an admin change
-   * appended since) one short transaction that locks the head (4 round trips). Under load one commit (its
+   * appended since) one short transaction that locks the head (3 round trips). Under load one commit (its
    * fsync) serves a whole batch, so throughput is not bounded by one commit per event. The chain stays
    * single and gap-free either way: the head only advances from exactly the seq and hash the batch was
    * chained after.
@@ -150,8 +158,7 @@ export class AuditService implements OnApplicationShutdown {
       if (await this.repository.appendAfterKnownHead(known, chained)) events = chained;
     }
     events ??= await this.repository.appendLocked((head) => this.chain(drafts, head));
-    const last = events.at(-1);
-    if (last) this.knownHead = { lastSeq: last.seq, lastHash: last.hash };
+    this.appended(events.at(-1));
     return events;
   }
 

@@ -66,6 +66,8 @@ export class ScimGroupsService {
       const saved = await this.groups.insert(m, cid, group, this.clock.now());
       await this.groups.addMembers(m, saved.id, group.members);
       await this.users.refreshDirectoryGroups(m, group.members);
+      const resource = await this.resource(m, ctx, saved);
+      // Last before the commit: the audit chain's head stays locked from here to the COMMIT.
       await this.audit.record(
         {
           type: 'scim.group_created',
@@ -75,7 +77,7 @@ export class ScimGroupsService {
         },
         m,
       );
-      return this.resource(m, ctx, saved);
+      return resource;
     });
   }
 
@@ -155,6 +157,7 @@ export class ScimGroupsService {
         m,
         renamed ? [...new Set([...before, ...added])] : [...added, ...removed],
       );
+      const resource = await this.resource(m, ctx, saved);
       await this.audit.record(
         {
           type: 'scim.group_updated',
@@ -170,7 +173,7 @@ export class ScimGroupsService {
         },
         m,
       );
-      return this.resource(m, ctx, saved);
+      return resource;
     });
   }
 

@@ -99,6 +99,8 @@ export class ScimUsersService {
       const saved = existing
         ? await this.users.update(m, existing.id, w)
         : await this.users.insert(m, cid, w);
+      const resource = await this.resource(m, ctx, saved);
+      // Last before the commit: the audit chain's head stays locked from here to the COMMIT.
       await this.audit.record(
         {
           type: 'scim.user_created',
@@ -114,11 +116,7 @@ export class ScimUsersService {
         m,
       );
       // A SAML user who already signed in, created inactive: their sessions end too.
-      return {
-        saved,
-        signOut: Boolean(existing) && !user.active,
-        resource: await this.resource(m, ctx, saved),
-      };
+      return { saved, signOut: Boolean(existing) && !user.active, resource };
     });
     if (signOut) await this.deprovisioning.signOut(saved.id);
     return resource;
@@ -190,6 +188,7 @@ export class ScimUsersService {
       }
       const wasActive = current.scimActive !== false;
       const saved = await this.users.update(m, current.id, w);
+      const resource = await this.resource(m, ctx, saved);
       const type =
         wasActive && !user.active
           ? 'scim.user_deactivated'
@@ -206,7 +205,7 @@ export class ScimUsersService {
         },
         m,
       );
-      return { saved, deactivated: wasActive && !user.active, resource: await this.resource(m, ctx, saved) };
+      return { saved, deactivated: wasActive && !user.active, resource };
     });
     if (deactivated) await this.deprovisioning.signOut(saved.id);
     return resource;

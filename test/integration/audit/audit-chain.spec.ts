@@ -244,6 +244,43 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
     expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 40 });
   });
 
+  it("keeps one chain when transactions' appends, some rolled back, interleave with group commits", async () => {
+    const before = await lastSeq();
+    const inTransaction = (i: number, rollBack: boolean) =>
+      ds
+        .transaction(async (m) => {
+          await audit.record({ type: 'test.in_transaction', data: { i, rollBack } }, m);
+          if (rollBack) throw new Error('rolled back');
+        })
+        .catch((err: Error) => {
+          if (err.message !== 'rolled back') throw err;
+        });
+    // In turn first: a group commit right after a transaction that rolled back still appends.
+    await runWithAuditActor(JOB, async () => {
+      await inTransaction(0, true);
+      await audit.record({ type: 'test.grouped', data: { i: 0 } });
+      await inTransaction(1, false);
+      await audit.record({ type: 'test.grouped', data: { i: 1 } });
+    });
+    expect(await lastSeq()).toBe(before + 3);
+    // Then all at once.
+    await runWithAuditActor(JOB, () =>
+      Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 3 === 0 ? inTransaction(i, i % 2 === 0) : audit.record({ type: 'test.grouped', data: { i } }),
+        ),
+      ),
+    );
+    // 20 group commits, 10 transactions of which 5 rolled back.
+    expect(await lastSeq()).toBe(before + 3 + 25);
+    const rolledBack: Array<{ n: string }> = await ds.query(
+      `SELECT count(*) AS n FROM audit_events WHERE seq > $1 AND (data->>'rollBack')::boolean`,
+      [before],
+    );
+    expect(Number(rolledBack[0]?.n)).toBe(0);
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 28 });
+  });
+
   it('streams the export in batches, with filters, oldest first', async () => {
     const batches: number[][] = [];
     for await (const batch of audit.stream({ type: 'test.' }, 7)) batches.push(batch.map((e) => e.seq));
