@@ -13,6 +13,7 @@ import { DirectorySync1765000000000 } from './1765000000000-directory-sync';
 import { EventsAndWebhooks1765100000000 } from './1765100000000-events-and-webhooks';
 import { JwtAccessTokenRevocation1765200000000 } from './1765200000000-jwt-access-token-revocation';
 import { AccessTokenSigningAlg1765300000000 } from './1765300000000-access-token-signing-alg';
+import { UsersFillfactor1765400000000 } from './1765400000000-users-fillfactor';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   EventsAndWebhooks1765100000000,
   JwtAccessTokenRevocation1765200000000,
   AccessTokenSigningAlg1765300000000,
+  UsersFillfactor1765400000000,
 ];
