@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { returnedRows } from '../database/returned-rows';
+import { Statements } from '../database/statements';
 
 export interface ScimTokenRecord {
   id: string;
@@ -47,6 +48,8 @@ const record = (r: TokenRow): ScimTokenRecord => ({
 /** SCIM bearer tokens (table scim_tokens): only SHA-256 hashes are stored. */
 @Injectable()
 export class ScimTokensRepository {
+  constructor(private readonly statements: Statements) {}
+
   async insert(
     m: EntityManager,
     t: {
@@ -95,26 +98,28 @@ export class ScimTokensRepository {
 
   /**
    * Counts a request against a live token (one statement: the minute's window restarts when it is over) and
-   * answers who the token belongs to; null for an unknown or revoked token.
+   * answers who the token belongs to; null for an unknown or revoked token. Every SCIM request makes it, so
+   * it is prepared, and ephemeral (its commit does not wait for the WAL flush): a crash may lose the last
+   * moments' counts and last_used_at, never a revocation, which this statement only reads.
    */
-  async use(m: EntityManager, tokenHash: string, now: Date): Promise<ScimTokenUse | null> {
-    const rows = returnedRows<{
+  async use(tokenHash: string, now: Date): Promise<ScimTokenUse | null> {
+    const rows = await this.statements.rows<{
       id: string;
       connection_id: string;
       prefix: string;
       window_count: number;
       window_started_at: Date;
     }>(
-      await m.query(
-        `UPDATE scim_tokens SET last_used_at = $2,
-           window_count = CASE WHEN window_started_at IS NULL OR window_started_at <= $2::timestamptz - interval '1 minute'
-                               THEN 1 ELSE window_count + 1 END,
-           window_started_at = CASE WHEN window_started_at IS NULL OR window_started_at <= $2::timestamptz - interval '1 minute'
-                                    THEN $2 ELSE window_started_at END
-         WHERE token_hash = $1 AND revoked_at IS NULL
-         RETURNING id, connection_id, prefix, window_count, window_started_at`,
-        [tokenHash, now],
-      ),
+      'scim_token_use',
+      `UPDATE scim_tokens SET last_used_at = $2,
+         window_count = CASE WHEN window_started_at IS NULL OR window_started_at <= $2::timestamptz - interval '1 minute'
+                             THEN 1 ELSE window_count + 1 END,
+         window_started_at = CASE WHEN window_started_at IS NULL OR window_started_at <= $2::timestamptz - interval '1 minute'
+                                  THEN $2 ELSE window_started_at END
+       WHERE token_hash = $1 AND revoked_at IS NULL
+       RETURNING id, connection_id, prefix, window_count, window_started_at`,
+      [tokenHash, now],
+      { ephemeral: true },
     );
     const r = rows[0];
     return r

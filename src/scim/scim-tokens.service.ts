@@ -113,9 +113,7 @@ export class ScimTokensService {
     const connection = /^[a-z0-9][a-z0-9-]{0,63}$/.test(slug) ? await this.connections.bySlug(slug) : null;
     if (!connection) throw ScimError.notFound(`There is no connection ${JSON.stringify(slug)}.`);
     const now = this.clock.now();
-    const use = TOKEN_PATTERN.test(presented)
-      ? await this.tokens.use(this.transactions.autocommit, sha256(presented), now)
-      : null;
+    const use = TOKEN_PATTERN.test(presented) ? await this.tokens.use(sha256(presented), now) : null;
     if (!use || use.connectionId !== connection.id) {
       throw ScimError.unauthorized('The SCIM token is not valid for this connection, or it was revoked.');
     }

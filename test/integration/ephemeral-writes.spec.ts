@@ -78,4 +78,25 @@ describe.each(databaseKinds())('ephemeral writes on %s', (kind) => {
       rows.mockRestore();
     }
   }, 60_000);
+
+  it("counts a SCIM token's use as ephemeral, and refuses the token at once once it is revoked", async () => {
+    const saml = await createTestConnection(t, `ephemeral-scim-${kind}`);
+    const created = await t.admin
+      .post(`/api/v1/connections/${saml.id}/scim-tokens`)
+      .send({ description: 'ephemeral' })
+      .expect(201);
+    const users = () =>
+      t.http().get(`/scim/v2/${saml.slug}/Users`).set('Authorization', `Bearer ${created.body.token}`);
+    const rows = jest.spyOn(statements, 'rows');
+    try {
+      await users().expect(200);
+      const uses = rows.mock.calls.filter(([name]) => name === 'scim_token_use');
+      expect(uses).toHaveLength(1);
+      expect(uses[0]?.[3]).toEqual({ ephemeral: true });
+    } finally {
+      rows.mockRestore();
+    }
+    await t.admin.delete(`/api/v1/connections/${saml.id}/scim-tokens/${created.body.id}`).expect(204);
+    await users().expect(401);
+  });
 });
