@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { pgPoolOf } from '../database/pg-pool';
-import { returnedRows } from '../database/returned-rows';
 import { Statements } from '../database/statements';
 import { eventsForAudit } from '../events/event-catalog';
 import { appendEventsCtes, appendEventsParams } from '../events/events.repository';
@@ -160,13 +159,16 @@ export class AuditRepository {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
     }
-    const [row] = (await manager.query(LOCK_HEAD_SQL)) as HeadRow[];
+    const [row] = await this.statements.rowsIn<HeadRow>(manager, 'audit_lock_head', LOCK_HEAD_SQL);
     if (!row) throw new Error('The audit chain head row is missing');
     const head = headOf(row);
     const events = chain(head);
-    const [appended] = returnedRows(
-      await manager.query(APPEND_SQL, appendAfterParams(head, events)),
-    ) as Array<{ appended: number }>;
+    const [appended] = await this.statements.rowsIn<{ appended: number }>(
+      manager,
+      'audit_append_after_known_head',
+      APPEND_SQL,
+      appendAfterParams(head, events),
+    );
     if (appended?.appended !== events.length)
       throw new Error('The audit chain head moved while it was locked');
     return events;

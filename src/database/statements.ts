@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import type { ObjectLiteral, Repository } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
+import type { EntityManager, ObjectLiteral, Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { sha256 } from '../common/sha256';
 import { Database } from './database';
@@ -46,13 +46,34 @@ export class Statements {
     values: unknown[],
     { ephemeral = false }: { ephemeral?: boolean } = {},
   ): Promise<R[]> {
-    const known = this.texts.get(name);
-    if (known === undefined) this.texts.set(name, text);
-    else if (known !== text) throw new Error(`Statement name "${name}" is used for two different statements`);
+    this.claim(name, text);
     const pool = ((ephemeral ? this.database.ephemeralPool() : undefined) ??
       pgPoolOf(this.database.dataSource)) as Pool;
     const result = await pool.query(this.prepared ? { name, text, values } : { text, values });
     return result.rows as R[];
+  }
+
+  /**
+   * Runs the statement `name` inside the caller's transaction (`m`, on its connection) and returns its rows:
+   * for the fixed statements of a transaction's hot path, which every write of its kind sends (the audit
+   * chain's lock and append). Prepared on a PostgreSQL server, as `rows`; on the embedded database, or for a
+   * manager outside a transaction, it is `m.query`.
+   */
+  async rowsIn<R>(m: EntityManager, name: string, text: string, values: unknown[] = []): Promise<R[]> {
+    this.claim(name, text);
+    const client = (m.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined)
+      ?.databaseConnection;
+    if (this.prepared && client && m.queryRunner?.isTransactionActive) {
+      return (await client.query({ name, text, values })).rows as R[];
+    }
+    return (await m.query(text, values)) as R[];
+  }
+
+  /** One name must never stand for two statements (the server would refuse the second). */
+  private claim(name: string, text: string): void {
+    const known = this.texts.get(name);
+    if (known === undefined) this.texts.set(name, text);
+    else if (known !== text) throw new Error(`Statement name "${name}" is used for two different statements`);
   }
 
   /**

@@ -69,4 +69,29 @@ describe.each(databaseKinds())('Statements on %s', (kind) => {
       /used for two different statements/,
     );
   });
+
+  it("runs a statement inside the caller's transaction, prepared on that connection on PostgreSQL", async () => {
+    const seen = await dataSource.transaction(async (m) => {
+      await m.query(`CREATE TEMP TABLE statements_in_tx (n int) ON COMMIT DROP`);
+      await statements.rowsIn(m, 'statements_spec_in_tx', 'INSERT INTO statements_in_tx VALUES ($1)', [7]);
+      // The same transaction sees its own write: the statement ran on its connection.
+      const [row] = await statements.rowsIn<{ n: number }>(
+        m,
+        'statements_spec_in_tx_read',
+        'SELECT n FROM statements_in_tx',
+      );
+      const prepared: Array<{ name: string }> = await m.query(
+        `SELECT name FROM pg_prepared_statements WHERE name LIKE 'statements_spec_in_tx%'`,
+      );
+      return { n: row?.n, prepared: prepared.map((p) => p.name).sort() };
+    });
+    expect(seen.n).toBe(7);
+    // The embedded database shares one session between its connections: nothing is prepared there.
+    expect(seen.prepared).toEqual(
+      kind === 'postgres' ? ['statements_spec_in_tx', 'statements_spec_in_tx_read'] : [],
+    );
+    await expect(
+      dataSource.transaction((m) => statements.rowsIn(m, 'statements_spec_in_tx', 'SELECT 2', [])),
+    ).rejects.toThrow(/used for two different statements/);
+  });
 });
