@@ -31,9 +31,6 @@ export interface ChainHead {
   lastHash: string;
 }
 
-/** Places events after a head and computes their hashes (the service's chaining). */
-export type ChainAfter = (head: ChainHead) => AuditEvent[];
-
 interface HeadRow {
   last_seq: string;
   last_hash: string;
@@ -64,24 +61,44 @@ const EVENT_RECORDSET = `jsonb_to_recordset($4::jsonb) AS e(seq bigint, id uuid,
            actor_type text, actor_id text, actor_name text, connection_id uuid, user_id uuid, client_id text,
            request_id text, ip text, data jsonb, prev_hash char(64), hash char(64))`;
 
+/** The parameter of APPEND_SQL that lists the queued events (audit_pending) the append takes. */
+const QUEUED_PARAM = 6 + appendEventsParams([]).length;
+
 /**
  * Appends events after a head, in one statement: the head advances only if it is still exactly that one
- * (seq and hash), and the events and their public events (the change feed and its webhook deliveries) are
- * inserted only if it did. Under the head's row lock (a transaction's append, the locked fallback) the head
- * is the one read under it. Without a lock or a transaction of its own (the group commit, after the head
- * this instance wrote last) it is one commit; another writer that moved the head in between (another
- * instance, an admin change) makes it append nothing, and the caller then appends under the lock.
+ * (seq and hash) and every queued event of the batch is still queued, and the events, their public events
+ * (the change feed and its webhook deliveries) and the queue's rows go in and out only if it did. Under the
+ * head's row lock (the locked fallback, the sweep) the head is the one read under it. Without a lock or a
+ * transaction of its own (the group commit, after the head this instance wrote last) it is one commit;
+ * another writer that moved the head in between (another instance, the sweep) makes it append nothing, and
+ * the caller then appends under the lock.
  */
 const APPEND_SQL = `
   WITH head AS (
     UPDATE audit_chain_head SET last_seq = $2::bigint, last_hash = $3::char(64)
-     WHERE id = 1 AND last_seq = $1::bigint AND last_hash = $5::char(64) RETURNING 1),
+     WHERE id = 1 AND last_seq = $1::bigint AND last_hash = $5::char(64)
+       AND (SELECT count(*) FROM audit_pending WHERE id = ANY($${QUEUED_PARAM}::uuid[]))
+           = cardinality($${QUEUED_PARAM}::uuid[])
+     RETURNING 1),
+  dequeued AS (
+    DELETE FROM audit_pending WHERE id = ANY($${QUEUED_PARAM}::uuid[]) AND EXISTS (SELECT 1 FROM head)),
   appended AS (
     INSERT INTO audit_events (${COLUMNS})
     SELECT ${COLUMNS} FROM ${EVENT_RECORDSET}, head
     RETURNING seq),
   ${appendEventsCtes(6, 'EXISTS (SELECT 1 FROM head)')}
   SELECT count(*)::int AS appended FROM appended`;
+
+const ENQUEUE_SQL = 'INSERT INTO audit_pending (id, draft) VALUES ($1, $2)';
+
+/** Takes queued events out of the queue (under the head's lock): the ids still there. */
+const DEQUEUE_SQL = 'DELETE FROM audit_pending WHERE id = ANY($1::uuid[]) RETURNING id';
+
+/** Takes the oldest events queued at least $1 seconds ago out of the queue (under the head's lock). */
+const DEQUEUE_STALE_SQL = `
+  DELETE FROM audit_pending WHERE id IN (
+    SELECT id FROM audit_pending WHERE queued_at <= now() - make_interval(secs => $1) ORDER BY n LIMIT $2)
+  RETURNING n, queued_at, draft`;
 
 const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
@@ -129,19 +146,30 @@ function appendParams(head: ChainHead, events: AuditEvent[]): unknown[] {
   return [head.lastSeq, last.seq, last.hash, JSON.stringify(rows)];
 }
 
-/** APPEND_SQL's parameters: the append's, the head's hash, the public events. */
-function appendAfterParams(head: ChainHead, events: AuditEvent[]): unknown[] {
+/** APPEND_SQL's parameters: the append's, the head's hash, the public events, the queued events it takes. */
+function appendAfterParams(head: ChainHead, events: AuditEvent[], queued: string[]): unknown[] {
   return [
     ...appendParams(head, events),
     head.lastHash,
     ...appendEventsParams(events.flatMap(eventsForAudit)),
+    queued,
   ];
 }
 
+/** An event taken from the queue by the sweep: its fields as queued, and when. */
+export interface QueuedDraft {
+  draft: unknown;
+  queuedAt: Date;
+}
+
+/** Runs a statement inside the locked transaction. */
+type LockedQuery = <R>(text: string, values: unknown[]) => Promise<R[]>;
+
 /**
- * The audit tables: `audit_events` (append-only, hash-chained) and the single-row `audit_chain_head`, and
- * the public events each audit event gives (events.repository). The login path's append is a prepared
- * statement (see `Statements`).
+ * The audit tables: `audit_events` (append-only, hash-chained), the single-row `audit_chain_head`, the queue
+ * of events recorded in a change's transaction (`audit_pending`), and the public events each audit event
+ * gives (events.repository). The group commit's append and the queue's insert are prepared statements (see
+ * `Statements`).
  */
 @Injectable()
 export class AuditRepository {
@@ -151,38 +179,27 @@ export class AuditRepository {
   ) {}
 
   /**
-   * Inside the caller's transaction: locks the head (until the caller commits), chains the events after
-   * it and appends them with their public events, in one statement after the lock (the head is held from
-   * here to the caller's COMMIT, so every round trip in between is a wait for every other writer).
+   * Queues an event inside the caller's transaction: it commits (or rolls back) with the caller's change,
+   * and is chained by a later append that takes it (`queued`) or by the sweep (`appendStale`). No lock: a
+   * change's transaction does not wait for the chain.
    */
-  async appendInTransaction(manager: EntityManager, chain: ChainAfter): Promise<AuditEvent[]> {
+  async enqueue(manager: EntityManager, id: string, draft: unknown): Promise<void> {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('AuditService.record(event, manager) needs a manager inside a transaction');
     }
-    const [row] = await this.statements.rowsIn<HeadRow>(manager, 'audit_lock_head', LOCK_HEAD_SQL);
-    if (!row) throw new Error('The audit chain head row is missing');
-    const head = headOf(row);
-    const events = chain(head);
-    const [appended] = await this.statements.rowsIn<{ appended: number }>(
-      manager,
-      'audit_append_after_known_head',
-      APPEND_SQL,
-      appendAfterParams(head, events),
-    );
-    if (appended?.appended !== events.length)
-      throw new Error('The audit chain head moved while it was locked');
-    return events;
+    await this.statements.rowsIn(manager, 'audit_enqueue', ENQUEUE_SQL, [id, JSON.stringify(draft)]);
   }
 
   /**
-   * One statement, one commit: appends the events (chained after `head`) if the head is still `head`.
-   * False when it had moved (nothing was written).
+   * One statement, one commit: appends the events (chained after `head`) if the head is still `head` and
+   * the `queued` events among them are all still queued (they leave the queue with it). False when not
+   * (nothing was written).
    */
-  async appendAfterKnownHead(head: ChainHead, events: AuditEvent[]): Promise<boolean> {
+  async appendAfterKnownHead(head: ChainHead, events: AuditEvent[], queued: string[]): Promise<boolean> {
     const [row] = await this.statements.rows<{ appended: number }>(
       'audit_append_after_known_head',
       APPEND_SQL,
-      appendAfterParams(head, events),
+      appendAfterParams(head, events, queued),
     );
     const appended = row?.appended ?? 0;
     if (appended !== 0 && appended !== events.length) {
@@ -191,8 +208,55 @@ export class AuditRepository {
     return appended === events.length;
   }
 
-  /** In a short transaction of its own: lock the head, chain the events after it, append them, commit. */
-  async appendLocked(chain: ChainAfter): Promise<AuditEvent[]> {
+  /**
+   * In a short transaction of its own: lock the head, take the `queued` events out of the queue, chain the
+   * events after the head (`chain` is told which queued ones were still there: the others were chained by
+   * the sweep meanwhile), append them, commit.
+   */
+  appendLocked(
+    queued: string[],
+    chain: (head: ChainHead, stillQueued: Set<string>) => AuditEvent[],
+  ): Promise<AuditEvent[]> {
+    return this.locked(async (head, query) => {
+      const taken = queued.length ? await query<{ id: string }>(DEQUEUE_SQL, [queued]) : [];
+      return chain(head, new Set(taken.map((r) => r.id)));
+    });
+  }
+
+  /**
+   * The sweep: in a short transaction of its own, lock the head, take at most `limit` events queued at
+   * least `olderThanSeconds` ago by the database's clock (oldest first; their transactions committed, but
+   * the instance that queued them did not chain them), chain them after the head, append them, commit.
+   */
+  async appendStale(
+    olderThanSeconds: number,
+    limit: number,
+    chain: (head: ChainHead, stale: QueuedDraft[]) => AuditEvent[],
+  ): Promise<AuditEvent[]> {
+    // Almost always none: then no transaction, no lock and no transaction id (which would hold back the
+    // pruning of every table's dead rows while it lasts).
+    const any: unknown[] = await this.dataSource.query(
+      'SELECT 1 FROM audit_pending WHERE queued_at <= now() - make_interval(secs => $1) LIMIT 1',
+      [olderThanSeconds],
+    );
+    if (any.length === 0) return [];
+    return this.locked(async (head, query) => {
+      const rows = await query<{ n: string; queued_at: Date; draft: string }>(DEQUEUE_STALE_SQL, [
+        olderThanSeconds,
+        limit,
+      ]);
+      rows.sort((x, y) => Number(x.n) - Number(y.n));
+      return chain(
+        head,
+        rows.map((r) => ({ draft: JSON.parse(r.draft) as unknown, queuedAt: new Date(r.queued_at) })),
+      );
+    });
+  }
+
+  /** BEGIN, lock the head, `step` (its queries, then the events to append after the head), append, COMMIT. */
+  private async locked(
+    step: (head: ChainHead, query: LockedQuery) => Promise<AuditEvent[]>,
+  ): Promise<AuditEvent[]> {
     const client: PoolClient = await (pgPoolOf(this.dataSource) as Pool).connect();
     let broken: Error | undefined;
     try {
@@ -200,10 +264,15 @@ export class AuditRepository {
       const row = results.at(-1)?.rows[0] as HeadRow | undefined;
       if (!row) throw new Error('The audit chain head row is missing');
       const head = headOf(row);
-      const events = chain(head);
-      const appended = await client.query<{ appended: number }>(APPEND_SQL, appendAfterParams(head, events));
-      if (appended.rows[0]?.appended !== events.length)
-        throw new Error('The audit chain head moved while it was locked');
+      const events = await step(head, async (text, values) => (await client.query(text, values)).rows);
+      if (events.length) {
+        const appended = await client.query<{ appended: number }>(
+          APPEND_SQL,
+          appendAfterParams(head, events, []),
+        );
+        if (appended.rows[0]?.appended !== events.length)
+          throw new Error('The audit chain head moved while it was locked');
+      }
       await client.query('COMMIT');
       return events;
     } catch (err) {

@@ -1,6 +1,7 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from '../database/transactions';
+import { afterCommit, type Transaction } from '../database/transactions';
+import { PeriodicJobs } from '../database/periodic-jobs';
 import { DomainError } from '../common/domain-error';
 import { Clock } from '../common/clock';
 import { isDatabaseUnavailable } from '../database/database-errors';
@@ -15,6 +16,12 @@ import { GroupCommit } from '../common/group-commit';
 export type { AuditEvent, AuditFilter } from './audit.repository';
 
 type Draft = Omit<ChainedEventFields, 'seq' | 'prevHash' | 'occurredAt'>;
+
+/** An event for the group commit: `queued` when a transaction queued it (audit_pending) and committed. */
+interface Append {
+  draft: Draft;
+  queued: boolean;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
@@ -47,6 +54,9 @@ const MAX_BATCH = 200;
 const MAX_DEFERRED = 10_000;
 const DEFER_RETRY_MIN_MS = 1000;
 const DEFER_RETRY_MAX_MS = 15_000;
+/** How often the sweep looks for queued events that nobody chained, and how old they must be. */
+const SWEEP_PERIOD_MS = 10_000;
+const STALE_AFTER_SECONDS = 10;
 
 function clip(value: string | null | undefined, max: number): string | null {
   return value === null || value === undefined || value === '' ? null : value.slice(0, max);
@@ -54,8 +64,14 @@ function clip(value: string | null | undefined, max: number): string | null {
 
 /**
  * The tamper-evident audit log. Each event's hash covers its fields and the previous event's hash; appends
- * are serialised across every instance by the row lock on the chain head (a short transaction: lock → read
- * head → insert event and advance head), so the chain stays single and gap-free.
+ * are serialised across every instance by the chain head (a statement that advances it only from the head
+ * this instance wrote last, or a short transaction that locks it), so the chain stays single and gap-free.
+ *
+ * An event recorded inside a change's transaction is queued in it (`audit_pending`) and commits with the
+ * change; right after the COMMIT (before the caller's `Transactions.run` returns) it is chained by the group
+ * commit, with the other events waiting then. No change's transaction holds the head's lock, so changes
+ * commit side by side. An event still queued after its instance stopped is chained by the sweep (any
+ * instance, every SWEEP_PERIOD_MS, with `data.delayedFrom` saying when it was queued).
  *
  * Failure policy (deliberate):
  * - `record()` throws. Admin changes call it inside their own transaction, so a change that cannot be audited
@@ -69,13 +85,14 @@ function clip(value: string | null | undefined, max: number): string | null {
  *   logged at error level with the event and counted in `bridge_audit_append_failures_total` for alerting.
  */
 @Injectable()
-export class AuditService implements OnApplicationShutdown {
+export class AuditService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
   /**
-   * Group commit for events outside a caller's transaction (logins, logouts): one transaction at a time
-   * per instance; events that arrive meanwhile go together into the next one (see appendBatch).
+   * Group commit: one append at a time per instance, of the events outside a caller's transaction (logins,
+   * logouts) and of those transactions queued and committed; events that arrive meanwhile go together into
+   * the next one (see appendBatch). An event's result is undefined when the sweep chained it first.
    */
-  private readonly appends = new GroupCommit<Draft, AuditEvent>({
+  private readonly appends = new GroupCommit<Append, AuditEvent | undefined>({
     name: 'audit',
     nextBatch: () => MAX_BATCH,
     write: (drafts) => this.appendBatch(drafts),
@@ -85,9 +102,8 @@ export class AuditService implements OnApplicationShutdown {
   private deferTimer?: NodeJS.Timeout;
   private deferRetryMs = DEFER_RETRY_MIN_MS;
   /**
-   * The head this instance wrote last (a group commit, or a transaction's append): the next group commit
-   * appends after it in one statement, and falls back to locking the head when it has moved (another
-   * instance, a transaction that rolled back).
+   * The head this instance wrote last: the next group commit appends after it in one statement, and falls
+   * back to locking the head when it has moved (another instance, the sweep).
    */
   private knownHead?: ChainHead;
 
@@ -95,17 +111,34 @@ export class AuditService implements OnApplicationShutdown {
     private readonly repository: AuditRepository,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly jobs: PeriodicJobs,
   ) {}
 
+  /** Chains, every SWEEP_PERIOD_MS (one instance), the queued events their instance did not chain. */
+  onApplicationBootstrap(): void {
+    this.jobs.schedule({
+      name: 'audit-queue-sweep',
+      periodMs: SWEEP_PERIOD_MS,
+      run: () => this.chainStale(),
+    });
+  }
+
   /**
-   * Appends an event, inside the caller's transaction when `manager` is given (the change and its event
-   * commit together or not at all). Throws on failure: `audit_unavailable` (503) unless the database itself
-   * is down (then the usual `database_unavailable`).
+   * Appends an event, or with `manager` queues it inside the caller's transaction (`Transactions.run`): the
+   * change and its event commit together or not at all, and the event is chained right after the COMMIT,
+   * before `run` returns. Throws on failure: `audit_unavailable` (503) unless the database itself is down
+   * (then the usual `database_unavailable`).
    */
-  async record(input: AuditEventInput, manager?: Transaction): Promise<AuditEvent> {
+  async record(input: AuditEventInput): Promise<AuditEvent>;
+  async record(input: AuditEventInput, manager: Transaction): Promise<void>;
+  async record(input: AuditEventInput, manager?: Transaction): Promise<AuditEvent | void> {
     const draft = this.draft(input);
+    if (manager) afterCommit(manager, () => this.chainQueued(draft));
     try {
-      return await this.append(draft, manager);
+      if (manager) return await this.repository.enqueue(manager, draft.id, draft);
+      const event = await this.appends.submit({ draft, queued: false });
+      if (!event) throw new Error('The audit chain appended nothing');
+      return event;
     } catch (err) {
       if (err instanceof DomainError || isDatabaseUnavailable(err)) throw err;
       this.logger.error(
@@ -120,19 +153,44 @@ export class AuditService implements OnApplicationShutdown {
     }
   }
 
-  private append(draft: Draft, manager?: Transaction): Promise<AuditEvent> {
-    if (manager) return this.appendInTransaction(draft, manager);
-    return this.appends.submit(draft);
+  /**
+   * After its transaction committed: chains a queued event. When that fails the event stays queued (it
+   * committed with the change) and the sweep chains it.
+   */
+  private async chainQueued(draft: Draft): Promise<void> {
+    try {
+      await this.appends.submit({ draft, queued: true });
+    } catch (err) {
+      this.logger.warn(
+        { err, auditEvent: { type: draft.type } },
+        `A committed audit event stays queued, for the sweep to chain: ${(err as Error).message}`,
+      );
+    }
   }
 
-  /** Inside the caller's transaction: lock the head, append after it (released when the caller commits). */
-  private async appendInTransaction(draft: Draft, manager: Transaction): Promise<AuditEvent> {
-    const [event] = await this.repository.appendInTransaction(manager, (head) => this.chain([draft], head));
-    if (!event) throw new Error('The audit chain appended nothing');
-    // The head once the caller commits. If it rolls back instead, the next group commit's append after this
-    // head appends nothing (no head has this hash) and that batch takes the lock.
-    this.appended(event);
-    return event;
+  /**
+   * The sweep: chains the events queued over STALE_AFTER_SECONDS ago (their transactions committed; the
+   * instance that queued them stopped before chaining them), oldest first, with `data.delayedFrom` their
+   * queueing time. Returns how many it chained.
+   */
+  async chainStale(olderThanSeconds = STALE_AFTER_SECONDS): Promise<number> {
+    let chained = 0;
+    for (;;) {
+      const events = await this.repository.appendStale(olderThanSeconds, MAX_BATCH, (head, stale) =>
+        this.chain(
+          stale.map(({ draft, queuedAt }) => {
+            const d = draft as Draft;
+            return { ...d, data: { ...d.data, delayedFrom: queuedAt.toISOString() } };
+          }),
+          head,
+        ),
+      );
+      this.appended(events.at(-1));
+      chained += events.length;
+      if (events.length < MAX_BATCH) break;
+    }
+    if (chained) this.logger.warn(`Chained ${chained} audit event(s) that their instance had left queued`);
+    return chained;
   }
 
   /** Remembers the newest head this instance appended (by seq): the next group commit appends after it. */
@@ -143,22 +201,36 @@ export class AuditService implements OnApplicationShutdown {
 
   /**
    * One batch of the group commit: one statement (one round trip, one commit) after the head this instance
-   * wrote last, when that is still the head; otherwise (the first batch, another instance or an admin change
-   * appended since) one short transaction that locks the head (3 round trips). Under load one commit (its
-   * fsync) serves a whole batch, so throughput is not bounded by one commit per event. The chain stays
-   * single and gap-free either way: the head only advances from exactly the seq and hash the batch was
-   * chained after.
+   * wrote last, when that is still the head; otherwise (the first batch, another instance or the sweep
+   * appended since) one short transaction that locks the head (3 round trips, 4 with queued events). Under
+   * load one commit (its fsync) serves a whole batch, so throughput is not bounded by one commit per event.
+   * The chain stays single and gap-free either way: the head only advances from exactly the seq and hash
+   * the batch was chained after, and a queued event is chained only by the append that takes it out of
+   * the queue.
    */
-  private async appendBatch(drafts: Draft[]): Promise<AuditEvent[]> {
+  private async appendBatch(items: Append[]): Promise<Array<AuditEvent | undefined>> {
+    const queued = items.filter((i) => i.queued).map((i) => i.draft.id);
     const known = this.knownHead;
     this.knownHead = undefined;
-    let events: AuditEvent[] | undefined;
+    let events: Array<AuditEvent | undefined> | undefined;
     if (known) {
-      const chained = this.chain(drafts, known);
-      if (await this.repository.appendAfterKnownHead(known, chained)) events = chained;
+      const chained = this.chain(
+        items.map((i) => i.draft),
+        known,
+      );
+      if (await this.repository.appendAfterKnownHead(known, chained, queued)) events = chained;
     }
-    events ??= await this.repository.appendLocked((head) => this.chain(drafts, head));
-    this.appended(events.at(-1));
+    if (!events) {
+      const chained = await this.repository.appendLocked(queued, (head, stillQueued) =>
+        this.chain(
+          items.filter((i) => !i.queued || stillQueued.has(i.draft.id)).map((i) => i.draft),
+          head,
+        ),
+      );
+      const byId = new Map(chained.map((e) => [e.id, e]));
+      events = items.map((i) => byId.get(i.draft.id));
+    }
+    this.appended(events.findLast((e) => e !== undefined));
     return events;
   }
 
@@ -167,7 +239,7 @@ export class AuditService implements OnApplicationShutdown {
     let draft: Draft | undefined;
     try {
       draft = this.draft(input);
-      return await this.append(draft);
+      return await this.appends.submit({ draft, queued: false });
     } catch (err) {
       if (draft && isDatabaseUnavailable(err) && this.defer(draft)) return undefined;
       this.appendFailed(input, err);
@@ -222,7 +294,7 @@ export class AuditService implements OnApplicationShutdown {
     try {
       const there = await this.repository.presentIds(batch.map((d) => d.id));
       const missing = batch.filter((d) => !there.has(d.id));
-      if (missing.length) await this.appendBatch(missing);
+      if (missing.length) await this.appendBatch(missing.map((d) => ({ draft: d, queued: false })));
       this.deferRetryMs = DEFER_RETRY_MIN_MS;
       this.logger.log(`Appended ${missing.length} audit event(s) kept while the database was unreachable`);
     } catch (err) {

@@ -67,7 +67,6 @@ export class ScimGroupsService {
       await this.groups.addMembers(m, saved.id, group.members);
       await this.users.refreshDirectoryGroups(m, group.members);
       const resource = await this.resource(m, ctx, saved);
-      // Last before the commit: the audit chain's head stays locked from here to the COMMIT.
       await this.audit.record(
         {
           type: 'scim.group_created',

@@ -100,7 +100,6 @@ export class ScimUsersService {
         ? await this.users.update(m, existing.id, w)
         : await this.users.insert(m, cid, w);
       const resource = await this.resource(m, ctx, saved);
-      // Last before the commit: the audit chain's head stays locked from here to the COMMIT.
       await this.audit.record(
         {
           type: 'scim.user_created',

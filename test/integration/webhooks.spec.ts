@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
+import { Transactions } from '../../src/database/transactions';
 import { EventsService } from '../../src/events/events.service';
 import { Client } from 'pg';
 import { ensureProductionBuild, startBridgeProcess, type BridgeProcess } from '../support/bridge-process';
@@ -145,7 +146,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
     const ds = t.app.get(DataSource);
     const before = Number((await ds.query(`SELECT count(*) AS n FROM events`))[0].n);
     await expect(
-      ds.transaction(async (m) => {
+      t.app.get(Transactions).run(async (m) => {
         await t.app
           .get(AuditService)
           .record({ type: 'connection.created', data: { after: { slug: 'ghost', name: 'Ghost' } } }, m);

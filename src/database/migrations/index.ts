@@ -14,6 +14,7 @@ import { EventsAndWebhooks1765100000000 } from './1765100000000-events-and-webho
 import { JwtAccessTokenRevocation1765200000000 } from './1765200000000-jwt-access-token-revocation';
 import { AccessTokenSigningAlg1765300000000 } from './1765300000000-access-token-signing-alg';
 import { UsersFillfactor1765400000000 } from './1765400000000-users-fillfactor';
+import { AuditPending1765500000000 } from './1765500000000-audit-pending';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   JwtAccessTokenRevocation1765200000000,
   AccessTokenSigningAlg1765300000000,
   UsersFillfactor1765400000000,
+  AuditPending1765500000000,
 ];

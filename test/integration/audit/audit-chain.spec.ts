@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { runWithAuditActor } from '../../../src/audit/audit-context';
 import { eventHash, GENESIS_HASH } from '../../../src/audit/audit-hash';
 import { AuditService } from '../../../src/audit/audit.service';
+import { Transactions } from '../../../src/database/transactions';
 import { databaseKinds, startTestApp, TestApp } from '../../support/test-app';
 import { need } from '../../support/defined';
 
@@ -13,11 +15,13 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
   let t: TestApp;
   let audit: AuditService;
   let ds: DataSource;
+  let transactions: Transactions;
 
   beforeAll(async () => {
     t = await startTestApp(kind);
     audit = t.app.get(AuditService);
     ds = t.app.get(DataSource);
+    transactions = t.app.get(Transactions);
   });
   afterAll(async () => t?.close());
 
@@ -244,11 +248,11 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
     expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 40 });
   });
 
-  it("keeps one chain when transactions' appends, some rolled back, interleave with group commits", async () => {
+  it("keeps one chain when transactions' events, some rolled back, interleave with group commits", async () => {
     const before = await lastSeq();
     const inTransaction = (i: number, rollBack: boolean) =>
-      ds
-        .transaction(async (m) => {
+      transactions
+        .run(async (m) => {
           await audit.record({ type: 'test.in_transaction', data: { i, rollBack } }, m);
           if (rollBack) throw new Error('rolled back');
         })
@@ -279,6 +283,104 @@ describe.each(databaseKinds())('audit hash chain on %s', (kind) => {
     );
     expect(Number(rolledBack[0]?.n)).toBe(0);
     expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 28 });
+  });
+
+  const queued = async () => Number((await ds.query(`SELECT count(*) AS n FROM audit_pending`))[0].n);
+
+  it("chains a transaction's event before run() returns, and leaves nothing queued; a rollback leaves nothing", async () => {
+    const before = await lastSeq();
+    await runWithAuditActor(JOB, () =>
+      transactions.run(async (m) => {
+        await audit.record({ type: 'test.queued', data: { i: 1 } }, m);
+        // Queued with the change, not yet chained: this transaction does not hold the chain's head.
+        const [head] = await m.query(`SELECT last_seq FROM audit_chain_head WHERE id = 1`);
+        expect(Number(head.last_seq)).toBe(before);
+        expect((await m.query(`SELECT id FROM audit_pending`)).length).toBe(1);
+      }),
+    );
+    expect(await lastSeq()).toBe(before + 1);
+    expect(await queued()).toBe(0);
+    await expect(
+      runWithAuditActor(JOB, () =>
+        transactions.run(async (m) => {
+          await audit.record({ type: 'test.queued', data: { i: 2 } }, m);
+          throw new Error('rolled back');
+        }),
+      ),
+    ).rejects.toThrow('rolled back');
+    expect(await lastSeq()).toBe(before + 1);
+    expect(await queued()).toBe(0);
+  });
+
+  it('refuses an event in a transaction that Transactions.run did not open (it would never be chained)', async () => {
+    await expect(ds.transaction((m) => audit.record({ type: 'test.queued', data: {} }, m))).rejects.toThrow(
+      /Transactions\.run/,
+    );
+  });
+
+  /** Queues events as a transaction would, then "stops" before chaining them (nothing runs after the commit). */
+  const leaveQueued = (n: number, type: string) =>
+    ds.transaction(async (m) => {
+      for (let i = 0; i < n; i++) {
+        const id = randomUUID();
+        const draft = {
+          id,
+          type,
+          actor: { type: 'system', id: 'test-job', name: 'test job' },
+          connectionId: null,
+          userId: null,
+          clientId: null,
+          requestId: null,
+          ip: null,
+          data: { i },
+        };
+        await m.query(
+          `INSERT INTO audit_pending (id, queued_at, draft) VALUES ($1, clock_timestamp() - interval '1 minute', $2)`,
+          [id, JSON.stringify(draft)],
+        );
+      }
+    });
+
+  it('chains, with the sweep, the events an instance left queued (oldest first, delayedFrom), once', async () => {
+    const before = await lastSeq();
+    await leaveQueued(3, 'test.left_queued');
+    // Too recent for the sweep: an instance still chaining them must not be raced.
+    expect(await audit.chainStale(3600)).toBe(0);
+    expect(await audit.chainStale()).toBe(3);
+    expect(await audit.chainStale()).toBe(0);
+    expect(await lastSeq()).toBe(before + 3);
+    expect(await queued()).toBe(0);
+    const rows: Row[] = await ds.query(`SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq`, [before]);
+    expect(rows.map((r) => r.data.i)).toEqual([0, 1, 2]);
+    expect(rows.every((r) => typeof r.data.delayedFrom === 'string')).toBe(true);
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 3 });
+  });
+
+  it('chains a queued event once when the sweep takes it first, and keeps the batch it was in', async () => {
+    const before = await lastSeq();
+    // A transaction's event, queued and committed; the sweep chains it before its own chaining does.
+    const held = transactions.run(async (m) => {
+      await runWithAuditActor(JOB, () => audit.record({ type: 'test.raced', data: { by: 'owner' } }, m));
+      await m.query(`UPDATE audit_pending SET queued_at = now() - interval '1 minute'`);
+    });
+    // The sweep (another instance's) may run before or after the owner's chaining: either way, once.
+    const [swept] = await Promise.all([
+      audit.chainStale(),
+      held,
+      runWithAuditActor(JOB, () =>
+        Promise.all(Array.from({ length: 5 }, (_, i) => audit.record({ type: 'test.beside', data: { i } }))),
+      ),
+    ]);
+    expect(swept).toBeLessThanOrEqual(1);
+    expect(await audit.chainStale()).toBe(0);
+    const raced: Array<{ n: string }> = await ds.query(
+      `SELECT count(*) AS n FROM audit_events WHERE seq > $1 AND type = 'test.raced'`,
+      [before],
+    );
+    expect(Number(raced[0]?.n)).toBe(1);
+    expect(await lastSeq()).toBe(before + 6);
+    expect(await queued()).toBe(0);
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: before + 6 });
   });
 
   it('streams the export in batches, with filters, oldest first', async () => {

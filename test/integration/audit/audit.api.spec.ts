@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { eventHash } from '../../../src/audit/audit-hash';
+import { AuditService } from '../../../src/audit/audit.service';
 import { ConnectionsService } from '../../../src/connections/connections.service';
 import { MetadataServer } from '../../support/metadata-server';
 import {
@@ -240,9 +241,12 @@ describe.each(databaseKinds())('audit log API on %s', (kind) => {
     it('refuses an admin change that cannot be audited (503, nothing changed) but lets logins through', async () => {
       await ds.query(`CREATE FUNCTION test_audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'audit storage is down'; END $$`);
-      await ds.query(
-        `CREATE TRIGGER test_audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_audit_down()`,
-      );
+      // Both of the audit log's tables refuse: the change's queued event and the chain's appends.
+      for (const table of ['audit_pending', 'audit_events']) {
+        await ds.query(
+          `CREATE TRIGGER test_audit_down BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION test_audit_down()`,
+        );
+      }
       try {
         const res = await as('patch', `/api/v1/connections/${c.id}`)
           .send({ name: 'Never saved' })
@@ -265,9 +269,39 @@ describe.each(databaseKinds())('audit log API on %s', (kind) => {
         const metrics = (await t.http().get('/metrics').expect(200)).text;
         expect(metrics).toMatch(/bridge_audit_append_failures_total\{type="login.succeeded"\} 1/);
       } finally {
+        await ds.query(`DROP TRIGGER test_audit_down ON audit_pending`);
         await ds.query(`DROP TRIGGER test_audit_down ON audit_events`);
         await ds.query(`DROP FUNCTION test_audit_down()`);
       }
+      expect((await t.admin.get('/api/v1/audit/verify').expect(200)).body.ok).toBe(true);
+    });
+
+    it('keeps a change whose event committed with it but could not be chained: the sweep chains it later', async () => {
+      await ds.query(`CREATE FUNCTION test_chain_down() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the chain is down'; END $$`);
+      await ds.query(
+        `CREATE TRIGGER test_chain_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_chain_down()`,
+      );
+      try {
+        await as('patch', `/api/v1/connections/${c.id}`).send({ name: 'Saved, chained later' }).expect(200);
+        expect((await t.admin.get(`/api/v1/connections/${c.id}`).expect(200)).body.name).toBe(
+          'Saved, chained later',
+        );
+        const pending: Array<{ draft: string }> = await ds.query(`SELECT draft FROM audit_pending`);
+        expect(pending.map((p) => (JSON.parse(p.draft) as { type: string }).type)).toEqual([
+          'connection.updated',
+        ]);
+      } finally {
+        await ds.query(`DROP TRIGGER test_chain_down ON audit_events`);
+        await ds.query(`DROP FUNCTION test_chain_down()`);
+      }
+      expect(await t.app.get(AuditService).chainStale(0)).toBe(1);
+      const [event] = (
+        await t.admin.get(`/api/v1/audit?type=connection.updated&connectionId=${c.id}`).expect(200)
+      ).body.items;
+      expect(event.data.after.name).toBe('Saved, chained later');
+      expect(typeof event.data.delayedFrom).toBe('string');
+      expect((await ds.query(`SELECT id FROM audit_pending`)).length).toBe(0);
       expect((await t.admin.get('/api/v1/audit/verify').expect(200)).body.ok).toBe(true);
     });
   });

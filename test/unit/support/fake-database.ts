@@ -42,11 +42,11 @@ export class FakeAudit implements Pick<AuditService, 'record' | 'recordSafely'> 
   /** When set, `record` throws it (the audit log is unavailable). */
   failWith: Error | null = null;
 
-  async record(input: AuditEventInput, manager?: Transaction): Promise<AuditEvent> {
+  readonly record = (async (input: AuditEventInput, manager?: Transaction) => {
     if (this.failWith) throw this.failWith;
     this.recorded.push({ input, inTransaction: manager !== undefined });
-    return { type: input.type } as AuditEvent;
-  }
+    return manager ? undefined : ({ type: input.type } as AuditEvent);
+  }) as AuditService['record'];
 
   async recordSafely(input: AuditEventInput): Promise<AuditEvent | undefined> {
     this.recordedSafely.push(input);
