@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { pagedQuery } from '../database/paged-query';
 import { returnedRows } from '../database/returned-rows';
+import { liveUsersAmong, refreshDirectoryGroupsOf } from '../users/directory-users.repository';
 import type { GroupMember, StoredGroup } from './scim-group';
 
 interface GroupRow {
@@ -12,6 +13,19 @@ interface GroupRow {
   updated_at: Date;
 }
 
+/** A group as written, and which of the members it was asked to add were added (live users). */
+export interface WrittenGroup {
+  group: StoredGroup;
+  added: Set<string>;
+}
+
+/** The members a write adds: the live users of the connection ($1) among $5, one primary-key lookup each. */
+const ADD_LIVE_MEMBERS = (groupId: string) => `
+  added AS (
+    INSERT INTO scim_group_members (group_id, user_id)
+    SELECT ${groupId}, live.id FROM (${liveUsersAmong('$1', '$5')}) AS live
+    ON CONFLICT DO NOTHING RETURNING user_id)`;
+
 const group = (r: GroupRow): StoredGroup => ({
   id: r.id,
   displayName: r.display_name,
@@ -19,6 +33,17 @@ const group = (r: GroupRow): StoredGroup => ({
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
 });
+
+/** Members of the groups `groups` (a uuid[] expression) with the name to show for each, in a stable order. */
+const membersOf = (groups: string): string => `
+  SELECT gm.group_id, gm.user_id, coalesce(u.user_name, u.display_name, u.email) AS display
+    FROM scim_group_members gm JOIN users u ON u.id = gm.user_id
+   WHERE gm.group_id = ANY(${groups}) ORDER BY gm.group_id, u.created_at, u.id`;
+
+function written(row: (GroupRow & { added: string[] }) | undefined): WrittenGroup {
+  if (!row) throw new Error('The group was not written');
+  return { group: group(row), added: new Set(row.added) };
+}
 
 /** The directory's groups of a connection and their members (tables scim_groups, scim_group_members). */
 @Injectable()
@@ -46,35 +71,68 @@ export class ScimGroupsRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Inserts a group with the members among `members` that are live users of the connection, in one
+   * statement; the caller refuses the write (its transaction rolls back) when some were not.
+   */
   async insert(
     m: EntityManager,
     connectionId: string,
     g: { displayName: string; externalId: string | null },
     now: Date,
-  ): Promise<StoredGroup> {
-    const rows = returnedRows<GroupRow>(
+    members: string[],
+  ): Promise<WrittenGroup> {
+    const rows = returnedRows<GroupRow & { added: string[] }>(
       await m.query(
-        `INSERT INTO scim_groups (connection_id, display_name, external_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $4) RETURNING *`,
-        [connectionId, g.displayName, g.externalId, now],
+        `WITH saved AS (
+           INSERT INTO scim_groups (connection_id, display_name, external_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $4) RETURNING *),
+         ${ADD_LIVE_MEMBERS('(SELECT id FROM saved)')}
+         SELECT saved.*, ARRAY(SELECT user_id::text FROM added) AS added FROM saved`,
+        [connectionId, g.displayName, g.externalId, now, members],
       ),
     );
-    return group(rows[0] as GroupRow);
+    return written(rows[0]);
   }
 
+  /**
+   * Updates a group, adds the members among `add` that are live users of the connection and removes
+   * `remove`, in one statement; the caller refuses the write when some of `add` were not added.
+   */
   async update(
     m: EntityManager,
+    connectionId: string,
     id: string,
     g: { displayName: string; externalId: string | null },
     now: Date,
-  ): Promise<StoredGroup> {
-    const rows = returnedRows<GroupRow>(
+    add: string[],
+    remove: string[],
+  ): Promise<WrittenGroup> {
+    const rows = returnedRows<GroupRow & { added: string[] }>(
       await m.query(
-        `UPDATE scim_groups SET display_name = $2, external_id = $3, updated_at = $4 WHERE id = $1 RETURNING *`,
-        [id, g.displayName, g.externalId, now],
+        `WITH saved AS (
+           UPDATE scim_groups SET display_name = $3, external_id = $4, updated_at = $6
+            WHERE id = $2 AND connection_id = $1 RETURNING *),
+         ${ADD_LIVE_MEMBERS('$2::uuid')},
+         removed AS (
+           DELETE FROM scim_group_members WHERE group_id = $2 AND user_id = ANY($7::uuid[]))
+         SELECT saved.*, ARRAY(SELECT user_id::text FROM added) AS added FROM saved`,
+        [connectionId, id, g.displayName, g.externalId, add, now, remove],
       ),
     );
-    return group(rows[0] as GroupRow);
+    return written(rows[0]);
+  }
+
+  /**
+   * Recomputes the groups claim (`users.directory_groups`) of `refresh` (after the group's members or
+   * name changed) and reads the group's members with the name to show for each, in one statement.
+   */
+  async refreshAndReadMembers(m: EntityManager, groupId: string, refresh: string[]): Promise<GroupMember[]> {
+    const rows: Array<{ user_id: string; display: string | null }> = await m.query(
+      `WITH refreshed AS (${refreshDirectoryGroupsOf('$2')}) ${membersOf('ARRAY[$1::uuid]')}`,
+      [groupId, refresh],
+    );
+    return rows.map((r) => ({ id: r.user_id, display: r.display ?? r.user_id }));
   }
 
   async delete(m: EntityManager, id: string): Promise<void> {
@@ -94,29 +152,11 @@ export class ScimGroupsRepository {
     const out = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
     if (groupIds.length === 0) return out;
     const rows: Array<{ group_id: string; user_id: string; display: string | null }> = await m.query(
-      `SELECT gm.group_id, gm.user_id, coalesce(u.user_name, u.display_name, u.email) AS display
-         FROM scim_group_members gm JOIN users u ON u.id = gm.user_id
-        WHERE gm.group_id = ANY($1::uuid[]) ORDER BY gm.group_id, u.created_at, u.id`,
+      membersOf('$1::uuid[]'),
       [groupIds],
     );
     for (const r of rows) out.get(r.group_id)?.push({ id: r.user_id, display: r.display ?? r.user_id });
     return out;
-  }
-
-  async addMembers(m: EntityManager, groupId: string, userIds: string[]): Promise<void> {
-    if (userIds.length === 0) return;
-    await m.query(
-      `INSERT INTO scim_group_members (group_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`,
-      [groupId, userIds],
-    );
-  }
-
-  async removeMembers(m: EntityManager, groupId: string, userIds: string[]): Promise<void> {
-    if (userIds.length === 0) return;
-    await m.query(`DELETE FROM scim_group_members WHERE group_id = $1 AND user_id = ANY($2::uuid[])`, [
-      groupId,
-      userIds,
-    ]);
   }
 
   /** Takes a user out of every group (the directory deleted them). */

@@ -39,9 +39,9 @@ export class ScimGroupsService {
     return scimTransaction(this.transactions, 'A group with this displayName exists.', work);
   }
 
-  private async checkMembers(m: Transaction, ctx: ScimContext, members: string[]): Promise<void> {
-    const live = await this.users.liveIds(m, ctx.connection.id, members);
-    const unknown = members.filter((id) => !live.has(id));
+  /** Refuses a write that was asked to add members that are not live users of the connection. */
+  private refuseUnknownMembers(wanted: string[], added: Set<string>): void {
+    const unknown = wanted.filter((id) => !added.has(id));
     if (unknown.length) {
       throw ScimError.badRequest(
         'invalidValue',
@@ -62,11 +62,18 @@ export class ScimGroupsService {
       if (await this.groups.nameTaken(m, cid, group.displayName)) {
         throw ScimError.conflict(`A group named ${JSON.stringify(group.displayName)} exists.`);
       }
-      await this.checkMembers(m, ctx, group.members);
-      const saved = await this.groups.insert(m, cid, group, this.clock.now());
-      await this.groups.addMembers(m, saved.id, group.members);
-      await this.users.refreshDirectoryGroups(m, group.members);
-      const resource = await this.resource(m, ctx, saved);
+      const { group: saved, added } = await this.groups.insert(
+        m,
+        cid,
+        group,
+        this.clock.now(),
+        group.members,
+      );
+      this.refuseUnknownMembers(group.members, added);
+      const members = group.members.length
+        ? await this.groups.refreshAndReadMembers(m, saved.id, group.members)
+        : [];
+      const resource = groupResource(saved, ctx.baseUrl, members);
       await this.audit.record(
         {
           type: 'scim.group_created',
@@ -140,23 +147,27 @@ export class ScimGroupsService {
       if (!current) throw ScimError.notFound(`No Group ${id}.`);
       const before = await this.groups.memberIds(m, current.id);
       const group = next(current, before);
-      if (await this.groups.nameTaken(m, cid, group.displayName, current.id)) {
+      // The name it keeps needs no check (the group holds it; the unique index guards every write anyway).
+      if (
+        group.displayName !== current.displayName &&
+        (await this.groups.nameTaken(m, cid, group.displayName, current.id))
+      ) {
         throw ScimError.conflict(`Another group is named ${JSON.stringify(group.displayName)}.`);
       }
       const had = new Set(before);
       const wants = new Set(group.members);
-      const added = group.members.filter((u) => !had.has(u));
+      const adding = group.members.filter((u) => !had.has(u));
       const removed = before.filter((u) => !wants.has(u));
-      await this.checkMembers(m, ctx, added);
-      const saved = await this.groups.update(m, current.id, group, this.clock.now());
-      await this.groups.addMembers(m, current.id, added);
-      await this.groups.removeMembers(m, current.id, removed);
+      const written = await this.groups.update(m, cid, current.id, group, this.clock.now(), adding, removed);
+      this.refuseUnknownMembers(adding, written.added);
+      const saved = written.group;
       const renamed = saved.displayName !== current.displayName;
-      await this.users.refreshDirectoryGroups(
+      const members = await this.groups.refreshAndReadMembers(
         m,
-        renamed ? [...new Set([...before, ...added])] : [...added, ...removed],
+        saved.id,
+        renamed ? [...new Set([...before, ...adding])] : [...adding, ...removed],
       );
-      const resource = await this.resource(m, ctx, saved);
+      const resource = groupResource(saved, ctx.baseUrl, members);
       await this.audit.record(
         {
           type: 'scim.group_updated',
@@ -166,7 +177,7 @@ export class ScimGroupsService {
             groupId: saved.id,
             displayName: saved.displayName,
             ...(renamed ? { renamedFrom: current.displayName } : {}),
-            added: added.length,
+            added: adding.length,
             removed: removed.length,
           },
         },

@@ -1,5 +1,5 @@
 import { DataSource, type EntityManager } from 'typeorm';
-import { DirectoryUsersRepository } from '../../src/users/directory-users.repository';
+import { ScimGroupsRepository } from '../../src/scim/scim-groups.repository';
 import { createTestConnection } from '../support/saml-flow';
 import { postgresAvailable, startTestApp, type TestApp } from '../support/test-app';
 
@@ -54,7 +54,7 @@ function usersReads(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
     await t?.close();
   });
 
-  it("finds a batch of a group's new members by primary key, and finds exactly the live ones", async () => {
+  it("finds a batch of a group's new members by primary key, and adds exactly the live ones", async () => {
     const db = t.app.get(DataSource);
     const batch = ids.slice(1000, 1050);
     await db.query('UPDATE users SET scim_deleted_at = now() WHERE id = $1', [batch[7]]);
@@ -66,8 +66,17 @@ function usersReads(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
       },
     } as unknown as EntityManager;
 
-    const live = await t.app.get(DirectoryUsersRepository).liveIds(manager, connectionId, batch);
-    expect([...live].sort()).toEqual(batch.filter((id) => id !== batch[7]).sort());
+    const groups = t.app.get(ScimGroupsRepository);
+    const { group } = await groups.insert(
+      db.manager,
+      connectionId,
+      { displayName: 'Stale', externalId: null },
+      new Date(),
+      [],
+    );
+    // The PATCH that adds a batch of members: the group's update, the members' lookup and insert, one statement.
+    const { added } = await groups.update(manager, connectionId, group.id, group, new Date(), batch, []);
+    expect([...added].sort()).toEqual(batch.filter((id) => id !== batch[7]).sort());
 
     expect(seen).toHaveLength(1);
     const [{ 'QUERY PLAN': plans }] = await db.query(

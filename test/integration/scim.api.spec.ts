@@ -666,6 +666,31 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
         'invalidValue',
       );
       expectScimError(await scim(oktaToken).get(`${base(okta)}/Users/${entraUser}`), 404);
+      // Adding one to an existing group changes nothing of it (the write is one transaction).
+      const solid = (
+        await scim(oktaToken)
+          .send('post', `${base(okta)}/Groups`, { schemas: [GROUP], displayName: 'Solid' })
+          .expect(201)
+      ).body;
+      expectScimError(
+        await scim(oktaToken).send('patch', `${base(okta)}/Groups/${solid.id as string}`, {
+          schemas: [PATCH_OP],
+          Operations: [
+            { op: 'replace', path: 'displayName', value: 'Solid renamed' },
+            { op: 'add', path: 'members', value: [{ value: entraUser }] },
+          ],
+        }),
+        400,
+        'invalidValue',
+      );
+      const after = (
+        await scim(oktaToken)
+          .get(`${base(okta)}/Groups/${solid.id as string}`)
+          .expect(200)
+      ).body;
+      expect(after.displayName).toBe('Solid');
+      expect(after.members ?? []).toEqual([]);
+      expect(after.meta.lastModified).toBe(solid.meta.lastModified);
     });
   });
 
