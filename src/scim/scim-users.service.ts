@@ -99,7 +99,8 @@ export class ScimUsersService {
       const saved = existing
         ? await this.users.update(m, existing.id, w)
         : await this.users.insert(m, cid, w);
-      const resource = await this.resource(m, ctx, saved);
+      // A user new to the bridge is in no group yet (a member must already be a directory user).
+      const resource = existing ? await this.resource(m, ctx, saved) : userResource(saved, ctx.baseUrl, []);
       await this.audit.record(
         {
           type: 'scim.user_created',
