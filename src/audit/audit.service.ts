@@ -161,6 +161,7 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       await this.appends.submit({ draft, queued: true });
     } catch (err) {
+      this.metrics.auditLeftQueued.inc({ type: draft.type });
       this.logger.warn(
         { err, auditEvent: { type: draft.type } },
         `A committed audit event stays queued, for the sweep to chain: ${(err as Error).message}`,
@@ -189,6 +190,7 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
       chained += events.length;
       if (events.length < MAX_BATCH) break;
     }
+    this.metrics.auditSwept.inc(chained);
     if (chained) this.logger.warn(`Chained ${chained} audit event(s) that their instance had left queued`);
     return chained;
   }

@@ -92,6 +92,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Committed audit events whose chaining right after the commit failed: they wait for the sweep. */
+  readonly auditLeftQueued = new Counter({
+    name: 'bridge_audit_left_queued_total',
+    help: 'Audit events committed with their change but not chained right after it (the sweep chains them), by event type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  /** Audit events the sweep chained (their instance had left them queued). */
+  readonly auditSwept = new Counter({
+    name: 'bridge_audit_swept_total',
+    help: 'Audit events chained by the sweep because their instance had left them queued',
+    registers: [this.registry],
+  });
+
   /** Threads whose CPU time is reported, by label: how to read their CPU seconds so far. */
   private readonly threadCpu = new Map<string, () => number | undefined>();
 

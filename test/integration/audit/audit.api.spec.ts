@@ -295,7 +295,10 @@ describe.each(databaseKinds())('audit log API on %s', (kind) => {
         await ds.query(`DROP TRIGGER test_chain_down ON audit_events`);
         await ds.query(`DROP FUNCTION test_chain_down()`);
       }
+      const metricsBefore = (await t.http().get('/metrics').expect(200)).text;
+      expect(metricsBefore).toMatch(/bridge_audit_left_queued_total\{type="connection.updated"\} 1/);
       expect(await t.app.get(AuditService).chainStale(0)).toBe(1);
+      expect((await t.http().get('/metrics').expect(200)).text).toMatch(/bridge_audit_swept_total 1\b/);
       const [event] = (
         await t.admin.get(`/api/v1/audit?type=connection.updated&connectionId=${c.id}`).expect(200)
       ).body.items;
