@@ -94,10 +94,15 @@ const ENQUEUE_SQL = 'INSERT INTO audit_pending (id, draft) VALUES ($1, $2)';
 /** Takes queued events out of the queue (under the head's lock): the ids still there. */
 const DEQUEUE_SQL = 'DELETE FROM audit_pending WHERE id = ANY($1::uuid[]) RETURNING id';
 
-/** Takes the oldest events queued at least $1 seconds ago out of the queue (under the head's lock). */
+/** A queued event queued at least $1 seconds ago, by the database's clock. */
+const STALE = 'queued_at <= now() - make_interval(secs => $1)';
+
+/** Whether any queued event is stale (no transaction, no lock). */
+const ANY_STALE_SQL = `SELECT 1 FROM audit_pending WHERE ${STALE} LIMIT 1`;
+
+/** Takes the oldest stale events out of the queue (under the head's lock). */
 const DEQUEUE_STALE_SQL = `
-  DELETE FROM audit_pending WHERE id IN (
-    SELECT id FROM audit_pending WHERE queued_at <= now() - make_interval(secs => $1) ORDER BY n LIMIT $2)
+  DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending WHERE ${STALE} ORDER BY n LIMIT $2)
   RETURNING n, queued_at, draft`;
 
 const LOCK_HEAD_SQL = 'SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
@@ -235,10 +240,7 @@ export class AuditRepository {
   ): Promise<AuditEvent[]> {
     // Almost always none: then no transaction, no lock and no transaction id (which would hold back the
     // pruning of every table's dead rows while it lasts).
-    const any: unknown[] = await this.dataSource.query(
-      'SELECT 1 FROM audit_pending WHERE queued_at <= now() - make_interval(secs => $1) LIMIT 1',
-      [olderThanSeconds],
-    );
+    const any: unknown[] = await this.dataSource.query(ANY_STALE_SQL, [olderThanSeconds]);
     if (any.length === 0) return [];
     return this.locked(async (head, query) => {
       const rows = await query<{ n: string; queued_at: Date; draft: string }>(DEQUEUE_STALE_SQL, [
