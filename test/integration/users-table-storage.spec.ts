@@ -47,19 +47,22 @@ import { postgresAvailable, startTestApp, type TestApp } from '../support/test-a
         return row!;
       };
       const before = await counts();
-      // A directory sync's group batches: 50 members at a time, spread over the directory, each batch its own
-      // transaction; every user is updated once.
+      // A directory sync's group batches, spread over the directory, each batch its own transaction: one user
+      // in seven is updated once (at most two per page). That is within the room each page keeps, so no
+      // update needs the page's dead versions pruned first (which another session's open snapshot in this
+      // database could hold back): what is measured is the room itself.
+      const touched = ids.filter((_, i) => i % 7 === 0);
       for (let batch = 0; batch < 20; batch++) {
         await runner.query(
           `UPDATE users SET directory_groups = ARRAY['Engineering', 'Everyone'], last_login_at = now()
             WHERE id = ANY($1::uuid[])`,
-          [ids.filter((_, i) => i % 20 === batch)],
+          [touched.filter((_, i) => i % 20 === batch)],
         );
       }
       const after = await counts();
       const updated = after.updated - before.updated;
-      expect(updated).toBe(ids.length);
-      // Without the room (fillfactor 100) an eighth of these updates were not HOT here.
+      expect(updated).toBe(touched.length);
+      // Without the room (fillfactor 100) the pages of a bulk insert are nearly full: 46 % of these were not HOT.
       expect((after.hot - before.hot) / updated).toBeGreaterThanOrEqual(0.97);
     } finally {
       await runner.release();
