@@ -170,11 +170,11 @@ async function main(): Promise<void> {
       expiresAt: new Date(Date.now() + 600_000),
     } as SamlRequestEntity;
     const ports: AcsPorts = {
-      consumeRequest: async (id) => (id === requestId ? pending : null),
+      findRequest: async (id) => (id === requestId ? pending : null),
       decryptionKeys: async () => [spKey],
       decrypt: (keys) => decrypt(keys, SAMLResponse),
       verify: (_key, decryption) => runEngine(SAMLResponse, decryption),
-      rememberAssertion: async () => true,
+      acceptLogin: async () => ({ requestTaken: true, remembered: true, code: 'c' }),
       findUser: async () => null,
       disabledUserPolicy: () => ({ showDisabled: false }),
     };

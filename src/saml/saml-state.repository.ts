@@ -67,6 +67,73 @@ export class SamlStateRepository {
     return row ? entityFromRow(this.requests, row) : null;
   }
 
+  /** The pending request if it is unexpired at `now`, without taking it (see `acceptLogin`). */
+  async findRequest(
+    id: string,
+    connectionId: string,
+    kind: 'authn' | 'logout',
+    now: Date,
+  ): Promise<SamlRequestEntity | null> {
+    const [row] = await this.statements.rows<ObjectLiteral>(
+      'saml_request_find',
+      `SELECT * FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4`,
+      [id, connectionId, kind, now],
+    );
+    return row ? entityFromRow(this.requests, row) : null;
+  }
+
+  /**
+   * A validated login's single-use writes, in one statement and one commit, all or nothing: takes the
+   * pending AuthnRequest it answers (`requestId`; null for an IdP-initiated login), records the assertion
+   * ID in the replay cache when that request was taken (or there is none), and stores the completion
+   * when the ID was new. What it returns tells which of them happened: a request another response took
+   * first (any instance) leaves no replay entry and no completion; a replay still takes the request.
+   */
+  async acceptLogin(
+    requestId: string | null,
+    now: Date,
+    assertion: { id: string; until: Date },
+    c: NewCompletion,
+  ): Promise<{ requestTaken: boolean; remembered: boolean; stored: boolean }> {
+    const [row] = await this.statements.rows<{ taken: boolean; remembered: boolean; stored: boolean }>(
+      'saml_login_accept',
+      `WITH taken AS (
+         DELETE FROM saml_requests
+          WHERE id = $1::text AND connection_id = $2 AND kind = 'authn' AND expires_at > $3
+         RETURNING id
+       ), remembered AS (
+         INSERT INTO saml_replay_cache (connection_id, assertion_id, expires_at)
+         SELECT $2, $4, $5 WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM taken)
+         ON CONFLICT DO NOTHING
+         RETURNING assertion_id
+       ), stored AS (
+         INSERT INTO login_completions (code_hash, connection_id, login, browser_binding, return_to, context, expires_at)
+         SELECT $6, $2, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM remembered)
+         RETURNING code_hash
+       )
+       SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM remembered) AS remembered,
+              EXISTS (SELECT 1 FROM stored) AS stored`,
+      [
+        requestId,
+        c.connectionId,
+        now,
+        assertion.id,
+        assertion.until,
+        c.codeHash,
+        JSON.stringify(c.login),
+        c.browserBinding,
+        c.returnTo,
+        JSON.stringify(c.context),
+        c.expiresAt,
+      ],
+    );
+    return {
+      requestTaken: requestId === null || row?.taken === true,
+      remembered: row?.remembered === true,
+      stored: row?.stored === true,
+    };
+  }
+
   /** Inserts a replay-cache entry; false when the (connection, assertion ID) was there already. */
   async insertAssertion(connectionId: string, assertionId: string, until: Date): Promise<boolean> {
     const rows = await this.statements.rows(
@@ -76,25 +143,6 @@ export class SamlStateRepository {
       [connectionId, assertionId, until],
     );
     return rows.length === 1;
-  }
-
-  /** A completion lives for one hop (its continue step takes it): an ephemeral write (see `Statements.rows`). */
-  async insertCompletion(c: NewCompletion): Promise<void> {
-    await this.statements.rows(
-      'login_completion_store',
-      `INSERT INTO login_completions (code_hash, connection_id, login, browser_binding, return_to, context, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        c.codeHash,
-        c.connectionId,
-        JSON.stringify(c.login),
-        c.browserBinding,
-        c.returnTo,
-        JSON.stringify(c.context),
-        c.expiresAt,
-      ],
-      { ephemeral: true },
-    );
   }
 
   /**

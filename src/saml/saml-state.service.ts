@@ -86,24 +86,54 @@ export class SamlStateService {
     return this.state.takeRequest(id, connectionId, kind, this.clock.now());
   }
 
+  /** The pending request, unexpired, without taking it: `acceptLogin` takes it with the login's other writes. */
+  async findRequest(
+    id: string,
+    connectionId: string,
+    kind: 'authn' | 'logout',
+  ): Promise<SamlRequestEntity | null> {
+    if (id.length > 64) return null;
+    return this.state.findRequest(id, connectionId, kind, this.clock.now());
+  }
+
+  /**
+   * A validated login's single use, atomically (one statement, one commit): takes its pending request
+   * (`requestId`; null for an IdP-initiated login), records its assertion ID until `assertion.until` and
+   * stores the login for the browser that started it (see `takeCompletion`). The code is returned only when
+   * all of them happened: `requestTaken` false means another response took the request first (any
+   * instance), `remembered` false that the assertion ID was seen before (a replay).
+   */
+  async acceptLogin(
+    requestId: string | null,
+    assertion: { id: string; until: Date },
+    completion: Omit<LoginCompletion, 'expiresAt'>,
+  ): Promise<{ requestTaken: boolean; remembered: boolean; code?: string }> {
+    const code = randomBytes(32).toString('base64url');
+    const now = this.clock.now();
+    const outcome = await this.state.acceptLogin(
+      requestId,
+      now,
+      { id: assertion.id.slice(0, 256), until: assertion.until },
+      {
+        codeHash: sha256(code),
+        connectionId: completion.connectionId,
+        login: completion.login,
+        browserBinding: completion.browserBinding,
+        returnTo: completion.returnTo ?? '',
+        context: { consumer: completion.consumer, state: completion.state },
+        expiresAt: new Date(now.getTime() + COMPLETION_LIFETIME_MS),
+      },
+    );
+    return {
+      requestTaken: outcome.requestTaken,
+      remembered: outcome.remembered,
+      ...(outcome.stored ? { code } : {}),
+    };
+  }
+
   /** Records an assertion ID until it expires; false when it was already seen (a replay). */
   rememberAssertion(connectionId: string, assertionId: string, until: Date): Promise<boolean> {
     return this.state.insertAssertion(connectionId, assertionId.slice(0, 256), until);
-  }
-
-  /** Stores a validated login until the browser that started it comes back for it (see `takeCompletion`). */
-  async storeCompletion(completion: Omit<LoginCompletion, 'expiresAt'>): Promise<string> {
-    const code = randomBytes(32).toString('base64url');
-    await this.state.insertCompletion({
-      codeHash: sha256(code),
-      connectionId: completion.connectionId,
-      login: completion.login,
-      browserBinding: completion.browserBinding,
-      returnTo: completion.returnTo ?? '',
-      context: { consumer: completion.consumer, state: completion.state },
-      expiresAt: new Date(this.clock.now().getTime() + COMPLETION_LIFETIME_MS),
-    });
-    return code;
   }
 
   /**

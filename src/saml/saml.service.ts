@@ -260,56 +260,71 @@ export class SamlService {
   }
 
   private async validate(m: AcsMessage): Promise<AcsSuccess> {
-    const { connection, xml, relayState } = m;
-    // Every check, in the order src/saml/acs/pipeline.ts lists them.
-    await runAcsPipeline(m, this.acsPorts(connection, xml));
-    const pending = m.pending ?? null;
+    const { connection } = m;
+    // Every check, in the order src/saml/acs/pipeline.ts lists them; the last stores the login.
+    await runAcsPipeline(m, this.acsPorts(connection, m.xml));
+    const { consumer, state } = this.consumers.forRequest(m.pending?.context);
+    return {
+      connection,
+      continueUrl: consumer.continueUrl(need(m.completionCode, 'the completion code'), {
+        connectionSlug: connection.slug,
+        state,
+      }),
+      subject: need(m.mapped, 'the mapped identity').subject,
+    };
+  }
+
+  /**
+   * The login a validated message stores for its consumer's continue step (with the pending request it
+   * answers, the assertion's replay entry: SamlStateService.acceptLogin).
+   */
+  private acceptLogin(m: AcsMessage, until: Date) {
+    const { connection, relayState } = m;
+    const pending = need(m.pending, 'the pending request');
     const assertion = need(m.assertion, 'the assertion facts');
-    const mapped = need(m.mapped, 'the mapped identity');
     const idpTarget =
       typeof relayState === 'string' && isSafeReturnPath(relayState, MAX_RELAY_STATE)
         ? relayState
         : undefined;
     const { consumer, state } = this.consumers.forRequest(pending?.context);
-    const code = await this.state.storeCompletion({
-      connectionId: connection.id,
-      login: {
-        mapped,
-        attributes: assertion.attributes,
-        assertionId: assertion.id,
-        inResponseTo: pending?.id,
-        session: {
-          nameId: assertion.nameId,
-          nameIdFormat: assertion.nameIdFormat,
-          sessionIndex: assertion.sessionIndex,
-          authnContextClassRef: assertion.authnContextClassRef,
-          authnInstant: assertion.authnInstant?.toISOString(),
-          sessionNotOnOrAfter: assertion.sessionNotOnOrAfter?.toISOString(),
+    return this.state.acceptLogin(
+      pending?.id ?? null,
+      { id: assertion.id, until },
+      {
+        connectionId: connection.id,
+        login: {
+          mapped: need(m.mapped, 'the mapped identity'),
+          attributes: assertion.attributes,
+          assertionId: assertion.id,
+          inResponseTo: pending?.id,
+          session: {
+            nameId: assertion.nameId,
+            nameIdFormat: assertion.nameIdFormat,
+            sessionIndex: assertion.sessionIndex,
+            authnContextClassRef: assertion.authnContextClassRef,
+            authnInstant: assertion.authnInstant?.toISOString(),
+            sessionNotOnOrAfter: assertion.sessionNotOnOrAfter?.toISOString(),
+          },
         },
+        browserBinding: pending?.browserBinding ?? null,
+        returnTo: pending
+          ? (pending.returnTo ?? undefined)
+          : (idpTarget ?? connection.options.idpInitiatedTarget ?? undefined),
+        consumer: consumer.id,
+        state,
       },
-      browserBinding: pending?.browserBinding ?? null,
-      returnTo: pending
-        ? (pending.returnTo ?? undefined)
-        : (idpTarget ?? connection.options.idpInitiatedTarget ?? undefined),
-      consumer: consumer.id,
-      state,
-    });
-    return {
-      connection,
-      continueUrl: consumer.continueUrl(code, { connectionSlug: connection.slug, state }),
-      subject: mapped.subject,
-    };
+    );
   }
 
   /** The I/O of the ACS checks for one response of `connection`. */
   private acsPorts(connection: ConnectionEntity, xml: string): AcsPorts {
     const SAMLResponse = Buffer.from(xml, 'utf8').toString('base64');
     return {
-      consumeRequest: (id) => this.state.consumeRequest(id, connection.id, 'authn'),
+      findRequest: (id) => this.state.findRequest(id, connection.id, 'authn'),
       decryptionKeys: async () => (await this.spKeys.ring(connection.id)).decryption,
       decrypt: (keys) => this.decrypt(keys, SAMLResponse),
       verify: (key, decryption) => this.runEngine(connection, SAMLResponse, key, decryption),
-      rememberAssertion: (id, until) => this.state.rememberAssertion(connection.id, id, until),
+      acceptLogin: (m, until) => this.acceptLogin(m, until),
       findUser: (subject) => this.users.findBySubject(connection.id, subject),
       disabledUserPolicy: (pending) => {
         // The login's consumer says whether a disabled user's login is shown anyway (it only shows who

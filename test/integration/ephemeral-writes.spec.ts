@@ -48,12 +48,7 @@ describe.each(databaseKinds())('ephemeral writes on %s', (kind) => {
       const ephemeral = sent.filter((s) => s.ephemeral);
       const names = new Set(ephemeral.map((s) => s.name));
       expect(names).toEqual(
-        new Set([
-          'login_completion_store',
-          'insert_sso_traces',
-          'oidc_flush',
-          expect.stringMatching(/^insert_saml_requests_/),
-        ]),
+        new Set(['insert_sso_traces', 'oidc_flush', expect.stringMatching(/^insert_saml_requests_/)]),
       );
       // The only ephemeral flush of oidc-provider's writes saves an interaction and nothing else.
       for (const flush of ephemeral.filter((s) => s.name === 'oidc_flush')) {

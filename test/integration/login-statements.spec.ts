@@ -134,9 +134,14 @@ function stepOf(url: string): string {
     }
     expect(other).toEqual([]);
     const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
-    // The budget: 17 statements and 13 commits (the audit append after a known head is one statement).
-    expect(total('statements')).toBeLessThanOrEqual(17);
-    expect(total('commits')).toBeLessThanOrEqual(13);
+    // The budget: 16 statements and 11 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(16);
+    expect(total('commits')).toBeLessThanOrEqual(11);
+    // The ACS reads the pending request and the user, and writes once when every check passed: the
+    // request taken, the assertion ID remembered and the login stored in one statement, one commit.
+    const acs = table.find((r) => r.step === 'acs');
+    expect(acs?.statements).toBeLessThanOrEqual(3);
+    expect(acs?.commits).toBe(1);
     // The continue step (interaction callback and authorization resume in one request): the audit event
     // and its public events in one statement, not five; oidc-provider's writes (interaction destroyed;
     // session, grant, code saved) in one commit; the user provisioned and their session opened in one

@@ -84,6 +84,8 @@ export interface AcsMessage {
   assertion?: AssertionFacts;
   /** subject mapping */
   mapped?: MappedUser;
+  /** single use: the code of the stored login, for its consumer's continue URL */
+  completionCode?: string;
 }
 
 export function reject(reason: SamlReason, message: string, detail: Record<string, unknown> = {}): never {

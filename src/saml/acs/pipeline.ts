@@ -14,26 +14,30 @@ import { checkInResponseToBinding } from './checks/in-response-to-binding';
 import { parseSamlXml } from './checks/message-intake';
 import { checkMessageShape } from './checks/message-shape';
 import { checkPendingRequest } from './checks/pending-request';
-import { checkReplay } from './checks/replay';
 import { checkRequiredSignature } from './checks/required-signature';
 import { checkResponseAddressing } from './checks/response-addressing';
 import { assertionFacts, checkSignedAssertion } from './checks/signed-assertion';
 import { checkSignatureShapes } from './checks/signature-shape';
+import { type AcceptOutcome, checkSingleUse } from './checks/single-use';
 import { checkSubjectConfirmation } from './checks/subject-confirmation';
 import { checkSubjectMapping } from './checks/subject-mapping';
 import { checkUserState } from './checks/user-state';
 
 /** The I/O the checks need, provided by SamlService (database, SP keys, the node-saml engine pool). */
 export interface AcsPorts {
-  /** Takes the pending AuthnRequest out (single use), or null. */
-  consumeRequest(requestId: string): Promise<SamlRequestEntity | null>;
+  /** The pending AuthnRequest, unexpired, or null (read: acceptLogin takes it). */
+  findRequest(requestId: string): Promise<SamlRequestEntity | null>;
   decryptionKeys(): Promise<LoadedSpKey[]>;
   /** Decrypts the EncryptedAssertions with the first key that opens them; refuses with one answer otherwise. */
   decrypt(keys: LoadedSpKey[], xml: string): Promise<AssertionDecryption>;
   /** node-saml: verifies the signatures (and decrypts when not given the plaintexts); refusals mapped. */
   verify(key: LoadedSpKey | undefined, decryption: AssertionDecryption | undefined): Promise<EngineOutcome>;
-  /** Records an assertion ID until it expires; false when it was already seen. */
-  rememberAssertion(assertionId: string, until: Date): Promise<boolean>;
+  /**
+   * The login's single-use writes in one statement (SamlStateService.acceptLogin): takes the pending
+   * request, records the assertion ID until `until` and stores the login (from the message's facts) for its
+   * consumer's continue step.
+   */
+  acceptLogin(m: AcsMessage, until: Date): Promise<AcceptOutcome>;
   findUser(subject: string): Promise<Parameters<typeof checkUserState>[0]>;
   /** What a disabled user means for the login that is pending (see checkUserState). */
   disabledUserPolicy(pending: SamlRequestEntity | null): Parameters<typeof checkUserState>[1];
@@ -125,7 +129,7 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
       m.pending = await checkPendingRequest(
         need(m.response, 'the Response facts'),
         { allowIdpInitiated: m.connection.allowIdpInitiated, relayState: m.relayState },
-        (id) => ports.consumeRequest(id),
+        (id) => ports.findRequest(id),
       );
     },
   },
@@ -183,13 +187,6 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
       ),
   },
   {
-    name: 'replay',
-    run: (m, ports) =>
-      checkReplay(need(m.assertion, 'the assertion facts'), m.policy.clockSkewMs, (id, until) =>
-        ports.rememberAssertion(id, until),
-      ),
-  },
-  {
     name: 'authn context',
     run: (m) => {
       const pending = need(m.pending, 'the pending request');
@@ -213,6 +210,18 @@ export const ACS_CHECKS: readonly AcsCheck[] = [
       const pending = need(m.pending, 'the pending request');
       const existing = await ports.findUser(need(m.mapped, 'the mapped identity').subject);
       checkUserState(existing, ports.disabledUserPolicy(pending));
+    },
+  },
+  {
+    // Last: nothing is written until every check passed, and then in one statement (one commit).
+    name: 'single use',
+    run: async (m, ports) => {
+      m.completionCode = await checkSingleUse(
+        need(m.pending, 'the pending request'),
+        need(m.assertion, 'the assertion facts'),
+        m.policy.clockSkewMs,
+        (until) => ports.acceptLogin(m, until),
+      );
     },
   },
 ];

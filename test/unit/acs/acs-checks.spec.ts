@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Element } from 'xmldom-0.9';
+import { type Element, XMLSerializer } from 'xmldom-0.9';
+import type { Profile } from '@node-saml/node-saml';
 import type { ConnectionEntity } from '../../../src/connections/connection.entity';
 import { type AcsMessage, type PolicyContext } from '../../../src/saml/acs/acs-message';
 import { checkAssertionIssuer, MAX_ASSERTION_AGE_MS } from '../../../src/saml/acs/checks/assertion-issuer';
@@ -89,10 +90,10 @@ describe('ACS checks on XML fixtures', () => {
       'assertion issuer',
       'subject confirmation',
       'InResponseTo binding',
-      'replay',
       'authn context',
       'subject mapping',
       'user state',
+      'single use',
     ]);
     for (const check of ACS_CHECKS) {
       const file = `${check.name.replace(/InResponseTo/, 'in-response-to').replace(/ /g, '-')}.ts`;
@@ -387,7 +388,7 @@ describe('ACS checks on XML fixtures', () => {
         return { profile: null, loggedOut: false };
       });
       const ports: AcsPorts = {
-        consumeRequest: async () => ({ id: '_req1', context: {} }) as unknown as SamlRequestEntity,
+        findRequest: async () => ({ id: '_req1', context: {} }) as unknown as SamlRequestEntity,
         decryptionKeys: async () => [key],
         decrypt: (keys, text) =>
           decryptAssertions(
@@ -395,7 +396,7 @@ describe('ACS checks on XML fixtures', () => {
             Buffer.from(text).toString('base64'),
           ),
         verify,
-        rememberAssertion: async () => true,
+        acceptLogin: async () => ({ requestTaken: true, remembered: true, code: 'c' }),
         findUser: async () => null,
         disabledUserPolicy: () => ({ showDisabled: false }),
       };
@@ -422,5 +423,80 @@ describe('ACS checks on XML fixtures', () => {
       expect(await run(sha1, false)).toBe('saml_encrypted_assertion_invalid');
       expect(await run(await cbc({ sign: 'none' }), false)).toBe('saml_encrypted_assertion_invalid');
     });
+  });
+});
+
+describe('the pipeline writes once, last', () => {
+  /** Runs every check with fake I/O over a signed response answering `_req1`; the engine returns its assertion. */
+  async function run(over: Partial<AcsPorts> = {}) {
+    const xml = idp.responseXml(input(), { sign: 'assertion' }) as string;
+    const assertion = checkMessageShape(parseSamlXml(xml)).assertion;
+    const assertionXml = new XMLSerializer().serializeToString(assertion);
+    const accept = jest.fn(async () => ({ requestTaken: true, remembered: true, code: 'the-code' }));
+    const ports: AcsPorts = {
+      findRequest: async (id) =>
+        id === '_req1'
+          ? ({ id: '_req1', context: {}, createdAt: new Date() } as unknown as SamlRequestEntity)
+          : null,
+      decryptionKeys: async () => [],
+      decrypt: async () => {
+        throw new Error('not encrypted');
+      },
+      verify: async () => ({
+        profile: { getAssertionXml: () => assertionXml } as unknown as Profile,
+        loggedOut: false,
+      }),
+      acceptLogin: accept,
+      findUser: async () => null,
+      disabledUserPolicy: () => ({ showDisabled: false }),
+      ...over,
+    };
+    const connection = {
+      options: { requiredSignature: 'either', attributeMapping: {} },
+      preset: 'generic',
+      domains: [],
+      allowIdpInitiated: false,
+    } as unknown as ConnectionEntity;
+    const m: AcsMessage = { connection, xml, relayState: undefined, policy: policy() };
+    const reason = await reasonOfAsync(() => runAcsPipeline(m, ports));
+    return { reason, m, accept: (over.acceptLogin as jest.Mock | undefined) ?? accept };
+  }
+
+  it('takes the request, remembers the assertion and stores the login in one call once every check passed', async () => {
+    const { reason, m, accept } = await run();
+    expect(reason).toBeUndefined();
+    expect(accept).toHaveBeenCalledTimes(1);
+    const [message, until] = accept.mock.calls[0] as unknown as [AcsMessage, Date];
+    expect(message).toBe(m);
+    // Kept in the replay cache until the assertion's NotOnOrAfter plus the clock skew.
+    expect(until.getTime()).toBe(need(m.assertion).notOnOrAfter.getTime() + 60_000);
+    expect(m.completionCode).toBe('the-code');
+  });
+
+  it('writes nothing for a login a check refuses, even the last read one (a disabled user)', async () => {
+    const { reason, accept } = await run({
+      findUser: async () => ({ id: 'u', disabled: true, scimActive: true, scimDeletedAt: null }),
+    });
+    expect(reason).toBe('saml_user_disabled');
+    expect(accept).not.toHaveBeenCalled();
+  });
+
+  it('refuses a response whose request another response took first, and a replayed assertion', async () => {
+    const lost = await run({
+      acceptLogin: jest.fn(async () => ({ requestTaken: false, remembered: false })),
+    });
+    expect(lost.reason).toBe('saml_in_response_to_unknown');
+    const replay = await run({
+      acceptLogin: jest.fn(async () => ({ requestTaken: true, remembered: false })),
+    });
+    expect(replay.reason).toBe('saml_replay');
+  });
+
+  it('refuses an unknown request before the engine runs, without writing', async () => {
+    const verify = jest.fn();
+    const { reason, accept } = await run({ findRequest: async () => null, verify });
+    expect(reason).toBe('saml_in_response_to_unknown');
+    expect(verify).not.toHaveBeenCalled();
+    expect(accept).not.toHaveBeenCalled();
   });
 });

@@ -31,14 +31,29 @@ class FakeSamlStateRepository implements Pick<SamlStateRepository, keyof SamlSta
     this.requests.delete(id);
     return r;
   }
+  async findRequest(id: string, connectionId: string, kind: 'authn' | 'logout', now: Date) {
+    const r = this.requests.get(id);
+    return !r || r.connectionId !== connectionId || r.kind !== kind || r.expiresAt <= now ? null : r;
+  }
+  /** As its one statement: the request taken, then the ID remembered, then the completion stored. */
+  async acceptLogin(
+    requestId: string | null,
+    now: Date,
+    assertion: { id: string; until: Date },
+    c: NewCompletion,
+  ) {
+    const requestTaken =
+      requestId === null || (await this.takeRequest(requestId, c.connectionId, 'authn', now)) !== null;
+    const remembered =
+      requestTaken && (await this.insertAssertion(c.connectionId, assertion.id, assertion.until));
+    if (remembered) this.completions.set(c.codeHash, structuredClone(c));
+    return { requestTaken, remembered, stored: remembered };
+  }
   async insertAssertion(connectionId: string, assertionId: string, until: Date): Promise<boolean> {
     const key = `${connectionId} ${assertionId}`;
     if (this.replay.has(key)) return false;
     this.replay.set(key, until);
     return true;
-  }
-  async insertCompletion(c: NewCompletion): Promise<void> {
-    this.completions.set(c.codeHash, structuredClone(c));
   }
   async takeCompletion(codeHash: string, now: Date, consumer: string): Promise<StoredCompletion | null> {
     const c = this.completions.get(codeHash);
@@ -126,7 +141,8 @@ describe('SamlStateService (fake repository)', () => {
       consumer: 'oidc-interaction',
       state: { interaction: 'abc' },
     };
-    const code = await state.storeCompletion(completion);
+    const until = new Date(clock.now().getTime() + 60_000);
+    const { code = '' } = await state.acceptLogin(null, { id: '_assertion', until }, completion);
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect([...repo.completions.keys()]).toEqual([sha256(code)]);
     expect(await state.takeCompletion('not-a-code', 'oidc-interaction')).toBeNull();
@@ -138,7 +154,7 @@ describe('SamlStateService (fake repository)', () => {
     });
     expect(await state.takeCompletion(code, 'oidc-interaction')).toBeNull();
 
-    const late = await state.storeCompletion(completion);
+    const { code: late = '' } = await state.acceptLogin(null, { id: '_late', until }, completion);
     clock.advance(COMPLETION_LIFETIME_MS);
     expect(await state.takeCompletion(late, 'oidc-interaction')).toBeNull();
   });

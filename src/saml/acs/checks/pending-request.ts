@@ -7,24 +7,27 @@ export const PENDING_REQUEST_REASONS = [
   'saml_relay_state_invalid',
 ] as const;
 
+/** The refusal of a response to a request that is unknown, expired or already answered (any instance). */
+export function refuseUnknownRequest(inResponseTo: string): never {
+  reject(
+    'saml_in_response_to_unknown',
+    'This response answers a login request the bridge does not know, already used, or that expired. Start the login again.',
+    { inResponseTo },
+  );
+}
+
 /**
- * The pending AuthnRequest the Response answers, taken out of the database (single use, any instance), or
- * an unsolicited response on a connection that allows IdP-initiated logins. A RelayState, when the
- * request is ours, must be that request's.
+ * The pending AuthnRequest the Response answers, read from the database (any instance; it is taken, single
+ * use, by the single-use check once every other check passed), or an unsolicited response on a connection
+ * that allows IdP-initiated logins. A RelayState, when the request is ours, must be that request's.
  */
 export async function checkPendingRequest(
   response: ResponseFacts,
   options: { allowIdpInitiated: boolean; relayState: unknown },
-  consume: (requestId: string) => Promise<SamlRequestEntity | null>,
+  find: (requestId: string) => Promise<SamlRequestEntity | null>,
 ): Promise<SamlRequestEntity | null> {
-  const pending = response.inResponseTo ? await consume(response.inResponseTo) : null;
-  if (response.inResponseTo && !pending) {
-    reject(
-      'saml_in_response_to_unknown',
-      'This response answers a login request the bridge does not know, already used, or that expired. Start the login again.',
-      { inResponseTo: response.inResponseTo },
-    );
-  }
+  const pending = response.inResponseTo ? await find(response.inResponseTo) : null;
+  if (response.inResponseTo && !pending) refuseUnknownRequest(response.inResponseTo);
   if (!pending && !options.allowIdpInitiated) {
     reject(
       'saml_unsolicited_response',
