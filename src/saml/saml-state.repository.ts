@@ -5,6 +5,11 @@ import { affectedRows } from '../database/returned-rows';
 import { Statements } from '../database/statements';
 import { SamlRequestEntity } from './saml-request.entity';
 
+type RequestKind = 'authn' | 'logout';
+
+/** The pending request (id, connection, kind) unexpired at `now` ($1–$4). */
+const PENDING = 'id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4';
+
 /** A stored login completion as its row holds it (the login as stored JSON). */
 export interface StoredCompletion {
   connectionId: string;
@@ -52,33 +57,37 @@ export class SamlStateRepository {
   }
 
   /** Deletes and returns the pending request if it is unexpired at `now` (one caller wins), else null. */
-  async takeRequest(
+  takeRequest(
     id: string,
     connectionId: string,
-    kind: 'authn' | 'logout',
+    kind: RequestKind,
     now: Date,
   ): Promise<SamlRequestEntity | null> {
-    const [row] = await this.statements.rows<ObjectLiteral>(
-      'saml_request_consume',
-      `DELETE FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4
-       RETURNING *`,
-      [id, connectionId, kind, now],
-    );
-    return row ? entityFromRow(this.requests, row) : null;
+    return this.request('saml_request_consume', `DELETE FROM saml_requests WHERE ${PENDING} RETURNING *`, [
+      id,
+      connectionId,
+      kind,
+      now,
+    ]);
   }
 
   /** The pending request if it is unexpired at `now`, without taking it (see `acceptLogin`). */
-  async findRequest(
+  findRequest(
     id: string,
     connectionId: string,
-    kind: 'authn' | 'logout',
+    kind: RequestKind,
     now: Date,
   ): Promise<SamlRequestEntity | null> {
-    const [row] = await this.statements.rows<ObjectLiteral>(
-      'saml_request_find',
-      `SELECT * FROM saml_requests WHERE id = $1 AND connection_id = $2 AND kind = $3 AND expires_at > $4`,
-      [id, connectionId, kind, now],
-    );
+    return this.request('saml_request_find', `SELECT * FROM saml_requests WHERE ${PENDING}`, [
+      id,
+      connectionId,
+      kind,
+      now,
+    ]);
+  }
+
+  private async request(name: string, sql: string, params: unknown[]): Promise<SamlRequestEntity | null> {
+    const [row] = await this.statements.rows<ObjectLiteral>(name, sql, params);
     return row ? entityFromRow(this.requests, row) : null;
   }
 

@@ -82,8 +82,7 @@ export class SamlStateService {
     connectionId: string,
     kind: 'authn' | 'logout',
   ): Promise<SamlRequestEntity | null> {
-    if (id.length > 64) return null;
-    return this.state.takeRequest(id, connectionId, kind, this.clock.now());
+    return this.pendingRequest('takeRequest', id, connectionId, kind);
   }
 
   /** The pending request, unexpired, without taking it: `acceptLogin` takes it with the login's other writes. */
@@ -92,8 +91,7 @@ export class SamlStateService {
     connectionId: string,
     kind: 'authn' | 'logout',
   ): Promise<SamlRequestEntity | null> {
-    if (id.length > 64) return null;
-    return this.state.findRequest(id, connectionId, kind, this.clock.now());
+    return this.pendingRequest('findRequest', id, connectionId, kind);
   }
 
   /**
@@ -129,6 +127,17 @@ export class SamlStateService {
       remembered: outcome.remembered,
       ...(outcome.stored ? { code } : {}),
     };
+  }
+
+  /** A request ID longer than ours (64 characters) is never looked up. */
+  private async pendingRequest(
+    how: 'takeRequest' | 'findRequest',
+    id: string,
+    connectionId: string,
+    kind: 'authn' | 'logout',
+  ): Promise<SamlRequestEntity | null> {
+    if (id.length > 64) return null;
+    return this.state[how](id, connectionId, kind, this.clock.now());
   }
 
   /** Records an assertion ID until it expires; false when it was already seen (a replay). */

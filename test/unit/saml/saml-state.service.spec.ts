@@ -106,9 +106,12 @@ describe('SamlStateService (fake repository)', () => {
   });
 
   it('does not look up an ID longer than 64 characters', async () => {
-    const spy = jest.spyOn(repo, 'takeRequest');
+    const take = jest.spyOn(repo, 'takeRequest');
+    const find = jest.spyOn(repo, 'findRequest');
     expect(await state.consumeRequest(`_${'a'.repeat(64)}`, CONNECTION, 'authn')).toBeNull();
-    expect(spy).not.toHaveBeenCalled();
+    expect(await state.findRequest(`_${'a'.repeat(64)}`, CONNECTION, 'authn')).toBeNull();
+    expect(take).not.toHaveBeenCalled();
+    expect(find).not.toHaveBeenCalled();
   });
 
   it('remembers an assertion ID (cut to 256 characters) and reports a replay', async () => {
