@@ -108,6 +108,13 @@ const { parentPort, workerData } = require('node:worker_threads');
 const requireFrom = require('node:module').createRequire(workerData.from);
 const { SAML } = requireFrom('@node-saml/node-saml');
 const samlXml = requireFrom('@node-saml/node-saml/lib/xml');
+// AcsVerifier in saml-engine.ts: node-saml's verification without its profile step (an xml2js parse of the
+// signed assertion that the ACS's own checks judge after it); the ACS reads only that assertion's XML.
+class AcsVerifier extends SAML {
+  async processValidlySignedAssertionAsync(signedAssertionXml) {
+    return { profile: { getAssertionXml: () => signedAssertionXml }, loggedOut: false };
+  }
+}
 const NO_CACHE = { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null };
 const engines = new Map();
 let tid = null;
@@ -126,7 +133,7 @@ const messageOf = (err) => (typeof err === 'object' && err !== null && 'message'
 function engineFor(key, config) {
   let engine = engines.get(key);
   if (engine) return engine;
-  engine = new SAML({ ...config, cacheProvider: NO_CACHE });
+  engine = new AcsVerifier({ ...config, cacheProvider: NO_CACHE });
   if (engines.size >= workerData.maxEngines) engines.delete(engines.keys().next().value);
   engines.set(key, engine);
   return engine;
@@ -347,7 +354,7 @@ export class SamlEnginePool {
       (pending.resolve as (d: AssertionDecryption) => void)(reply.decryption);
     } else if (reply.ok) {
       (pending.resolve as (o: EngineOutcome) => void)(
-        rebuildOutcome(reply.profile, reply.assertionXml, reply.loggedOut, pending.task.SAMLResponse),
+        rebuildOutcome(reply.profile, reply.assertionXml, reply.loggedOut),
       );
     } else {
       const err = new Error(reply.message);
@@ -399,16 +406,14 @@ export class SamlEnginePool {
   }
 }
 
-/** node-saml's result as the caller knows it: the profile's data and its getAssertionXml / getSamlResponseXml. */
+/** node-saml's result as the caller knows it: the profile's data and its getAssertionXml. */
 function rebuildOutcome(
   data: Record<string, unknown> | null,
   assertionXml: string | undefined,
   loggedOut: boolean,
-  SAMLResponse: string,
 ): EngineOutcome {
   if (!data) return { profile: null, loggedOut };
   const profile = { ...data } as Profile;
   if (assertionXml !== undefined) profile.getAssertionXml = () => assertionXml;
-  profile.getSamlResponseXml = () => Buffer.from(SAMLResponse, 'base64').toString('utf8');
   return { profile, loggedOut };
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheProvider, SAML, SamlConfig, ValidateInResponseTo } from '@node-saml/node-saml';
+import { CacheProvider, Profile, SAML, SamlConfig, ValidateInResponseTo } from '@node-saml/node-saml';
 import type { ConnectionEntity } from '../connections/connection.entity';
 import { SAML_BINDINGS } from '../connections/metadata/idp-metadata.parser';
 import type { LoadedSpKey } from '../keys/sp-keys.service';
@@ -18,6 +18,27 @@ const NO_CACHE: CacheProvider = {
 };
 
 const MAX_CACHED_ENGINES = 2000;
+
+/**
+ * The ACS's node-saml: all of node-saml's verification (the Response's and the assertion's signatures, one
+ * assertion, decryption, the signed assertion taken from what was verified), without the step after it.
+ * That step (processValidlySignedAssertionAsync) parses the signed assertion again with xml2js to build a
+ * profile; with the ACS's options (no audience, no clock, no InResponseTo: acsConfig) it judges nothing our
+ * checks do not judge after it on the same signed assertion (acs/pipeline.ts: exactly one Conditions, its
+ * window, the audience, the subject confirmation), and the ACS reads nothing of the profile but that
+ * assertion's XML. The worker threads use the same subclass (SamlEnginePool's worker source).
+ */
+export class AcsVerifier extends SAML {
+  protected override processValidlySignedAssertionAsync(
+    this: SAML,
+    signedAssertionXml: string,
+  ): Promise<{ profile: Profile; loggedOut: boolean }> {
+    return Promise.resolve({
+      profile: { getAssertionXml: () => signedAssertionXml } as Profile,
+      loggedOut: false,
+    });
+  }
+}
 
 export interface EngineRequestOptions {
   /** Our request ID (node-saml otherwise makes its own). */
@@ -82,7 +103,10 @@ export class SamlEngineFactory {
     const key = this.acsEngineKey(connection, decryptionKey);
     let engine = this.acsEngines.get(key);
     if (!engine) {
-      engine = new SAML({ ...this.acsConfig(connection, baseUrl, decryptionKey), cacheProvider: NO_CACHE });
+      engine = new AcsVerifier({
+        ...this.acsConfig(connection, baseUrl, decryptionKey),
+        cacheProvider: NO_CACHE,
+      });
       this.remember(key, engine);
     }
     return engine;

@@ -21,11 +21,11 @@ export function encryptedAssertionInvalid(detail: Record<string, unknown>): Saml
  * error class, `SamlStatusError` (a non-Success status), cannot reach here because the idp-status check
  * refuses such a response first, and on the worker pool only an error's name and message cross the thread.
  * Everything else node-saml judges is judged before it by our checks (shape, multiple assertions, status,
- * signature shapes and algorithms, times' syntax) or not by it at all: the ACS engine is configured with
- * `audience: false` and `acceptedClockSkewMs: -1` (SamlEngineFactory.acsConfig), and our checks after it
- * judge audience, windows and confirmation on the signed assertion. What is left is "does the signature
- * verify", plus what node-saml cannot process of a verified message (e.g. two Conditions), which is told
- * apart from it only by its text.
+ * signature shapes and algorithms, times' syntax) or not by it at all: the ACS engine (AcsVerifier) stops
+ * where the signatures verified and the signed assertion was found, before node-saml's profile step, and
+ * our checks after it judge audience, windows, Conditions and confirmation on that signed assertion. What is
+ * left is "does the signature verify", plus what node-saml cannot take of a message (e.g. no assertion in
+ * what was signed), which is told apart from it only by its text.
  */
 const ENGINE_MESSAGES: ReadonlyArray<{ pattern: RegExp; reason: SamlReason; message: string }> = [
   {
