@@ -80,6 +80,12 @@ class RequestWrites {
    * of the request drops them all (the next read goes to the database).
    */
   private ahead = new Map<string, Payload | null>();
+  /**
+   * The users a read of this request fetched ahead with a code or token (its `accountId`), as their rows'
+   * JSON, null for "no such user", each for the one account lookup to come (oidc-provider's findAccount).
+   * Not dropped by the request's writes: they change oidc-provider's artefacts, never a user.
+   */
+  private accounts = new Map<string, Record<string, unknown> | null>();
   /** The flushes so far, in order; once one failed, every later one fails with its error. */
   private sent: Promise<void> = Promise.resolve();
   private closed = false;
@@ -115,6 +121,18 @@ class RequestWrites {
     return payload;
   }
 
+  /** Keeps the user row (JSON; null: none) a read fetched ahead for the account lookup of this request. */
+  accountFetchedAhead(accountId: string, row: Record<string, unknown> | null): void {
+    if (!this.closed) this.accounts.set(accountId, row);
+  }
+
+  /** The user row fetched ahead for this account (null: no such user), once; undefined when none was. */
+  takeAccount(accountId: string): Record<string, unknown> | null | undefined {
+    const row = this.accounts.get(accountId);
+    this.accounts.delete(accountId);
+    return row;
+  }
+
   /** The request changed something (a write, a consume, a revocation): what was fetched ahead may be stale. */
   dropAhead(): void {
     this.ahead.clear();
@@ -134,11 +152,25 @@ class RequestWrites {
     const last = this.flush();
     this.closed = true;
     this.dropAhead();
+    this.accounts.clear();
     return last;
   }
 }
 
 const requestWrites = new AsyncLocalStorage<RequestWrites>();
+
+/**
+ * The user row (its JSON, `to_jsonb`) that this request's read of a code or token fetched ahead for
+ * `accountId` with `storage` (null: there is no such user), once; undefined when none was fetched, and
+ * outside a request.
+ */
+export function accountFetchedAhead(
+  storage: OidcStorageRepository,
+  accountId: string,
+): Record<string, unknown> | null | undefined {
+  const writes = requestWrites.getStore();
+  return writes?.storage === storage ? writes.takeAccount(accountId) : undefined;
+}
 
 /**
  * Runs one oidc-provider request (`handle`: the rest of its Koa middleware) with the adapter's writes held,
@@ -189,8 +221,9 @@ const READ_FROM_HELD = new Set(['Interaction']);
 /**
  * Models issued under a grant and a session (payload `grantId` and `sessionUid`). oidc-provider reads such an
  * artefact, then its session (the session binding), then its grant (the token endpoint's code exchange and
- * refresh, userinfo and introspection of opaque tokens): inside a request, the first read fetches all three
- * in one statement and the other two reads are answered from it.
+ * refresh, userinfo and introspection of opaque tokens), then its account: inside a request, the first read
+ * fetches all four in one statement and the other reads are answered from it (the account through
+ * accountFetchedAhead).
  */
 const WITH_GRANT_AND_SESSION = new Set([
   'AuthorizationCode',
@@ -259,7 +292,8 @@ export function createOidcAdapter(
       const found = await storage.findWithGrantAndSession(this.model, id);
       if (!found) return undefined;
       const payload = payloadOf(found.source);
-      const { grantId, sessionUid } = payload;
+      const { grantId, sessionUid, accountId } = payload;
+      if (typeof accountId === 'string') request.accountFetchedAhead(accountId, found.account);
       if (typeof grantId === 'string')
         request.fetchedAhead('Grant', 'id', grantId, found.grant && payloadOf(found.grant));
       if (typeof sessionUid === 'string')

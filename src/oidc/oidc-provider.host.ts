@@ -22,7 +22,7 @@ import { JwtAccessTokens, JWT_ACCESS_TOKEN_AUDIENCE } from './jwt-access-tokens'
 import { JwtUserinfo } from './jwt-userinfo';
 import { confirmByGet, confirmLocation, hintMatchesSession } from './logout-without-script';
 import { signedInAccount } from './signed-in-account';
-import { createOidcAdapter, UnsavedOidcWrites, withRequestWrites } from './oidc-adapter';
+import { accountFetchedAhead, createOidcAdapter, UnsavedOidcWrites, withRequestWrites } from './oidc-adapter';
 import { OidcStorageRepository } from './oidc-storage.repository';
 import type { ClientLifetimes } from './oidc-client.entity';
 import { OidcClientsService } from './oidc-clients.service';
@@ -228,6 +228,7 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
     const jwks = await this.keys.privateJwks();
     this.jwtTokens.useKeys(jwks);
     const users = this.users;
+    const storage = this.storage;
     const accountsByRequest = new WeakMap<object, Map<string, ReturnType<UsersService['findActive']>>>();
     // Cookie keys: the first signs; the previous secret's key still verifies while BRIDGE_SECRET rotates.
     const cookieKeys = [this.config.bridgeSecret, this.config.bridgeSecretPrevious]
@@ -414,8 +415,15 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
         if (ctx && !perRequest) accountsByRequest.set(ctx, (perRequest = new Map()));
         let pending = perRequest?.get(sub);
         if (!pending) {
+          // The user just signed in (the continue step), or read with the code or token this request
+          // presents (the token endpoint, userinfo: the same statement), or else read now.
           const known = signedInAccount(ctx?.req, sub);
-          pending = known ? Promise.resolve(known) : users.findActive(sub);
+          const ahead = known ? undefined : accountFetchedAhead(storage, sub);
+          pending = known
+            ? Promise.resolve(known)
+            : ahead !== undefined
+              ? Promise.resolve(users.activeFromJson(ahead))
+              : users.findActive(sub);
           perRequest?.set(sub, pending);
         }
         const user = await pending;

@@ -32,6 +32,9 @@ const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_
  * one statement: oidc-provider reads the three one after the other at the token endpoint (the code, its
  * session binding, its grant). Each part as `find` reads it (unexpired, with when it was consumed).
  */
+/** A user id (the bridge's accounts are its users' UUIDs); anything else names no user, and is not cast. */
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 const FIND_WITH_GRANT_AND_SESSION_SQL = `WITH source AS (
     SELECT payload, consumed_at FROM oidc_models
      WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())
@@ -44,13 +47,21 @@ const FIND_WITH_GRANT_AND_SESSION_SQL = `WITH source AS (
   UNION ALL
   SELECT 'session', s.payload, s.consumed_at FROM source
     JOIN oidc_models s ON s.model = 'Session' AND s.uid = source.payload->>'sessionUid'
-   WHERE s.expires_at IS NULL OR s.expires_at > now()`;
+   WHERE s.expires_at IS NULL OR s.expires_at > now()
+  UNION ALL
+  SELECT 'account', to_jsonb(u), NULL FROM source
+    JOIN users u ON u.id = CASE WHEN source.payload->>'accountId' ~* '${UUID_PATTERN}'
+                                THEN (source.payload->>'accountId')::uuid END`;
 
-/** An artefact as `findWithGrantAndSession` reads it: itself, and its grant and session (null: none found). */
+/**
+ * An artefact as `findWithGrantAndSession` reads it: itself, its grant and session (null: none found), and
+ * the user its `accountId` names, as that row's JSON (`to_jsonb`; null: no such user).
+ */
 export interface StoredWithGrantAndSession {
   source: StoredOidcModel;
   grant: StoredOidcModel | null;
   session: StoredOidcModel | null;
+  account: Record<string, unknown> | null;
 }
 
 type StoredRow = { payload: Record<string, unknown>; consumed_at: Date | string | null };
@@ -139,20 +150,28 @@ export class OidcStorageRepository {
 
   /**
    * The unexpired artefact (model, id) with the grant its payload's `grantId` names and the session its
-   * `sessionUid` names (each null when there is none, or it expired), or null when the artefact is not there.
+   * `sessionUid` names (each null when there is none, or it expired), and the user its `accountId` names
+   * (null when there is none), or null when the artefact is not there.
    */
   async findWithGrantAndSession(model: string, id: string): Promise<StoredWithGrantAndSession | null> {
-    const rows = await this.run<StoredRow & { part: 'source' | 'grant' | 'session' }>(
-      'find_with_grant_and_session',
+    const rows = await this.run<StoredRow & { part: 'source' | 'grant' | 'session' | 'account' }>(
+      'find_with_grant_session_and_account',
       FIND_WITH_GRANT_AND_SESSION_SQL,
       [model, id],
     );
+    const row = (name: 'source' | 'grant' | 'session' | 'account') => rows.find((r) => r.part === name);
     const part = (name: 'source' | 'grant' | 'session') => {
-      const row = rows.find((r) => r.part === name);
-      return row ? storedOf(row) : null;
+      const found = row(name);
+      return found ? storedOf(found) : null;
     };
     const source = part('source');
-    return source ? { source, grant: part('grant'), session: part('session') } : null;
+    if (!source) return null;
+    return {
+      source,
+      grant: part('grant'),
+      session: part('session'),
+      account: row('account')?.payload ?? null,
+    };
   }
 
   /** Marks the artefact consumed if it was not yet (the conditional UPDATE): true when this call did. */

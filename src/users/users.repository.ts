@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type ObjectLiteral, type Repository } from 'typeorm';
-import { entityFromRow } from '../database/entity-from-row';
+import { entityFromJson, entityFromRow } from '../database/entity-from-row';
 import { Statements } from '../database/statements';
 import type { Transaction } from '../database/transactions';
 import type { MappedUser } from '../mapping/attribute-mapping';
@@ -106,6 +106,11 @@ export class UsersRepository {
   /** The user with this id, or null, by a prepared statement (token and userinfo requests, every login). */
   findByIdOnLoginPath(id: string): Promise<UserEntity | null> {
     return this.statements.findOne(this.users, { id });
+  }
+
+  /** The user a statement read as its row's JSON (`to_jsonb(u)`, see OidcStorageRepository.findWithGrantAndSession). */
+  fromJson(json: Record<string, unknown>): UserEntity {
+    return entityFromJson(this.users, json);
   }
 
   /** The connection's user with this subject, or null (prepared statement: the ACS and SLO call it). */

@@ -78,8 +78,15 @@ export class UsersService {
   /** An enabled user by id, or null (unknown id, malformed id, disabled, or deprovisioned by the directory). */
   async findActive(id: string): Promise<UserEntity | null> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-    const user = await this.users.findByIdOnLoginPath(id);
-    return user && !user.disabled && !isDeprovisioned(user) ? user : null;
+    return activeOrNull(await this.users.findByIdOnLoginPath(id));
+  }
+
+  /**
+   * The user of a row read as JSON (`to_jsonb`) by another statement, if enabled, as findActive would answer
+   * for it (null: no row, disabled, or deprovisioned by the directory).
+   */
+  activeFromJson(json: Record<string, unknown> | null): UserEntity | null {
+    return activeOrNull(json ? this.users.fromJson(json) : null);
   }
 
   findBySubject(connectionId: string, subject: string): Promise<UserEntity | null> {
@@ -135,4 +142,9 @@ export class UsersService {
     if (disabled && !wasDisabled) for (const listener of this.disabledListeners) await listener([id]);
     return this.get(id);
   }
+}
+
+/** The user if they may sign in and get tokens: not disabled, not deprovisioned by the directory. */
+function activeOrNull(user: UserEntity | null): UserEntity | null {
+  return user && !user.disabled && !isDeprovisioned(user) ? user : null;
 }

@@ -134,8 +134,8 @@ function stepOf(url: string): string {
     }
     expect(other).toEqual([]);
     const total = (k: 'statements' | 'commits') => table.reduce((sum, r) => sum + r[k], 0);
-    // The budget: 16 statements and 11 commits (the audit append after a known head is one statement).
-    expect(total('statements')).toBeLessThanOrEqual(16);
+    // The budget: 15 statements and 11 commits (the audit append after a known head is one statement).
+    expect(total('statements')).toBeLessThanOrEqual(15);
     expect(total('commits')).toBeLessThanOrEqual(11);
     // The ACS reads the pending request and the user, and writes once when every check passed: the
     // request taken, the assertion ID remembered and the login stored in one statement, one commit.
@@ -151,8 +151,9 @@ function stepOf(url: string): string {
     expect(step?.commits).toBeLessThanOrEqual(5);
     // No separate resume hop.
     expect(table.find((r) => r.step === 'resume')?.statements).toBe(0);
-    // The token endpoint reads the code with its grant and session in one statement (not three).
-    expect(table.find((r) => r.step === 'token')?.statements).toBeLessThanOrEqual(4);
+    // The token endpoint reads the code with its grant, its session and its user in one statement (not
+    // four), consumes it, and records the JWT access token's jti.
+    expect(table.find((r) => r.step === 'token')?.statements).toBeLessThanOrEqual(3);
   }, 60_000);
 
   it('keeps the token endpoint within its budget with refresh tokens (code exchange, then rotation)', async () => {
@@ -186,13 +187,13 @@ function stepOf(url: string): string {
     const rotation = tokenStep('token (refresh, rotated)');
     expect(refreshed.refresh_token).toEqual(expect.any(String));
     expect(refreshed.refresh_token).not.toBe(refreshToken);
-    // The code read with its grant and session (one statement), consumed (its own conditional update), then
-    // the refresh token saved with the response.
-    expect(exchange.statements).toBeLessThanOrEqual(5);
+    // The code read with its grant, session and user (one statement), consumed (its own conditional
+    // update), then the refresh token saved with the response.
+    expect(exchange.statements).toBeLessThanOrEqual(4);
     expect(exchange.commits).toBeLessThanOrEqual(3);
-    // The old refresh token read with its grant and session, consumed (the conditional update), then the new
-    // one saved with the response.
-    expect(rotation.statements).toBeLessThanOrEqual(5);
+    // The old refresh token read with its grant, session and user, consumed (the conditional update), then
+    // the new one saved with the response.
+    expect(rotation.statements).toBeLessThanOrEqual(4);
     expect(rotation.commits).toBeLessThanOrEqual(3);
   }, 60_000);
 });

@@ -1,6 +1,10 @@
+import { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { Statements } from '../../src/database/statements';
 import { type OidcModelKeys, OidcStorageRepository } from '../../src/oidc/oidc-storage.repository';
+import { UsersRepository } from '../../src/users/users.repository';
+import { need } from '../support/defined';
+import { createTestConnection } from '../support/saml-flow';
 import { databaseKinds, startTestApp, type TestApp } from '../support/test-app';
 
 const HOUR = 3600_000;
@@ -49,6 +53,8 @@ describe.each(databaseKinds())('an OIDC artefact read with its grant and session
         source: await storage.find('AuthorizationCode', 'id', ids.code),
         grant: await storage.find('Grant', 'id', ids.grant),
         session: await storage.find('Session', 'uid', ids.uid),
+        // Its accountId ('a') names no user.
+        account: null,
       });
       expect(found?.grant?.payload).toEqual({ accountId: 'a', kind: 'Grant' });
       expect(found?.session?.payload).toEqual({ accountId: 'a', uid: ids.uid });
@@ -92,7 +98,58 @@ describe.each(databaseKinds())('an OIDC artefact read with its grant and session
       source: { payload: { accountId: 'a' }, consumedAt: null },
       grant: null,
       session: null,
+      account: null,
     });
+  });
+
+  it('reads the user its accountId names in the same statement, as the login path reads that user', async () => {
+    const users = t.app.get(UsersRepository);
+    const connectionId = (await createTestConnection(t, `reads-${randomUUID().slice(0, 8)}`)).id;
+    const { user } = await users.provision(
+      connectionId,
+      {
+        subject: `s-${randomUUID()}`,
+        subjectSource: 'nameid',
+        email: 'reads@example.com',
+        emailVerified: true,
+        givenName: 'Rea',
+        familyName: 'Ds',
+        displayName: 'Rea Ds',
+        groups: ['staff', 'R&D'],
+      },
+      { department: ['Engineering'] },
+      new Date('2026-12-08T01:02:03.456Z'),
+    );
+    // Every kind of column filled: jsonb, text[], booleans, timestamps with microseconds, uuid.
+    await t.app.get(DataSource).query(
+      `UPDATE users SET scim_resource = '{"active": true, "emails": [{"value": "r@example.com"}]}',
+              scim_active = true, last_synced_at = now(), user_name = 'reads', external_id = 'x-1',
+              directory_groups = '{"Directory group"}', scim_token_id = $2
+        WHERE id = $1`,
+      [user.id, randomUUID()],
+    );
+    const ids = await issue({ accountId: user.id });
+    const rows = jest.spyOn(t.app.get(Statements), 'rows');
+    try {
+      const found = await storage.findWithGrantAndSession('AuthorizationCode', ids.code);
+      expect(rows).toHaveBeenCalledTimes(1);
+      expect(users.fromJson(need(found?.account ?? undefined, 'the user'))).toEqual(
+        await users.findByIdOnLoginPath(user.id),
+      );
+    } finally {
+      rows.mockRestore();
+    }
+  });
+
+  it('reads no user for an accountId that is no user id: another UUID, or not a UUID at all', async () => {
+    const unknown = await issue({ accountId: randomUUID() });
+    expect((await storage.findWithGrantAndSession('AuthorizationCode', unknown.code))?.account).toBeNull();
+    for (const accountId of ['a', "x' OR 1=1", '00000000-0000-0000-0000-00000000000g', 42, null]) {
+      const ids = await issue({ accountId });
+      const found = await storage.findWithGrantAndSession('AuthorizationCode', ids.code);
+      expect(found?.source.payload).toMatchObject({ accountId });
+      expect(found?.account).toBeNull();
+    }
   });
 
   it('never answers another artefact model for the grant or the session (only Grant and Session rows)', async () => {

@@ -847,6 +847,37 @@ describe.each(databaseKinds().slice(0, 1))('OpenID Provider on %s', (kind) => {
       });
     });
 
+    it('refuses the code of a user disabled after it was issued (the user is read with the code)', async () => {
+      const config = await discover(app.clientId, app.clientSecret);
+      const { url, verifier } = await authorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        state: 'dc',
+        connection: saml.slug,
+      });
+      const callback = await samlLogin(await follow(url.toString()), 'ada-0001');
+      expect(callback.startsWith(`${REDIRECT}?code=`)).toBe(true);
+      // Disabled in the database alone (as by another instance, before any revocation reached this grant):
+      // only the token endpoint's own reading of the user stands between the code and its tokens.
+      const db = t.app.get(DataSource);
+      await db.query(`UPDATE users SET disabled = true WHERE connection_id = $1 AND subject = 'ada-0001'`, [
+        saml.id,
+      ]);
+      try {
+        await expect(
+          oc.authorizationCodeGrant(config, new URL(callback), {
+            pkceCodeVerifier: verifier,
+            expectedState: 'dc',
+          }),
+        ).rejects.toMatchObject({ error: 'invalid_grant' });
+      } finally {
+        await db.query(
+          `UPDATE users SET disabled = false WHERE connection_id = $1 AND subject = 'ada-0001'`,
+          [saml.id],
+        );
+      }
+    });
+
     it('ends in access_denied for a disabled user, at the app rather than on an error page', async () => {
       agent = request.agent(t.app.getHttpServer());
       const users = await t.admin.get(`/api/v1/users?connectionId=${saml.id}`).expect(200);

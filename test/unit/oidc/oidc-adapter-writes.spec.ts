@@ -1,4 +1,5 @@
 import {
+  accountFetchedAhead,
   createOidcAdapter,
   UnsavedOidcWrites,
   withRequestWrites,
@@ -72,12 +73,15 @@ class FakeStorage {
     return Promise.resolve(match ? { payload: match[1].payload, consumedAt: match[1].consumedAt } : null);
   }
 
-  /** As the repository's one statement: the artefact, and the grant and session its payload names. */
+  /** Users' rows as JSON, by id (what the statement reads with a code for its accountId). */
+  readonly accounts = new Map<string, Record<string, unknown>>();
+
+  /** As the repository's one statement: the artefact, and the grant, session and user its payload names. */
   async findWithGrantAndSession(model: string, id: string): Promise<StoredWithGrantAndSession | null> {
     this.calls.push(`findWithGrantAndSession ${model} ${id}`);
     const row = this.rows.get(this.key(model, id));
     if (!row) return null;
-    const { grantId, sessionUid } = row.payload;
+    const { grantId, sessionUid, accountId } = row.payload;
     const grant = typeof grantId === 'string' ? this.rows.get(this.key('Grant', grantId)) : undefined;
     const session = [...this.rows.entries()].find(
       ([key, r]) => key.startsWith('Session:') && r.keys.uid === sessionUid,
@@ -87,6 +91,7 @@ class FakeStorage {
       source: { payload: row.payload, consumedAt: row.consumedAt },
       grant: stored(grant),
       session: stored(session),
+      account: (typeof accountId === 'string' && this.accounts.get(accountId)) || null,
     });
   }
 
@@ -456,6 +461,39 @@ describe('OIDC adapter: a code or token read with its grant and session', () => 
         'find Session u-1',
       ]);
     }
+  });
+
+  it("keeps the user its accountId names for the request's one account lookup, also past the consume", async () => {
+    const { fake, request, adapter } = issued();
+    const user = { id: 'a', email: 'a@example.com', created_at: '2026-12-01T10:00:00.123456+00:00' };
+    fake.accounts.set('a', user);
+    const storage = fake as unknown as OidcStorageRepository;
+    const seen: unknown[] = [];
+    await request(async () => {
+      await adapter('AuthorizationCode').find('c-1');
+      await adapter('AuthorizationCode').consume('c-1');
+      await adapter('Grant').upsert('g-1', {}, 60);
+      seen.push(accountFetchedAhead(storage, 'a'), accountFetchedAhead(storage, 'a'));
+    });
+    // Once (a second lookup goes to the database), and untouched by the request's writes: they change
+    // oidc-provider's artefacts, never a user.
+    expect(seen).toEqual([user, undefined]);
+    expect(fake.calls.filter((c) => c.startsWith('find'))).toEqual([
+      'findWithGrantAndSession AuthorizationCode c-1',
+    ]);
+  });
+
+  it('answers null for an accountId that names no user, and nothing outside a request or for another account', async () => {
+    const { fake, request, adapter } = issued();
+    const storage = fake as unknown as OidcStorageRepository;
+    const seen: unknown[] = [];
+    await request(async () => {
+      await adapter('AuthorizationCode').find('c-1');
+      seen.push(accountFetchedAhead(storage, 'b'), accountFetchedAhead(storage, 'a'));
+    });
+    expect(seen).toEqual([undefined, null]);
+    await adapter('AuthorizationCode').find('c-1');
+    expect(accountFetchedAhead(storage, 'a')).toBeUndefined();
   });
 
   it('reads one row at a time outside a request (nothing to answer later reads from)', async () => {

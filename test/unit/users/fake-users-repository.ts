@@ -50,6 +50,15 @@ export class FakeUsersRepository implements Pick<UsersRepository, keyof UsersRep
     return user;
   }
 
+  /** As the repository's: the table's JSON (snake_case columns, timestamps as text) as an entity. */
+  fromJson(json: Record<string, unknown>): UserEntity {
+    const fields = Object.entries(json).map(([column, value]) => [
+      column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()),
+      typeof value === 'string' && column.endsWith('_at') ? new Date(value) : value,
+    ]);
+    return Object.assign(new UserEntity(), Object.fromEntries(fields));
+  }
+
   private copy(user: UserEntity | undefined): UserEntity | null {
     return user ? Object.assign(new UserEntity(), structuredClone(user)) : null;
   }
