@@ -12,6 +12,7 @@ import { type AuditEvent, type AuditFilter, AuditRepository, type ChainHead } fr
 import { redactSecrets } from './redact';
 import { runInBackground } from '../common/background';
 import { GroupCommit } from '../common/group-commit';
+import { UUID } from '../common/uuid';
 
 export type { AuditEvent, AuditFilter } from './audit.repository';
 
@@ -23,7 +24,6 @@ interface Append {
   queued: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 
 /** What a service reports; actor, request id, IP and time are filled in by the audit log. */

@@ -18,8 +18,7 @@ import { LogoutDeliveriesRepository, SENDING, type Delivery } from './logout-del
 import { OidcSessionsRepository } from './oidc-sessions.repository';
 import { OidcProviderHost } from './oidc-provider.host';
 import { runInBackground } from '../common/background';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../common/uuid';
 
 /** Retry delays after a failed back-channel delivery; after the last one the delivery is recorded as failed. */
 export const BACKCHANNEL_RETRY_DELAYS_S = [30, 120, 600, 3600];

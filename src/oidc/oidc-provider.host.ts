@@ -419,11 +419,9 @@ export class OidcProviderHost implements OnModuleInit, OnApplicationBootstrap {
           // presents (the token endpoint, userinfo: the same statement), or else read now.
           const known = signedInAccount(ctx?.req, sub);
           const ahead = known ? undefined : accountFetchedAhead(storage, sub);
-          pending = known
-            ? Promise.resolve(known)
-            : ahead !== undefined
-              ? Promise.resolve(users.activeFromJson(ahead))
-              : users.findActive(sub);
+          if (known) pending = Promise.resolve(known);
+          else if (ahead !== undefined) pending = Promise.resolve(users.activeFromJson(ahead));
+          else pending = users.findActive(sub);
           perRequest?.set(sub, pending);
         }
         const user = await pending;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Statements } from '../database/statements';
+import { UUID } from '../common/uuid';
 
 /** A stored OIDC artefact's JSON and when it was consumed (null: not yet). */
 export interface StoredOidcModel {
@@ -28,13 +29,12 @@ const findSql = (where: 'id' | 'uid' | 'user_code') =>
 const FIND = { id: findSql('id'), uid: findSql('uid'), user_code: findSql('user_code') };
 
 /**
- * An artefact issued under a grant and a session (a code, a token), with that grant and that session, in
- * one statement: oidc-provider reads the three one after the other at the token endpoint (the code, its
- * session binding, its grant). Each part as `find` reads it (unexpired, with when it was consumed).
+ * An artefact issued under a grant and a session (a code, a token), with that grant, that session and the
+ * user its `accountId` names, in one statement: oidc-provider reads them one after the other at the token
+ * endpoint (the code, its session binding, its grant, its account). Each artefact part as `find` reads it
+ * (unexpired, with when it was consumed); the user only when the id is a UUID (the bridge's accounts are its
+ * users' ids): anything else names no user, and is not cast.
  */
-/** A user id (the bridge's accounts are its users' UUIDs); anything else names no user, and is not cast. */
-const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
 const FIND_WITH_GRANT_AND_SESSION_SQL = `WITH source AS (
     SELECT payload, consumed_at FROM oidc_models
      WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())
@@ -50,7 +50,7 @@ const FIND_WITH_GRANT_AND_SESSION_SQL = `WITH source AS (
    WHERE s.expires_at IS NULL OR s.expires_at > now()
   UNION ALL
   SELECT 'account', to_jsonb(u), NULL FROM source
-    JOIN users u ON u.id = CASE WHEN source.payload->>'accountId' ~* '${UUID_PATTERN}'
+    JOIN users u ON u.id = CASE WHEN source.payload->>'accountId' ~* '${UUID.source}'
                                 THEN (source.payload->>'accountId')::uuid END`;
 
 /**

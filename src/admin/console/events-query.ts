@@ -1,6 +1,5 @@
 import { EVENT_TYPES } from '../../events/event-catalog';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../../common/uuid';
 
 /** The events page's filter: a connection id and known event types (anything else is dropped). */
 export function eventsFilter(query: { connection: unknown; types: unknown }): {

@@ -1,8 +1,8 @@
 import type { ConsoleRequest } from './console.guard';
+import { UUID } from '../../common/uuid';
 
 /** Users per page of the console's list. */
 export const USERS_PAGE_SIZE = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function queryText(value: unknown, max: number): string {
   return typeof value === 'string' ? value.trim().slice(0, max) : '';
